@@ -1,0 +1,34 @@
+# vault-state: two commands for a fresh clone, `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Start a throwaway OpenBao dev server, plan, apply, plan again (No changes), stop it.
+demo: $(STAMP)
+	TOKEN_REVIEWER_JWT=demo-reviewer-jwt-not-real $(PY) -m vault_state.sandbox -- sh -c '\
+	  set -e; \
+	  echo "== vault-state plan (empty server)"; $(VENV)/bin/vault-state plan -f examples/state.yaml; \
+	  echo "== vault-state apply --auto-approve"; $(VENV)/bin/vault-state apply -f examples/state.yaml --auto-approve; \
+	  echo "== vault-state plan (converged)"; $(VENV)/bin/vault-state plan -f examples/state.yaml'
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check vault_state tests
+	$(VENV)/bin/mypy
+
+test: $(STAMP) lint
+	$(PY) -m pytest -n 2 -q
+
+schema: $(STAMP)
+	$(VENV)/bin/vault-state schema > schemas/state.schema.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

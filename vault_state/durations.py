@@ -1,0 +1,53 @@
+"""Durations as integer seconds: the spec's `90s`/`1h30m`/`7d` and Vault's Go `768h0m0s` alike.
+
+Vault returns most TTLs as integer seconds but KV v2's `delete_version_after` as a Go
+`time.Duration` string; both sides of a diff go through `to_seconds` so `1h`, `3600` and
+`1h0m0s` compare equal.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 0.000001, "µs": 0.000001, "ns": 1e-9}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|d|h|m|s)")
+_WHOLE = re.compile(r"-?(?:\d+(?:\.\d+)?(?:ms|us|µs|ns|d|h|m|s))+")
+
+
+def to_seconds(value: object) -> int:
+    """Seconds in `value` (int, digit string, or unit string). Raises ValueError with a clear message."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 90s, 30m, 1h or 7d, got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"a duration cannot be negative, got {value}")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        if text == "system":  # Vault's word for "inherit", stored as 0
+            return 0
+        if _WHOLE.fullmatch(text) and not text.startswith("-"):
+            total = sum(float(n) * _UNITS[u] for n, u in _PART.findall(text))
+            return round(total)
+    raise ValueError(f"invalid duration {value!r}: use seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)")
+
+
+def go_duration_to_seconds(value: object) -> int:
+    """Seconds in a Go duration string as Vault returns it (`768h0m0s`, `-1s`, `0s`)."""
+    if isinstance(value, str) and value.startswith("-"):
+        return -to_seconds(value[1:])
+    return to_seconds(value)
+
+
+def format_seconds(seconds: int) -> str:
+    """The shortest unit string for `seconds`, as export writes it: 3600 -> `1h`, 5400 -> `1h30m`."""
+    if seconds == 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

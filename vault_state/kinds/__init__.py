@@ -1,0 +1,1 @@
+"""Resource kinds, each with its read, normalise and write logic in one module, in apply order."""

@@ -1,0 +1,36 @@
+"""The shape every auth type module fills in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vault_state.sensitive import Sensitive
+from vault_state.spec.sources import Resolver
+
+Loc = Sequence[str | int]
+Values = dict[str, Any]
+WriteOnly = dict[str, Sensitive]
+
+
+def no_config(spec: Any, resolver: Resolver, loc: Loc) -> tuple[Values | None, WriteOnly]:
+    return None, {}
+
+
+def no_read(raw: dict[str, Any]) -> Values:
+    return {}
+
+
+@dataclass(frozen=True)
+class AuthType:
+    """`role_segment`: "role", or "users" for userpass. `partial`: compare declared keys only."""
+
+    role_segment: str
+    config_values: Callable[[Any, Resolver, Loc], tuple[Values | None, WriteOnly]]
+    read_config: Callable[[dict[str, Any]], Values]
+    role_values: Callable[[Any, Resolver, Loc], tuple[Values, WriteOnly]]
+    read_role: Callable[[dict[str, Any]], Values]
+    has_config: bool = True
+    partial: bool = False
+    config_warnings: Callable[[Values | None, Values | None], list[str]] = lambda before, after: []

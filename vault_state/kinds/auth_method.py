@@ -1,0 +1,128 @@
+"""Auth methods: mounts under sys/auth, their tune, and their config (`auth/<mount>/config`).
+
+The `token/` auth method is built in and never read. Config is compared only when the file has a
+`config` block; a config write replaces the whole config, so it always carries write-only values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from vault_state.kinds.auth import auth_type
+from vault_state.kinds.base import ReadScope, VaultReader, data_of, spec_tune_values, strip_mount, touches
+from vault_state.kinds.base import tune_values as read_tune
+from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
+from vault_state.sensitive import Sensitive
+from vault_state.spec.models import StateFile
+from vault_state.spec.sources import Resolver
+
+ENABLE_TIME_FIELDS = ("type", "local", "seal_wrap")
+
+
+class AuthMethodKind:
+    name = "auth_method"
+    prune_key = "auth_methods"
+    destroys_data = True
+
+    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
+        for path, spec in state.auth_methods.items():
+            loc = ("auth_methods", path)
+            values: dict[str, Any] = {
+                "type": spec.type,
+                "description": spec.description,
+                "local": spec.local,
+                "seal_wrap": spec.seal_wrap,
+                "tune": spec_tune_values(spec.tune, extra=("token_type",)),
+            }
+            kind = auth_type(spec.type)
+            config, write_only = kind.config_values(spec, resolver, (*loc, "config"))
+            if config is not None:
+                values["config"] = config
+            yield Resource(
+                ResourceId(self.name, path),
+                values,
+                write_only={f"config.{k}": v for k, v in write_only.items()},
+                location=resolver.source.locate(loc, key=True),
+                prevent_destroy=spec.prevent_destroy,
+                partial=("config",) if kind.partial else (),
+            )
+
+    def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
+        for key, mount in data_of(vault.read("sys/auth")).items():
+            if not isinstance(mount, dict) or mount.get("type") in ("token", "ns_token"):
+                continue
+            rid = ResourceId(self.name, strip_mount(key))
+            config = mount.get("config") or {}
+            values: dict[str, Any] = {
+                "type": mount.get("type", ""),
+                "description": mount.get("description") or "",
+                "local": bool(mount.get("local")),
+                "seal_wrap": bool(mount.get("seal_wrap")),
+                # Auth mounts default to token_type "default-service" (roles default to "default").
+                "tune": read_tune(config, extra=("token_type",)),
+            }
+            wanted = scope.desired.get(rid)
+            if wanted and "config" in wanted.values and wanted.values["type"] == values["type"]:
+                raw = vault.read(f"auth/{rid.path}/config")
+                values["config"] = auth_type(values["type"]).read_config(data_of(raw)) if raw else None
+            yield Resource(rid, values)
+
+    def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
+        return [
+            f"{name} cannot change on an enabled auth method ({before.values[name]!r} -> {after.values[name]!r})"
+            for name in ENABLE_TIME_FIELDS
+            if before.values[name] != after.values[name]
+        ]
+
+    def deletable(self, resource: Resource) -> bool:
+        return True
+
+    def warnings(self, change: Change) -> list[str]:
+        if change.action is not Action.UPDATE or not touches(change, "config"):
+            return []
+        assert change.before and change.after
+        kind = auth_type(change.after.values["type"])
+        return kind.config_warnings(change.before.values.get("config"), change.after.values.get("config"))
+
+    def calls(self, change: Change) -> list[Call]:
+        path = change.id.path
+        if change.action is Action.DELETE:
+            return [Call("DELETE", f"sys/auth/{path}")]
+        assert change.after is not None
+        after = change.after
+        calls = []
+        if change.action in (Action.CREATE, Action.REPLACE):
+            if change.action is Action.REPLACE:
+                calls.append(Call("DELETE", f"sys/auth/{path}"))
+            calls.append(Call("POST", f"sys/auth/{path}", enable_body(after.values)))
+        elif touches(change, "tune") or touches(change, "description"):
+            body = {"description": after.values["description"], **after.values["tune"]}
+            calls.append(Call("POST", f"sys/auth/{path}/tune", body))
+        config_changed = change.action is not Action.UPDATE or touches(change, "config")
+        if "config" in after.values and config_changed:
+            calls.append(Call("POST", f"auth/{path}/config", config_body(after)))
+        return calls
+
+
+def enable_body(values: dict[str, Any]) -> dict[str, Any]:
+    tune = values["tune"]
+    config = {k: v for k, v in tune.items() if v or k in ("default_lease_ttl", "max_lease_ttl")}
+    return {
+        "type": values["type"],
+        "description": values["description"],
+        "local": values["local"],
+        "seal_wrap": values["seal_wrap"],
+        "config": config,
+    }
+
+
+def config_body(resource: Resource) -> dict[str, Any]:
+    body: dict[str, Any] = {k: v for k, v in resource.values["config"].items() if not k.endswith("_set")}
+    secrets: dict[str, Sensitive] = {
+        k.removeprefix("config."): v for k, v in resource.write_only.items() if k.startswith("config.")
+    }
+    return {**body, **secrets}
+
+
+KIND = AuthMethodKind()

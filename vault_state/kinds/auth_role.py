@@ -1,0 +1,77 @@
+"""Auth roles (and userpass users): `auth/<mount>/role/<name>` or `auth/<mount>/users/<name>`.
+
+Role writes merge, so every managed field is sent with its default to make removals happen.
+Write-only values (userpass passwords) are sent on create and whenever the object changes.
+Ids are `auth_role/<mount>/<name>`; names are lowercased as Vault stores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vault_state.kinds.auth import auth_type
+from vault_state.kinds.base import ReadScope, VaultReader, data_of
+from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
+from vault_state.spec.models import StateFile
+from vault_state.spec.semantics import role_section, roles_of
+from vault_state.spec.sources import Resolver
+
+
+class AuthRoleKind:
+    name = "auth_role"
+    prune_key = "auth_roles"
+    destroys_data = False
+
+    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
+        for mount, method in state.auth_methods.items():
+            kind = auth_type(method.type)
+            section = role_section(method)
+            members = roles_of(method) if not kind.partial else getattr(method, "roles", {})
+            for name, spec in members.items():
+                loc = ("auth_methods", mount, section, name)
+                values, write_only = kind.role_values(spec, resolver, loc)
+                yield Resource(
+                    ResourceId(self.name, f"{mount}/{name.lower()}"),
+                    values,
+                    write_only=write_only,
+                    location=resolver.source.locate(loc, key=True),
+                    partial=("",) if kind.partial else (),
+                    api_path=f"auth/{mount}/{kind.role_segment}/{name.lower()}",
+                )
+
+    def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
+        for method_id, method in list(scope.live.items()):
+            wanted = scope.desired.get(method_id)
+            if method_id.kind != "auth_method" or wanted is None:
+                continue  # roles are read only under auth methods the file manages
+            if wanted.values["type"] != method.values["type"]:
+                continue  # the method will be replaced; its roles go with it
+            kind = auth_type(method.values["type"])
+            base = f"auth/{method_id.path}/{kind.role_segment}"
+            for name in vault.list(base):
+                rid = ResourceId(self.name, f"{method_id.path}/{name}")
+                if rid in scope.desired:
+                    raw = data_of(vault.read(f"{base}/{name}"))
+                    yield Resource(rid, kind.read_role(raw), api_path=f"{base}/{name}")
+                elif scope.prune.auth_roles:
+                    yield Resource(rid, {}, api_path=f"{base}/{name}")
+
+    def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
+        return []
+
+    def deletable(self, resource: Resource) -> bool:
+        return True
+
+    def warnings(self, change: Change) -> list[str]:
+        return []
+
+    def calls(self, change: Change) -> list[Call]:
+        if change.action is Action.DELETE:
+            assert change.before is not None
+            return [Call("DELETE", change.before.api_path)]
+        assert change.after is not None
+        body = {**change.after.values, **change.after.write_only}
+        return [Call("POST", change.after.api_path, body)]
+
+
+KIND = AuthRoleKind()

@@ -1,0 +1,61 @@
+"""ACL policies under sys/policies/acl, compared as canonical text.
+
+Vault echoes policy text byte for byte and bumps `version` on every write, so no-op writes are
+skipped and both sides are compared in canonical form (LF, one trailing newline).
+`root` is never read; `default` may be updated but never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vault_state.kinds.base import ReadScope, VaultReader, data_of
+from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
+from vault_state.spec.models import StateFile
+from vault_state.spec.policies import canonical_text
+from vault_state.spec.sources import Resolver
+
+
+class PolicyKind:
+    name = "policy"
+    prune_key = "policies"
+    destroys_data = False
+
+    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
+        for name, spec in state.policies.items():
+            text = spec if isinstance(spec, str) else spec.to_hcl()
+            yield Resource(
+                ResourceId(self.name, name.lower()),  # Vault lowercases policy names on write
+                {"policy": canonical_text(text)},
+                location=resolver.source.locate(("policies", name), key=True),
+            )
+
+    def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
+        for name in vault.list("sys/policies/acl"):
+            if name == "root":
+                continue
+            rid = ResourceId(self.name, name)
+            if rid not in scope.desired:  # only its name is needed (prune); skip the read
+                yield Resource(rid, {})
+                continue
+            text = data_of(vault.read(f"sys/policies/acl/{name}")).get("policy", "")
+            yield Resource(rid, {"policy": canonical_text(text)})
+
+    def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
+        return []
+
+    def deletable(self, resource: Resource) -> bool:
+        return resource.id.path not in ("default", "root")
+
+    def warnings(self, change: Change) -> list[str]:
+        return []
+
+    def calls(self, change: Change) -> list[Call]:
+        path = f"sys/policies/acl/{change.id.path}"
+        if change.action is Action.DELETE:
+            return [Call("DELETE", path)]
+        assert change.after is not None
+        return [Call("PUT", path, {"policy": change.after.values["policy"]})]
+
+
+KIND = PolicyKind()

@@ -1,0 +1,165 @@
+"""Secrets engines: mounts under sys/mounts, their tune, and KV v2's engine config.
+
+Builtins (sys/, identity/, cubbyhole/) are never read as resources, so never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from vault_state.durations import format_seconds, go_duration_to_seconds
+from vault_state.kinds.base import ReadScope, VaultReader, data_of, spec_tune_values, strip_mount, touches
+from vault_state.kinds.base import tune_values as read_tune
+from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
+from vault_state.spec.engines import KvConfig, SecretsEngine
+from vault_state.spec.models import StateFile
+from vault_state.spec.sources import Resolver
+
+BUILTIN_TYPES = frozenset({"system", "identity", "cubbyhole", "ns_system", "ns_identity", "ns_cubbyhole"})
+# Set when the mount is enabled; tune answers 204 and silently ignores them.
+ENABLE_TIME_FIELDS = ("type", "local", "seal_wrap", "external_entropy_access", "force_no_cache")
+KV_DEFAULTS = {"max_versions": 0, "cas_required": False, "delete_version_after": 0}
+
+
+class SecretsEngineKind:
+    name = "secrets_engine"
+    prune_key = "secrets_engines"
+    destroys_data = True
+
+    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
+        for path, spec in state.secrets_engines.items():
+            yield Resource(
+                ResourceId(self.name, path),
+                spec_values(spec),
+                location=resolver.source.locate(("secrets_engines", path), key=True),
+                prevent_destroy=spec.prevent_destroy,
+            )
+
+    def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
+        for key, mount in data_of(vault.read("sys/mounts")).items():
+            if not isinstance(mount, dict) or mount.get("type") in BUILTIN_TYPES:
+                continue
+            rid = ResourceId(self.name, strip_mount(key))
+            values = live_values(mount)
+            if values["kv_config"] is not None and rid in scope.desired:
+                values["kv_config"] = read_kv_config(vault, rid.path)
+            yield Resource(rid, values)
+
+    def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
+        old, new = before.values, after.values
+        reasons = [
+            f"{name} cannot change on an enabled mount ({old[name]!r} -> {new[name]!r})"
+            for name in ENABLE_TIME_FIELDS
+            if old[name] != new[name]
+        ]
+        if old["version"] == 2 and new["version"] == 1:
+            reasons.append("Vault cannot downgrade a kv mount from version 2 to 1")
+        return reasons
+
+    def deletable(self, resource: Resource) -> bool:
+        return True
+
+    def warnings(self, change: Change) -> list[str]:
+        if change.action is Action.UPDATE and touches(change, "version"):
+            return ["upgrading kv version 1 to 2 rewrites the mount's data; it is briefly unavailable"]
+        return []
+
+    def calls(self, change: Change) -> list[Call]:
+        path = change.id.path
+        if change.action is Action.DELETE:
+            return [Call("DELETE", f"sys/mounts/{path}")]
+        assert change.after is not None
+        values = change.after.values
+        if change.action in (Action.CREATE, Action.REPLACE):
+            calls = [Call("DELETE", f"sys/mounts/{path}")] if change.action is Action.REPLACE else []
+            calls.append(Call("POST", f"sys/mounts/{path}", enable_body(values)))
+            if values["kv_config"] not in (None, KV_DEFAULTS):
+                calls.append(kv_config_call(path, values["kv_config"]))
+            return calls
+        calls = []
+        if any(touches(change, f) for f in ("tune", "description", "version")):
+            calls.append(Call("POST", f"sys/mounts/{path}/tune", tune_body(values, touches(change, "version"))))
+        if touches(change, "kv_config"):
+            calls.append(kv_config_call(path, values["kv_config"]))
+        return calls
+
+
+def spec_values(spec: SecretsEngine) -> dict[str, Any]:
+    kv2 = spec.type == "kv" and spec.version == 2
+    return {
+        "type": spec.type,
+        "version": spec.version,
+        "description": spec.description,
+        "local": spec.local,
+        "seal_wrap": spec.seal_wrap,
+        "external_entropy_access": spec.external_entropy_access,
+        "force_no_cache": spec.force_no_cache,
+        "tune": spec_tune_values(spec.tune),
+        "kv_config": (spec.kv_config or KvConfig()).model_dump() if kv2 else None,
+    }
+
+
+def live_values(mount: dict[str, Any]) -> dict[str, Any]:
+    config = mount.get("config") or {}
+    options = mount.get("options") or {}
+    kind = mount.get("type", "")
+    # Vault stores type "kv-v2" as kv with options.version "2" (a string); no version means 1.
+    version = int(options.get("version") or 1) if kind == "kv" else None
+    return {
+        "type": kind,
+        "version": version,
+        "description": mount.get("description") or "",
+        "local": bool(mount.get("local")),
+        "seal_wrap": bool(mount.get("seal_wrap")),
+        "external_entropy_access": bool(mount.get("external_entropy_access")),
+        "force_no_cache": bool(config.get("force_no_cache")),
+        "tune": read_tune(config),
+        "kv_config": dict(KV_DEFAULTS) if version == 2 else None,
+    }
+
+
+def read_kv_config(vault: VaultReader, path: str) -> dict[str, Any]:
+    data = data_of(vault.read(f"{path}/config"))
+    return {
+        "max_versions": int(data.get("max_versions") or 0),
+        "cas_required": bool(data.get("cas_required")),
+        # Read back as a Go duration string ("768h0m0s"), unlike every other TTL.
+        "delete_version_after": go_duration_to_seconds(data.get("delete_version_after") or "0s"),
+    }
+
+
+def enable_body(values: dict[str, Any]) -> dict[str, Any]:
+    tune = values["tune"]
+    config: dict[str, Any] = {
+        "default_lease_ttl": tune["default_lease_ttl"],
+        "max_lease_ttl": tune["max_lease_ttl"],
+        "force_no_cache": values["force_no_cache"],
+    }
+    config.update({k: v for k, v in tune.items() if k not in config and v})
+    body: dict[str, Any] = {
+        "type": values["type"],
+        "description": values["description"],
+        "config": config,
+        "local": values["local"],
+        "seal_wrap": values["seal_wrap"],
+        "external_entropy_access": values["external_entropy_access"],
+    }
+    if values["type"] == "kv":  # never send options to other engines: transit would store them
+        body["options"] = {"version": str(values["version"])}
+    return body
+
+
+def tune_body(values: dict[str, Any], version_changed: bool) -> dict[str, Any]:
+    body = {"description": values["description"], **values["tune"]}
+    if version_changed:
+        body["options"] = {"version": str(values["version"])}
+    return body
+
+
+def kv_config_call(path: str, kv: dict[str, Any]) -> Call:
+    body = {**kv, "delete_version_after": format_seconds(kv["delete_version_after"])}
+    return Call("POST", f"{path}/config", body)
+
+
+KIND = SecretsEngineKind()

@@ -1,0 +1,117 @@
+"""The plan's vocabulary: resource ids, resources, actions, field diffs, changes and the plan itself."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from vault_state.errors import Location
+from vault_state.sensitive import Sensitive
+
+
+@dataclass(frozen=True, order=True)
+class ResourceId:
+    """A resource named as KIND/PATH: `policy/eso-policy`, `auth_role/kubernetes/eso-role`."""
+
+    kind: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.path}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One object on one side of a diff, in canonical form.
+
+    `values` are compared field by field (JSON-like, Sensitive allowed at the leaves).
+    `write_only` holds desired values Vault never returns: sent on writes, never compared.
+    `partial` lists value paths ("" for the whole resource) compared only on the keys the file gives.
+    `api_path` is the object's path in Vault's API where it differs from its id.
+    """
+
+    id: ResourceId
+    values: dict[str, Any]
+    write_only: dict[str, Sensitive] = field(default_factory=dict)
+    location: Location | None = None
+    prevent_destroy: bool = False
+    partial: tuple[str, ...] = ()
+    api_path: str = ""
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    REPLACE = "replace"
+    NOOP = "no-op"
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "no-op": " "}[self.value]
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    path: str
+    before: Any
+    after: Any
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    id: ResourceId
+    action: Action
+    before: Resource | None
+    after: Resource | None
+    diffs: tuple[FieldDiff, ...] = ()
+    reason: str = ""
+    destroys_data: bool = False
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def location(self) -> Location | None:
+        resource = self.after or self.before
+        return resource.location if resource else None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Changes in apply order (no-ops included), with the counts of the closing summary."""
+
+    changes: tuple[Change, ...]
+
+    @property
+    def actionable(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.action is not Action.NOOP)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable)
+
+    def counts(self) -> dict[str, int]:
+        """add/change/destroy as Terraform counts them: a replace is one add and one destroy."""
+        actions = [c.action for c in self.changes]
+        return {
+            "add": sum(a in (Action.CREATE, Action.REPLACE) for a in actions),
+            "change": sum(a is Action.UPDATE for a in actions),
+            "destroy": sum(a in (Action.DELETE, Action.REPLACE) for a in actions),
+        }
+
+    def fingerprint(self) -> str:
+        """A digest of the actionable changes (ids, actions, field paths), free of values."""
+        body = [(str(c.id), c.action.value, [d.path for d in c.diffs]) for c in self.actionable]
+        return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request an apply will make: data, not I/O. `body` may hold Sensitive values."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None = None

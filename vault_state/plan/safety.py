@@ -1,0 +1,28 @@
+"""Safety checks over a plan, pure: which actions destroy data, and whether apply may run them."""
+
+from __future__ import annotations
+
+from vault_state.plan.model import Action, Change, Plan
+
+
+def destroy_refusals(plan: Plan, allow_destroy: bool) -> list[str]:
+    """One message per action apply must refuse; empty when the plan may run.
+
+    Disabling a secrets engine or auth method (delete or replace) destroys its data: it needs
+    --allow-destroy. A replace of an object marked prevent_destroy is refused even with it.
+    """
+    refusals = []
+    for change in plan.actionable:
+        where = f"{change.location}: " if change.location else ""
+        if change.action is Action.REPLACE and change.after and change.after.prevent_destroy:
+            refusals.append(
+                f"{where}{change.id} has prevent_destroy: true, but this plan replaces it ({change.reason})"
+            )
+        elif change.destroys_data and not allow_destroy:
+            verb = "disables" if change.action is Action.DELETE else "replaces (disables and re-enables)"
+            refusals.append(f"{where}{change.id}: this plan {verb} it, destroying its data; pass --allow-destroy")
+    return refusals
+
+
+def describe(change: Change) -> str:
+    return f"{change.action.symbol} {change.id}"

@@ -1,0 +1,1 @@
+"""Plan output: one JSON walk (the only place values are redacted), and formats built on it."""

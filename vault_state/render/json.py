@@ -1,0 +1,63 @@
+"""The plan as one JSON document: the single walk over a Plan, and the single place of redaction.
+
+Sensitive values (and every write-only value) print as "(sensitive)". Text and Markdown output
+format this document, so human and machine output cannot disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vault_state.plan.model import Change, Plan, Resource
+from vault_state.sensitive import REDACTED, redact_all
+
+FORMAT_VERSION = "1"
+
+
+def plan_document(plan: Plan, warnings: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "changes": [change_document(c) for c in plan.changes],
+        "summary": plan.counts(),
+        "warnings": list(warnings or []),
+    }
+
+
+def change_document(change: Change) -> dict[str, Any]:
+    return {
+        "kind": change.id.kind,
+        "id": str(change.id),
+        "action": change.action.value,
+        "before": _values(change.before),
+        "after": _values(change.after),
+        "diff": [
+            {
+                "path": d.path,
+                "before": REDACTED if d.sensitive and d.before is not None else d.before,
+                "after": REDACTED if d.sensitive and d.after is not None else d.after,
+                "sensitive": d.sensitive,
+            }
+            for d in change.diffs
+        ],
+        "write_only": sorted((change.after.write_only if change.after else {}).keys()),
+        "reason": change.reason,
+        "destroys_data": change.destroys_data,
+        "warnings": list(change.warnings),
+        "location": str(change.location) if change.location else None,
+    }
+
+
+def _values(resource: Resource | None) -> dict[str, Any] | None:
+    if resource is None:
+        return None
+    values = redact_all(resource.values)
+    for path in resource.write_only:
+        _set_path(values, path, REDACTED)
+    return values  # type: ignore[no-any-return]
+
+
+def _set_path(values: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    for part in parents:
+        values = values.setdefault(part, {})
+    values[leaf] = value

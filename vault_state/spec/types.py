@@ -1,0 +1,122 @@
+"""Field types shared by the spec models: durations, value sources, names and paths.
+
+Names and paths are checked here, before they can reach a URL: no `..`, no empty segment, no
+leading or trailing `/`, no characters that would change the API path they are placed in.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+)
+
+from vault_state.durations import to_seconds
+
+
+class Strict(BaseModel):
+    """Base of every spec model: unknown keys are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _duration(value: Any) -> int:
+    return to_seconds(value)
+
+
+Duration = Annotated[
+    int,
+    BeforeValidator(_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": r"^(\d+|(\d+(d|h|m|s))+)$"},
+            ],
+            "description": "Seconds, or a duration such as 90s, 30m, 1h, 1h30m, 7d.",
+        }
+    ),
+]
+
+
+class EnvSource(Strict):
+    """A value read from an environment variable when the file is loaded."""
+
+    env: str = Field(min_length=1, description="Name of the environment variable.")
+    sensitive: bool = Field(True, description="Print as (sensitive). Set false for public values.")
+
+
+class FileSource(Strict):
+    """A value read from a file, relative to the state file."""
+
+    file: str = Field(min_length=1, description="Path, relative to the state file.")
+    sensitive: bool = Field(True, description="Print as (sensitive). Set false for public values.")
+
+
+def _source_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return "env" if "env" in value else "file" if "file" in value else None
+    return "literal"
+
+
+Value = Annotated[
+    Annotated[str, Tag("literal")] | Annotated[EnvSource, Tag("env")] | Annotated[FileSource, Tag("file")],
+    Discriminator(
+        _source_tag,
+        custom_error_type="value_source",
+        custom_error_message="expected a string, {env: NAME} or {file: PATH}",
+    ),
+]
+"""A config value: a literal string (not secret), or a source that is secret unless it says otherwise."""
+
+_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+_MOUNT_PATH = re.compile(rf"{_SEGMENT}(/{_SEGMENT})*")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\- @]*")
+RESERVED_MOUNTS = ("sys", "identity", "cubbyhole", "auth")
+
+
+def check_mount_path(path: str) -> str:
+    """A secrets engine or auth method path: segments of letters, digits, `_`, `.`, `-`."""
+    if not _MOUNT_PATH.fullmatch(path) or any(seg in (".", "..") for seg in path.split("/")):
+        raise ValueError(
+            f"invalid mount path {path!r}: use segments of letters, digits, '_', '.', '-' joined by '/', "
+            "with no leading or trailing '/' and no '..'"
+        )
+    return path
+
+
+def check_name(name: str, what: str) -> str:
+    """A policy, role or user name: one URL segment, no `/`, no `..`."""
+    if not _NAME.fullmatch(name) or ".." in name or name != name.strip():
+        raise ValueError(
+            f"invalid {what} name {name!r}: use letters, digits, '_', '.', '-' (no '/', no '..')"
+        )
+    return name
+
+
+def _mount_key(path: str) -> str:
+    check_mount_path(path)
+    if path.split("/")[0] in RESERVED_MOUNTS:
+        raise ValueError(f"{path!r} is a reserved path ({', '.join(RESERVED_MOUNTS)} are built in)")
+    return path
+
+
+def _policy_key(name: str) -> str:
+    check_name(name, "policy")
+    if name.lower() == "root":
+        raise ValueError("the root policy is built in and cannot be managed")
+    return name
+
+
+MountPath = Annotated[str, AfterValidator(_mount_key)]
+PolicyName = Annotated[str, AfterValidator(_policy_key)]
+RoleName = Annotated[str, AfterValidator(lambda name: check_name(name, "role"))]
