@@ -84,7 +84,7 @@ class Gateway:
         keys: builtins.list[object] = (payload.get("data") or {}).get("keys") or []
         return [str(k) for k in keys]
 
-    def execute(self, call: Call) -> list[str]:
+    def execute(self, call: Call) -> builtins.list[str]:
         """Run one call; returns Vault's warnings for it."""
         status, payload = self.request(call.method, call.path, call.body)
         _raise_for(status, call.method, call.path, payload)

@@ -1,0 +1,85 @@
+"""Test fixtures: a real OpenBao dev server per test, and the CLI run in-process.
+
+Each test that needs a server gets a fresh `bao server -dev` (about 0.2 s to start) emptied to a
+production-like state, so tests never share state. The user's ~/.vault-token is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vault_state.cli import main
+from vault_state.sandbox import DevServer
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+REVIEWER_JWT = "eyJhbGciOiJSUzI1NiJ9.reviewer-jwt-SECRET-4f1c2b.signature"
+
+
+@pytest.fixture
+def bao() -> Iterator[DevServer]:
+    server = DevServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Cli:
+    """Runs `vault-state ARGS` in-process against one server, with the given environment."""
+
+    capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch
+    server: DevServer | None
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        with self.monkeypatch.context() as patch:
+            for name in ("VAULT_ADDR", "VAULT_TOKEN", "BAO_ADDR", "BAO_TOKEN", "VAULT_NAMESPACE"):
+                patch.delenv(name, raising=False)
+            if self.server is not None:
+                for key, value in self.server.env().items():
+                    patch.setenv(key, value)
+            patch.setenv("TOKEN_REVIEWER_JWT", REVIEWER_JWT)
+            for key, value in (env or {}).items():
+                patch.setenv(key, value)
+            patch.setenv("HOME", os.environ.get("VAULT_STATE_TEST_HOME", "/nonexistent-home"))
+            self.capsys.readouterr()
+            code = main(list(args))
+            captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+
+@pytest.fixture
+def cli(bao: DevServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    return Cli(capsys, monkeypatch, bao)
+
+
+@pytest.fixture
+def offline_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    return Cli(capsys, monkeypatch, None)
+
+
+def write_state(tmp_path: Path, text: str, name: str = "state.yaml") -> Path:
+    """Write a state file (and the example CA next to it) and return its path."""
+    (tmp_path / "ca.crt").write_text((EXAMPLES / "ca.crt").read_text())
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def read(server: DevServer, path: str) -> dict[str, Any]:
+    response = server.request("GET", path)
+    return response.json().get("data", {}) if response.status_code == 200 else {}
