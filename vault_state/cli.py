@@ -19,6 +19,7 @@ from vault_state import __version__
 from vault_state.apply import ApplyReport, apply_plan
 from vault_state.desired import build_desired
 from vault_state.errors import ApplyRefused, Diagnostic, InputError, VaultStateError, sort_diagnostics
+from vault_state.kinds.registry import KINDS
 from vault_state.plan.model import Plan
 from vault_state.plan.planner import plan as make_plan
 from vault_state.plan.safety import destroy_refusals
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    io = Io(Console(highlight=False), Console(stderr=True, highlight=False))
+    io = Io(Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True))
     try:
         return COMMANDS[args.command](args, io)
     except InputError as exc:
@@ -110,8 +111,8 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
-    the_plan, warnings, _ = _plan(args, io, quiet=args.json)
-    document = plan_document(the_plan, [str(w) for w in warnings])
+    the_plan, loaded, _ = _plan(args, io, quiet=args.json)
+    document = plan_document(the_plan, [str(w) for w in loaded.warnings])
     if args.json:
         print(json.dumps(document, indent=2, sort_keys=False))
     else:
@@ -120,11 +121,12 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_apply(args: argparse.Namespace, io: Io) -> int:
-    the_plan, _warnings, gateway = _plan(args, io, quiet=False)
+    the_plan, loaded, gateway = _plan(args, io, quiet=False)
     io.lines(plan_lines(plan_document(the_plan)))
     if not the_plan.has_changes:
         return 0
-    refusals = destroy_refusals(the_plan, args.allow_destroy)
+    prune_at = {kind.name: loaded.source.locate(("prune", kind.prune_key)) for kind in KINDS}
+    refusals = destroy_refusals(the_plan, args.allow_destroy, prune_at)
     if refusals:
         for message in refusals:
             io.err.print(f"refused: {message}", style="bold red", markup=False, highlight=False)
@@ -149,14 +151,16 @@ def state_schema() -> dict[str, object]:
     }
 
 
-def _load(args: argparse.Namespace, io: Io) -> LoadedState:
+def _load(args: argparse.Namespace, io: Io, quiet: bool = False) -> LoadedState:
     loaded = load_state(Path(args.file))
-    io.warn(loaded.warnings)
+    if not quiet:
+        io.warn(loaded.warnings)
     return loaded
 
 
-def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, list[Diagnostic], Gateway]:
-    loaded = _load(args, io)
+def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway]:
+    """Load, resolve, read the server and plan. The loaded state's warnings include the server checks."""
+    loaded = _load(args, io, quiet)
     desired = build_desired(loaded, os.environ)
     connection = connection_from(
         os.environ, address=args.address, token=args.token, namespace=args.namespace,
@@ -171,7 +175,8 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, list[Dia
     warnings = check_policy_references(loaded.state, loaded.source, known=known)
     if not quiet:
         io.warn(warnings)
-    return make_plan(desired, live, loaded.state.prune), warnings, gateway
+    loaded.warnings += warnings
+    return make_plan(desired, live, loaded.state.prune), loaded, gateway
 
 
 def _confirm(args: argparse.Namespace, io: Io) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from vault_state.errors import Location
 from vault_state.plan.model import Action, Change, Plan
 
 
-def destroy_refusals(plan: Plan, allow_destroy: bool) -> list[str]:
+def destroy_refusals(plan: Plan, allow_destroy: bool, prune_at: Mapping[str, Location] | None = None) -> list[str]:
     """One message per action apply must refuse; empty when the plan may run.
 
     Disabling a secrets engine or auth method (delete or replace) destroys its data: it needs
@@ -13,7 +16,9 @@ def destroy_refusals(plan: Plan, allow_destroy: bool) -> list[str]:
     """
     refusals = []
     for change in plan.actionable:
-        where = f"{change.location}: " if change.location else ""
+        # A delete has no place in the file: it comes from the `prune:` setting of its kind.
+        location = change.location or (prune_at or {}).get(change.id.kind)
+        where = f"{location}: " if location else ""
         if change.action is Action.REPLACE and change.after and change.after.prevent_destroy:
             refusals.append(
                 f"{where}{change.id} has prevent_destroy: true, but this plan replaces it ({change.reason})"
