@@ -68,7 +68,7 @@ def test_forbidden_token_names_method_and_path(cli: Cli, tmp_path: Path) -> None
     state = str(write_state(tmp_path, SIMPLE))
     result = cli("plan", "-f", state, env={"VAULT_TOKEN": "not-a-token"})
     assert result.code == 1
-    assert result.err.strip() == "error: GET sys/mounts: HTTP 403: permission denied"
+    assert result.err.strip() == "error: LIST sys/policies/acl: HTTP 403: permission denied"
     assert "Traceback" not in result.err
 
 

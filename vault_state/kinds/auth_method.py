@@ -49,6 +49,8 @@ class AuthMethodKind:
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
+        if not scope.needs(self.name, self.prune_key):
+            return
         for key, mount in data_of(vault.read("sys/auth")).items():
             if not isinstance(mount, dict) or mount.get("type") in ("token", "ns_token"):
                 continue

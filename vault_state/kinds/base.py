@@ -30,6 +30,10 @@ class ReadScope:
     prune: Prune
     live: dict[ResourceId, Resource]
 
+    def needs(self, kind: str, prune_key: str) -> bool:
+        """Whether any object of `kind` must be read: the file declares one, or prune covers the kind."""
+        return bool(getattr(self.prune, prune_key)) or any(rid.kind == kind for rid in self.desired)
+
 
 class Kind(Protocol):
     name: str

@@ -37,6 +37,8 @@ class SecretsEngineKind:
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
+        if not scope.needs(self.name, self.prune_key):
+            return
         for key, mount in data_of(vault.read("sys/mounts")).items():
             if not isinstance(mount, dict) or mount.get("type") in BUILTIN_TYPES:
                 continue
