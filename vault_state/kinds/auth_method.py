@@ -120,7 +120,11 @@ def enable_body(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def config_body(resource: Resource) -> dict[str, Any]:
-    body: dict[str, Any] = {k: v for k, v in resource.values["config"].items() if not k.endswith("_set")}
+    """The whole config: a config write replaces it, so unset fields are left out (never sent as "")
+    and write-only values are always included."""
+    body: dict[str, Any] = {
+        k: v for k, v in resource.values["config"].items() if not k.endswith("_set") and v not in ("", [])
+    }
     secrets: dict[str, Sensitive] = {
         k.removeprefix("config."): v for k, v in resource.write_only.items() if k.startswith("config.")
     }
