@@ -183,7 +183,7 @@ def test_replace_needs_allow_destroy_and_prevent_destroy_blocks_it(cli: Cli, bao
     state.write_text("version: 1\nsecrets_engines:\n  x: {type: transit}\n")
     plan = cli("plan", "-f", str(state))
     assert "  -/+ secrets_engine/x\n" in plan.out
-    assert "# replace: type cannot change on an enabled mount ('kv' -> 'transit')" in plan.out
+    assert "# replace: type cannot change on an enabled mount (\"kv\" -> \"transit\")" in plan.out
     assert "Plan: 1 to add, 0 to change, 1 to destroy." in plan.out
     assert cli("apply", "-f", str(state), "--auto-approve").code == 1
     state.write_text("version: 1\nsecrets_engines:\n  x: {type: transit, prevent_destroy: true}\n")

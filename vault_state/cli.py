@@ -19,7 +19,9 @@ from vault_state import __version__
 from vault_state.apply import ApplyReport, apply_plan
 from vault_state.desired import build_desired
 from vault_state.errors import ApplyRefused, Diagnostic, InputError, VaultStateError, sort_diagnostics
+from vault_state.export import export_state
 from vault_state.kinds.registry import KINDS
+from vault_state.lint import lint_state
 from vault_state.plan.model import Plan
 from vault_state.plan.planner import plan as make_plan
 from vault_state.plan.safety import destroy_refusals
@@ -79,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--allow-destroy", action="store_true",
                        help="allow disabling secrets engines and auth methods (destroys their data)")
     sub.add_parser("schema", parents=flags, help="print the state file's JSON Schema")
+    export = sub.add_parser("export", parents=flags, help="write the server's configuration as a state file")
+    export.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
+    lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
     return parser
 
 
@@ -136,6 +142,41 @@ def cmd_apply(args: argparse.Namespace, io: Io) -> int:
     return _report(report, the_plan, io)
 
 
+def cmd_lint(args: argparse.Namespace, io: Io) -> int:
+    loaded = _load(args, io, quiet=True)
+    warnings = sort_diagnostics([*loaded.warnings, *lint_state(loaded.state, loaded.source)])
+    for d in warnings:
+        io.out.print(str(d), markup=False, highlight=False)
+    count = f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else "no warnings"
+    io.err.print(f"{args.file}: {count}", markup=False, highlight=False)
+    return 1 if args.strict and warnings else 0
+
+
+def cmd_export(args: argparse.Namespace, io: Io) -> int:
+    connection = connection_from(
+        os.environ, address=args.address, token=args.token, namespace=args.namespace,
+        ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
+    )
+    if connection.skip_verify:
+        io.err.print("warning: TLS verification is disabled (--tls-skip-verify / VAULT_SKIP_VERIFY)",
+                     style="yellow", markup=False)
+    exported = export_state(Gateway(connection), source=connection.address)
+    if args.output is None:
+        sys.stdout.write(exported.text)
+    else:
+        try:
+            Path(args.output).write_text(exported.text, encoding="utf-8")
+        except OSError as exc:
+            raise VaultStateError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        counts = ", ".join(f"{n} {what}" for what, n in exported.counts.items())
+        io.err.print(f"wrote {args.output} ({counts})", markup=False, highlight=False)
+    for name in exported.env:
+        io.err.print(f"set {name} before plan or apply (write-only, not exported)", markup=False, highlight=False)
+    for reason in exported.skipped:
+        io.err.print(f"warning: not exported: {reason}", style="yellow", markup=False, highlight=False)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace, io: Io) -> int:
     print(json.dumps(state_schema(), indent=2))
     return 0
@@ -172,7 +213,8 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     gateway = Gateway(connection)
     live = read_live(gateway, desired, loaded.state.prune)
     known = {rid.path for rid in live if rid.kind == "policy"}
-    warnings = check_policy_references(loaded.state, loaded.source, known=known)
+    warnings = [*lint_state(loaded.state, loaded.source, references=False),
+                *check_policy_references(loaded.state, loaded.source, known=known)]
     if not quiet:
         io.warn(warnings)
     loaded.warnings += warnings
@@ -217,4 +259,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], int]] = {
     "plan": cmd_plan,
     "apply": cmd_apply,
     "schema": cmd_schema,
+    "export": cmd_export,
+    "lint": cmd_lint,
 }

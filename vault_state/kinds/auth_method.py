@@ -11,6 +11,7 @@ from typing import Any
 
 from vault_state.kinds.auth import auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, spec_tune_values, strip_mount, touches
+from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.base import tune_values as read_tune
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.sensitive import Sensitive
@@ -72,7 +73,7 @@ class AuthMethodKind:
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return [
-            f"{name} cannot change on an enabled auth method ({before.values[name]!r} -> {after.values[name]!r})"
+            f"{name} cannot change on an enabled auth method ({_pair(before.values[name], after.values[name])})"
             for name in ENABLE_TIME_FIELDS
             if before.values[name] != after.values[name]
         ]

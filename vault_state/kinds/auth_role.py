@@ -2,6 +2,8 @@
 
 Role writes merge, so every managed field is sent with its default to make removals happen.
 Write-only values (userpass passwords) are sent on create and whenever the object changes.
+Create-only fields (approle's local_secret_ids) are left out of updates; changing one deletes the
+role and creates it again.
 Ids are `auth_role/<mount>/<name>`; names are lowercased as Vault stores them.
 """
 
@@ -9,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vault_state.kinds.auth import auth_type
+from vault_state.kinds.auth import CREATE_ONLY_ROLE_FIELDS, auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of
+from vault_state.kinds.base import show_change as _pair
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.models import StateFile
 from vault_state.spec.semantics import role_section, roles_of
@@ -57,12 +60,18 @@ class AuthRoleKind:
                     yield Resource(rid, {}, api_path=f"{base}/{name}")
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
-        return []
+        return [
+            f"{name} can only be set when the role is created ({_pair(before.values[name], after.values[name])})"
+            for name in CREATE_ONLY_ROLE_FIELDS
+            if name in before.values and name in after.values and before.values[name] != after.values[name]
+        ]
 
     def deletable(self, resource: Resource) -> bool:
         return True
 
     def warnings(self, change: Change) -> list[str]:
+        if change.action is Action.REPLACE:
+            return ["the role is deleted and created again: it gets a new role_id and its secret IDs are revoked"]
         return []
 
     def calls(self, change: Change) -> list[Call]:
@@ -71,7 +80,13 @@ class AuthRoleKind:
             return [Call("DELETE", change.before.api_path)]
         assert change.after is not None
         body = {**change.after.values, **change.after.write_only}
-        return [Call("POST", change.after.api_path, body)]
+        if change.action is Action.UPDATE:
+            body = {k: v for k, v in body.items() if k not in CREATE_ONLY_ROLE_FIELDS}
+        calls = [Call("POST", change.after.api_path, body)]
+        if change.action is Action.REPLACE:
+            assert change.before is not None
+            calls.insert(0, Call("DELETE", change.before.api_path))
+        return calls
 
 
 KIND = AuthRoleKind()

@@ -6,6 +6,7 @@ says which field changes force a replace, and turns a `Change` into `Call`s (dat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -129,3 +130,8 @@ def changed_paths(change: Change) -> set[str]:
 
 def touches(change: Change, prefix: str) -> bool:
     return any(p == prefix or p.startswith(prefix + ".") for p in changed_paths(change))
+
+
+def show_change(before: Any, after: Any) -> str:
+    """`old -> new` in JSON notation, as the plan's field diffs show values."""
+    return f"{json.dumps(before)} -> {json.dumps(after)}"

@@ -10,6 +10,7 @@ from typing import Any
 
 from vault_state.durations import format_seconds, go_duration_to_seconds
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, spec_tune_values, strip_mount, touches
+from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.base import tune_values as read_tune
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.engines import KvConfig, SecretsEngine
@@ -51,7 +52,7 @@ class SecretsEngineKind:
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         old, new = before.values, after.values
         reasons = [
-            f"{name} cannot change on an enabled mount ({old[name]!r} -> {new[name]!r})"
+            f"{name} cannot change on an enabled mount ({_pair(old[name], new[name])})"
             for name in ENABLE_TIME_FIELDS
             if old[name] != new[name]
         ]

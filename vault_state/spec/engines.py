@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from vault_state.spec.types import Duration, Strict
+from vault_state.spec.types import Duration, Strict, exact_int
 
 
 class Tune(Strict):
@@ -58,6 +58,11 @@ class SecretsEngine(Strict):
                 raise ValueError(f"type {data['type']} contradicts version {data['version']}")
             data["type"], data["version"] = "kv", wanted
         return data
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _whole_version(cls, value: Any) -> Any:
+        return exact_int(value)
 
     @field_validator("type")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, field_validator
 
 from vault_state.spec.auth import AuthMethod
 from vault_state.spec.engines import SecretsEngine
@@ -12,13 +12,19 @@ from vault_state.spec.policies import StructuredPolicy
 from vault_state.spec.types import MountPath, PolicyName, Strict
 
 
-def _policy_tag(value: Any) -> str:
-    return "hcl" if isinstance(value, str) else "structured"
+def _policy_tag(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "hcl"
+    return "structured" if isinstance(value, dict | StructuredPolicy) else None
 
 
 PolicySpec = Annotated[
     Annotated[str, Tag("hcl")] | Annotated[StructuredPolicy, Tag("structured")],
-    Discriminator(_policy_tag),
+    Discriminator(
+        _policy_tag,
+        custom_error_type="policy_spec",
+        custom_error_message="expected policy HCL text or a mapping with 'path'",
+    ),
 ]
 
 
@@ -31,6 +37,15 @@ class Prune(Strict):
     auth_methods: bool = False
 
 
+class Lint(Strict):
+    """Settings of `vault-state lint` (not sent to the server)."""
+
+    admin_policies: list[str] = Field(
+        default_factory=list,
+        description="Policies meant to administer the server: the admin-capability rule skips them.",
+    )
+
+
 class StateFile(Strict):
     version: Literal[1] = Field(description="Format version of the state file; must be 1.")
     secrets_engines: dict[MountPath, SecretsEngine] = Field(default_factory=dict, description="Key: mount path.")
@@ -39,3 +54,11 @@ class StateFile(Strict):
     )
     auth_methods: dict[MountPath, AuthMethod] = Field(default_factory=dict, description="Key: mount path.")
     prune: Prune = Field(default_factory=Prune)
+    lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_one(cls, value: Any) -> Any:
+        if type(value) is not int or value != 1:
+            raise ValueError(f"unsupported format version {value!r}; write 'version: 1'")
+        return value

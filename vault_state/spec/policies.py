@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 import hcl
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from vault_state.spec.types import Strict
 
@@ -32,6 +32,14 @@ class PathRule(Strict):
     required_parameters: list[str] = Field(default_factory=list)
     allowed_parameters: dict[str, list[str]] = Field(default_factory=dict)
     denied_parameters: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("capabilities")
+    @classmethod
+    def _known_capabilities(cls, caps: list[str]) -> list[str]:
+        wrong = [cap for cap in caps if cap not in CAPABILITIES]
+        if wrong:
+            raise ValueError(f"invalid capability {wrong[0]!r}; expected some of {', '.join(sorted(CAPABILITIES))}")
+        return caps
 
 
 class StructuredPolicy(Strict):
@@ -73,18 +81,23 @@ _PYHCL_POSITION = re.compile(r"Line (\d+), column \d+: ")
 
 def check_policy_text(text: str) -> list[HclProblem]:
     """Parse policy HCL like Vault does and report syntax errors and invalid capabilities."""
+    if not text.strip():
+        return [HclProblem(1, "invalid policy: the policy text is empty (Vault refuses an empty policy)")]
     try:
         parsed = hcl.loads(text)
-    except ValueError as exc:
+    except Exception as exc:  # pyhcl raises ValueError, and lexer errors of other types on odd input
         message = str(exc)
         match = _PYHCL_POSITION.match(message)
         line = int(match.group(1)) if match else 1
-        return [HclProblem(line, "invalid policy HCL: " + _PYHCL_POSITION.sub("", message, count=1))]
+        detail = _PYHCL_POSITION.sub("", message, count=1)
+        # The parser quotes offending characters raw; keep the message printable.
+        detail = detail.encode("ascii", "backslashreplace").decode("ascii")
+        return [HclProblem(line, "invalid policy HCL: " + detail)]
     return _check_structure(parsed, text)
 
 
-def _line_of(text: str, needle: str) -> int:
-    index = text.find(needle)
+def _line_of(text: str, needle: str, start: int = 0) -> int:
+    index = text.find(needle, start)
     return text.count("\n", 0, index) + 1 if index >= 0 else 1
 
 
@@ -100,6 +113,7 @@ def _check_structure(parsed: object, text: str) -> list[HclProblem]:
     if not isinstance(paths, dict):
         return [*problems, HclProblem(1, "invalid policy: 'path' must be a block with a path string")]
     for path, rule in paths.items():
+        begin = max(text.find(json.dumps(path)), 0)
         line = _line_of(text, json.dumps(path))
         if not isinstance(rule, dict):
             problems.append(HclProblem(line, f"invalid policy: path {path!r} must be a block"))
@@ -113,7 +127,10 @@ def _check_structure(parsed: object, text: str) -> list[HclProblem]:
         if not isinstance(caps, list):
             caps = [caps]
         problems += [
-            HclProblem(line, f"invalid policy: path {path!r}: invalid capability {cap!r}")
+            HclProblem(
+                _line_of(text, json.dumps(cap), begin) if isinstance(cap, str) else line,
+                f"invalid policy: path {path!r}: invalid capability {cap!r}",
+            )
             for cap in caps
             if cap not in CAPABILITIES
         ]

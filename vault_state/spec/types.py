@@ -24,13 +24,30 @@ from vault_state.durations import to_seconds
 
 
 class Strict(BaseModel):
-    """Base of every spec model: unknown keys are errors, values are not coerced silently."""
+    """Base of every spec model: unknown keys are errors, values are not coerced silently.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    Strict: `local: 1` is not a bool and `max_versions: "5"` is not an int.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+
+MAX_DURATION = (2**63 - 1) // 10**9
+"""Vault keeps durations as Go `time.Duration` nanoseconds: about 292 years at most."""
 
 
 def _duration(value: Any) -> int:
-    return to_seconds(value)
+    seconds = to_seconds(value)
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration {value!r} is too long: the maximum is {MAX_DURATION} seconds (about 292 years)")
+    return seconds
+
+
+def exact_int(value: Any) -> Any:
+    """Refuse `true` and `1.0` where a number such as a version is expected (pydantic's Literal takes both)."""
+    if isinstance(value, bool | float):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
 
 
 Duration = Annotated[
@@ -113,7 +130,7 @@ def _mount_key(path: str) -> str:
 def _policy_key(name: str) -> str:
     check_name(name, "policy")
     if name.lower() == "root":
-        raise ValueError("the root policy is built in and cannot be managed")
+        raise ValueError(f"policy {name!r}: the root policy is built in and cannot be managed")
     return name
 
 

@@ -6,6 +6,8 @@ free-form generic type for anything not typed.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from vault_state.kinds.auth import approle, generic, jwt, kubernetes, userpass
 from vault_state.kinds.auth.shape import AuthType
 
@@ -15,7 +17,14 @@ _TYPES: dict[str, AuthType] = {
     "userpass": userpass.TYPE,
     "jwt": jwt.TYPE,
     "oidc": jwt.TYPE,
+    # Untyped, but its roles ("CA certificate roles") live under certs/<name>, not role/<name>.
+    "cert": replace(generic.TYPE, role_segment="certs"),
 }
+
+
+# Role fields that only a role's creation may carry (roles do not record their type; no field name
+# is shared with a type that can update it).
+CREATE_ONLY_ROLE_FIELDS = tuple(sorted({f for kind in _TYPES.values() for f in kind.create_only}))
 
 
 def auth_type(name: str) -> AuthType:

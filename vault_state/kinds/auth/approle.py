@@ -1,4 +1,8 @@
-"""AppRole auth: no config; roles under `role/<name>`. `secret_id_bound_cidrs` reads null when unset."""
+"""AppRole auth: no config; roles under `role/<name>`. `secret_id_bound_cidrs` reads null when unset.
+
+`local_secret_ids` can only be given when a role is created: any update that carries it, even with
+the stored value, fails with 400 "local_secret_ids can only be modified during role creation".
+"""
 
 from __future__ import annotations
 
@@ -33,4 +37,6 @@ def read_role(raw: dict[str, Any]) -> Values:
     }
 
 
-TYPE = AuthType("role", no_config, no_read, role_values, read_role, has_config=False)
+TYPE = AuthType(
+    "role", no_config, no_read, role_values, read_role, has_config=False, create_only=("local_secret_ids",)
+)

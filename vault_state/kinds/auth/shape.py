@@ -24,7 +24,9 @@ def no_read(raw: dict[str, Any]) -> Values:
 
 @dataclass(frozen=True)
 class AuthType:
-    """`role_segment`: "role", or "users" for userpass. `partial`: compare declared keys only."""
+    """`role_segment`: "role", or "users" for userpass. `partial`: compare declared keys only.
+    `create_only`: role fields Vault accepts only when the role is created (sending them on an
+    update is an error), so they are left out of updates and a change to one recreates the role."""
 
     role_segment: str
     config_values: Callable[[Any, Resolver, Loc], tuple[Values | None, WriteOnly]]
@@ -33,4 +35,5 @@ class AuthType:
     read_role: Callable[[dict[str, Any]], Values]
     has_config: bool = True
     partial: bool = False
+    create_only: tuple[str, ...] = ()
     config_warnings: Callable[[Values | None, Values | None], list[str]] = lambda before, after: []

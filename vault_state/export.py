@@ -1,0 +1,347 @@
+"""`vault-state export`: the live server written as a state file (format version 1) that plans empty.
+
+Everything is read through the kinds' own `read()`, so the file holds exactly the canonical values
+`plan` compares against. Fields equal to the spec's defaults are left out, durations are written
+with units (`1h30m`), policies and PEM blocks as literal block scalars.
+
+Write-only values cannot be read back: a kubernetes `token_reviewer_jwt`, a jwt/oidc
+`oidc_client_secret` and userpass passwords become `{env: NAME}` sources, with a comment naming
+the variable to set before `plan` or `apply`. Nothing secret is ever written to the file.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from vault_state.durations import format_seconds
+from vault_state.errors import VaultApiError
+from vault_state.kinds.auth import auth_type
+from vault_state.kinds.base import ReadScope, VaultReader, data_of, strip_mount
+from vault_state.kinds.registry import KINDS
+from vault_state.plan.model import Resource, ResourceId
+from vault_state.spec.auth import (
+    LEGACY_TOKEN_ALIASES,
+    AppRoleRole,
+    AuthTune,
+    JwtConfig,
+    JwtRole,
+    KubernetesConfig,
+    KubernetesRole,
+    TokenFields,
+    UserpassUser,
+    _AuthBase,
+)
+from vault_state.spec.engines import KvConfig, SecretsEngine, Tune
+from vault_state.spec.models import Prune
+from vault_state.spec.types import Duration
+
+ROLE_MODELS: dict[str, type[BaseModel]] = {
+    "kubernetes": KubernetesRole,
+    "approle": AppRoleRole,
+    "userpass": UserpassUser,
+    "jwt": JwtRole,
+    "oidc": JwtRole,
+}
+CONFIG_MODELS: dict[str, type[BaseModel]] = {"kubernetes": KubernetesConfig, "jwt": JwtConfig, "oidc": JwtConfig}
+NO_CONFIG = frozenset({"approle", "userpass"})
+_DURATION_METADATA = typing.get_args(Duration)[1:]
+
+
+@dataclass
+class Exported:
+    """The state file's text, the environment variables it reads, and what was left out (and why)."""
+
+    text: str
+    env: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def export_state(vault: VaultReader, source: str = "") -> Exported:
+    """Read every managed object from `vault` and render it as a state file."""
+    live = read_everything(_Tolerant(vault))
+    return render(live, source)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def read_everything(vault: VaultReader) -> dict[ResourceId, Resource]:
+    """Every managed live object with all its details: the kinds read what `desired` names, so
+    `desired` is a mapping that names every live object (auth methods with their live type)."""
+    mounts = data_of(vault.read("sys/auth"))
+    types = {strip_mount(k): str(m.get("type", "")) for k, m in mounts.items() if isinstance(m, dict)}
+    # Prune on for every kind: each kind then reads all its objects, whatever `desired` iterates to.
+    everything = Prune(policies=True, auth_roles=True, secrets_engines=True, auth_methods=True)
+    scope = ReadScope(_Everything(types), everything, {})
+    for kind in KINDS:
+        for resource in kind.read(vault, scope):
+            scope.live[resource.id] = resource
+    return scope.live
+
+
+class _Everything(Mapping[ResourceId, Resource]):
+    """A stand-in for the desired snapshot that contains every id, so every detail is read.
+
+    An auth method is "desired" with its live type and a config (for types that have one), so its
+    config and roles are read; every other id is desired with no values (only membership is used).
+    """
+
+    def __init__(self, auth_types: dict[str, str]) -> None:
+        self.auth_types = auth_types
+
+    def __getitem__(self, rid: ResourceId) -> Resource:
+        if rid.kind != "auth_method":
+            return Resource(rid, {})
+        kind = self.auth_types[rid.path]  # KeyError: not a live auth method
+        values: dict[str, Any] = {"type": kind}
+        if kind not in NO_CONFIG and auth_type(kind).has_config:
+            values["config"] = None
+        return Resource(rid, values)
+
+    def __iter__(self) -> Iterator[ResourceId]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+class _Tolerant:
+    """Reads where an untyped auth type has no such operation (HTTP 405) read as absent."""
+
+    def __init__(self, vault: VaultReader) -> None:
+        self.vault = vault
+
+    def read(self, path: str) -> dict[str, Any] | None:
+        try:
+            return self.vault.read(path)
+        except VaultApiError as exc:
+            if exc.status == 405 and path.startswith("auth/"):
+                return None
+            raise
+
+    def list(self, path: str) -> list[str]:
+        try:
+            return self.vault.list(path)
+        except VaultApiError as exc:
+            if exc.status == 405 and path.startswith("auth/"):
+                return []
+            raise
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def env_name(*parts: str) -> str:
+    """An environment variable name: upper case, anything not a letter or digit as `_`."""
+    return re.sub(r"[^A-Z0-9]", "_", "_".join(parts).upper())
+
+
+def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
+    exported = Exported("")
+    by_kind: dict[str, list[Resource]] = {}
+    for rid in sorted(live):
+        by_kind.setdefault(rid.kind, []).append(live[rid])
+    root = CommentedMap()
+    root["version"] = 1
+    engines = CommentedMap((r.id.path, engine_spec(r.values)) for r in by_kind.get("secrets_engine", []))
+    policies = CommentedMap(
+        (r.id.path, LiteralScalarString(r.values["policy"])) for r in by_kind.get("policy", []) if "policy" in r.values
+    )
+    roles: dict[str, list[Resource]] = {}
+    for role in by_kind.get("auth_role", []):
+        roles.setdefault(role.id.path.rsplit("/", 1)[0], []).append(role)
+    methods = CommentedMap(
+        (r.id.path, auth_spec(r.id.path, r.values, roles.get(r.id.path, []), exported))
+        for r in by_kind.get("auth_method", [])
+    )
+    for key, section in (("secrets_engines", engines), ("policies", policies), ("auth_methods", methods)):
+        if section:
+            root[key] = section
+    exported.counts = {
+        "secrets engines": len(engines),
+        "policies": len(policies),
+        "auth methods": len(methods),
+        "roles": sum(len(m.get("roles", m.get("users", {}))) for m in methods.values()),
+    }
+    root.yaml_set_start_comment(_header(source, exported))
+    exported.text = dump(root)
+    return exported
+
+
+def _header(source: str, exported: Exported) -> str:
+    where = re.sub(r"//[^/@]*@", "//", source)  # never write credentials embedded in the address
+    lines = [
+        f"Exported by `vault-state export`{' from ' + where if where else ''}.",
+        "Fields at their defaults are left out; `vault-state plan` against the same server shows no changes.",
+    ]
+    if exported.env:
+        lines.append("Write-only values cannot be read back; set these variables before plan or apply:")
+        lines += [f"  {name}" for name in exported.env]
+    if exported.skipped:
+        lines.append("Not exported (the server's values do not form a valid state file entry):")
+        lines += [f"  {reason}" for reason in exported.skipped]
+    return "\n".join(lines)
+
+
+def dump(root: CommentedMap) -> str:
+    yaml = YAML(typ="rt", pure=True)
+    yaml.width = 4096  # never fold long values (selectors, URLs)
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    out = io.StringIO()
+    yaml.dump(root, out)
+    return out.getvalue()
+
+
+def engine_spec(values: dict[str, Any]) -> CommentedMap:
+    return non_default(SecretsEngine, values, nested={"tune": Tune, "kv_config": KvConfig})
+
+
+def auth_spec(path: str, values: dict[str, Any], roles: list[Resource], exported: Exported) -> CommentedMap:
+    kind = values["type"]
+    spec = CommentedMap([("type", kind)])
+    spec.update(non_default(_AuthBase, values, nested={"tune": AuthTune}))
+    config = values.get("config")
+    if config is not None and kind not in NO_CONFIG:
+        rendered = config_spec(path, kind, config, exported)
+        if rendered is not None:
+            spec["config"] = rendered
+    section = "users" if kind == "userpass" else "roles"
+    members = CommentedMap()
+    for role in roles:
+        name = role.id.path.rsplit("/", 1)[1]
+        rendered = role_spec(path, kind, name, role.values, exported)
+        if rendered is not None:
+            members[name] = rendered
+    if members:
+        spec[section] = members
+    return spec
+
+
+def config_spec(path: str, kind: str, config: dict[str, Any], exported: Exported) -> CommentedMap | None:
+    model = CONFIG_MODELS.get(kind)
+    if model is None:  # untyped: the config as read, compared on the keys given
+        return plain_map({k: v for k, v in config.items() if v is not None})
+    values = {k: v for k, v in config.items() if k != "token_reviewer_jwt_set"}
+    secrets: dict[str, str] = {}
+    if kind == "kubernetes" and config.get("token_reviewer_jwt_set"):
+        secrets["token_reviewer_jwt"] = env_name(path, "TOKEN_REVIEWER_JWT")
+    if kind in ("jwt", "oidc") and config.get("oidc_client_id"):
+        secrets["oidc_client_secret"] = env_name(path, "OIDC_CLIENT_SECRET")
+    for key, name in secrets.items():
+        values[key] = env_source(name)
+    spec = non_default(model, values)
+    for key, name in secrets.items():
+        spec.yaml_add_eol_comment(f"write-only: set {name}", key)
+        exported.env.append(name)
+    return spec if _valid(model, spec, f"auth_methods.{path}.config", exported) else None
+
+
+def role_spec(path: str, kind: str, name: str, values: dict[str, Any], exported: Exported) -> CommentedMap | None:
+    model = ROLE_MODELS.get(kind)
+    if model is None:  # untyped: as read, without the legacy names Vault mirrors into token_*
+        # token_* fields at Vault's defaults are left out too (kept as read, e.g. TTLs in seconds).
+        token_defaults = {n: i.get_default(call_default_factory=True) for n, i in TokenFields.model_fields.items()}
+        kept = {
+            k: v for k, v in values.items()
+            if v is not None
+            and not (k in LEGACY_TOKEN_ALIASES and LEGACY_TOKEN_ALIASES[k] in values)
+            and not (k in token_defaults and _same(v, token_defaults[k]))
+        }
+        return plain_map(kept)
+    spec = CommentedMap()
+    if kind == "userpass":
+        variable = env_name("USERPASS", path, name, "PASSWORD")
+        spec["password"] = env_source(variable)
+        spec.yaml_add_eol_comment(f"write-only: set {variable}", "password")
+        exported.env.append(variable)
+    spec.update(non_default(model, values, last=tuple(TokenFields.model_fields)))
+    section = "users" if kind == "userpass" else "roles"
+    return spec if _valid(model, spec, f"auth_methods.{path}.{section}.{name}", exported) else None
+
+
+def env_source(name: str) -> CommentedMap:
+    source = CommentedMap([("env", name)])
+    source.fa.set_flow_style()
+    return source
+
+
+def _valid(model: type[BaseModel], spec: CommentedMap, where: str, exported: Exported) -> bool:
+    try:
+        model.model_validate(spec)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        exported.skipped.append(f"{where}: {first['msg'].removeprefix('Value error, ')}")
+        return False
+    return True
+
+
+def non_default(
+    model: type[BaseModel],
+    values: Mapping[str, Any],
+    nested: Mapping[str, type[BaseModel]] | None = None,
+    last: tuple[str, ...] = (),
+) -> CommentedMap:
+    """`values` restricted to `model`'s fields, in the model's order (the `last` ones last), without
+    the fields equal to their default; durations with units. `nested` names fields that are models."""
+    out = CommentedMap()
+    fields = model.model_fields
+    for name in sorted(fields, key=lambda n: n in last):
+        info = fields[name]
+        if name not in values:
+            continue
+        value = values[name]
+        sub = (nested or {}).get(name)
+        if sub is not None:
+            rendered = non_default(sub, value or {})
+            if rendered:
+                out[name] = rendered
+            continue
+        if not info.is_required() and _same(value, info.get_default(call_default_factory=True)):
+            continue
+        out[name] = yaml_value(value, duration=_is_duration(info))
+    return out
+
+
+def _is_duration(info: FieldInfo) -> bool:
+    return all(m in info.metadata for m in _DURATION_METADATA)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):  # True == 1 in Python
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def plain_map(values: Mapping[str, Any]) -> CommentedMap:
+    return CommentedMap((k, yaml_value(v)) for k, v in values.items())
+
+
+def yaml_value(value: Any, duration: bool = False) -> Any:
+    """A value as ruamel writes it: multi-line text as `|` blocks, short scalar lists in flow style."""
+    if isinstance(value, CommentedMap):
+        return value
+    if duration and isinstance(value, int) and not isinstance(value, bool):
+        return format_seconds(value)
+    if isinstance(value, str) and "\n" in value:
+        return LiteralScalarString(value)
+    if isinstance(value, dict):
+        return plain_map(value)
+    if isinstance(value, list | tuple):
+        seq = CommentedSeq(yaml_value(v) for v in value)
+        scalars = all(isinstance(v, str | int | float | bool) and "\n" not in str(v) for v in value)
+        if scalars and sum(len(str(v)) + 2 for v in value) < 80:
+            seq.fa.set_flow_style()
+        return seq
+    return value
