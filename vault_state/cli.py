@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 
@@ -64,13 +65,21 @@ def _global_flags(suppress: bool) -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1: exit 2 means "changes present" for plan --detailed-exitcode."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vault-state", parents=[_global_flags(False)],
         description="Keep a Vault or OpenBao server's configuration in a YAML state file.",
     )
     parser.add_argument("--version", action="version", version=f"vault-state {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     flags = [_global_flags(True)]
     sub.add_parser("validate", parents=flags, help="check the state file, without a server")
     plan = sub.add_parser("plan", parents=flags, help="show how the server differs from the file")
@@ -187,8 +196,8 @@ def state_schema() -> dict[str, object]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://vault-state.dev/schemas/state.schema.json",
-        "title": "vault-state state file",
         **schema,
+        "title": "vault-state state file",
     }
 
 

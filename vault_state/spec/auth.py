@@ -14,7 +14,8 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from vault_state.spec.engines import Tune
 from vault_state.spec.types import Duration, RoleName, Strict, Value
 
-TokenType = Literal["default", "service", "batch", "default-service", "default-batch"]
+# Roles take only these three; "default-service"/"default-batch" are valid on auth mounts only.
+TokenType = Literal["default", "service", "batch"]
 
 # Vault's legacy role parameters and the token_* names they mirror.
 LEGACY_TOKEN_ALIASES = {
