@@ -50,9 +50,17 @@ class Io:
             self.err.print(str(d), style="yellow" if not d.is_error else "red", markup=False, highlight=False)
 
 
-def _global_flags(suppress: bool) -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1: exit 2 means "changes present" for plan --detailed-exitcode."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+def _global_flags(suppress: bool) -> _Parser:
     """Flags accepted before or after the command (defaults only on the main parser)."""
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = _Parser(add_help=False)
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument("-f", "--file", default=argparse.SUPPRESS if suppress else "state.yaml",
                         help="state file (default: ./state.yaml)")
@@ -63,14 +71,6 @@ def _global_flags(suppress: bool) -> argparse.ArgumentParser:
     parser.add_argument("--tls-skip-verify", action="store_true", default=argparse.SUPPRESS if suppress else False,
                         help="do not verify the server's certificate (insecure)")
     return parser
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error exits 1: exit 2 means "changes present" for plan --detailed-exitcode."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
