@@ -204,7 +204,11 @@ class JwtAuth(_AuthBase):
 class GenericAuth(_AuthBase):
     """An auth type without a typed model: config and roles are free-form and compared on the keys given."""
 
-    type: str = Field(min_length=1)
+    # In the JSON Schema, a typed name must not also match here: `oneOf` would accept neither
+    # form of a correct kubernetes method, and a typo in a kubernetes role would pass as generic.
+    type: str = Field(
+        min_length=1, json_schema_extra={"not": {"enum": ["approle", "jwt", "kubernetes", "oidc", "userpass"]}}
+    )
     config: dict[str, Any] | None = None
     roles: dict[RoleName, dict[str, Any]] = Field(default_factory=dict)
 

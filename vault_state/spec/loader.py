@@ -16,13 +16,14 @@ from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from vault_state.errors import Diagnostic, InputError, Location, Severity
 from vault_state.spec.models import StateFile
 from vault_state.spec.positions import SourceMap
 from vault_state.spec.schema_walk import field_names_at
-from vault_state.spec.semantics import check_semantics
+from vault_state.spec.semantics import check_semantics, check_unvalidated
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_NODES = 1_000_000
@@ -41,6 +42,13 @@ class LoadedState:
 
 class _TooLarge(Exception):
     pass
+
+
+class _NotText(Exception):
+    """A string holding a lone surrogate (`"\\ud800"`): not encodable, so neither printable nor sendable."""
+
+    def __init__(self, loc: tuple[Any, ...]) -> None:
+        self.loc = loc
 
 
 def load_state(path: Path) -> LoadedState:
@@ -67,7 +75,11 @@ def load_text(text: str, name: str, base_dir: Path | None = None) -> LoadedState
     if not isinstance(root, CommentedMap):
         raise _located(name, 1, 1, "the state file must be a mapping of keys such as 'version', 'policies'")
     try:
-        data = _plain(root, [0], set())
+        data = _plain(root, [0], set(), ())
+    except _NotText as exc:
+        raise InputError(
+            [Diagnostic(source.locate(exc.loc), "invalid text: a \\ud800-\\udfff escape is not a character")]
+        ) from None
     except _TooLarge:
         raise _located(
             name, 1, 1, f"the state file expands to more than {MAX_NODES} values (YAML aliases?); refused"
@@ -77,7 +89,9 @@ def load_text(text: str, name: str, base_dir: Path | None = None) -> LoadedState
     try:
         state = StateFile.model_validate(data)
     except ValidationError as exc:
-        raise InputError([_diagnostic(e, source) for e in exc.errors(include_url=False)]) from None
+        found = [_diagnostic(e, source) for e in exc.errors(include_url=False)]
+        found += [d for d in check_unvalidated(data, source) if d.is_error]
+        raise InputError(found) from None
     problems = check_semantics(state, source)
     errors = [d for d in problems if d.is_error]
     if errors:
@@ -99,12 +113,24 @@ def _parse(text: str, name: str) -> Any:
             # ruamel's message quotes both values, which may be secrets: name the key only.
             key = str(problem).split('"')[1] if '"' in str(problem) else ""
             problem = f"duplicate key '{key}'"
+        elif exc.problem and exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            # Where the unfinished construct began (an unclosed quote or bracket) is the useful place.
+            start = exc.context_mark
+            problem = f"{problem} ({exc.context} started at line {start.line + 1}, column {start.column + 1})"
         raise _located(name, line, col, f"invalid YAML: {problem}") from None
+    except ReaderError as exc:  # a control character: no mark, only an offset into the text
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        code = ord(exc.character) if isinstance(exc.character, str) else int(exc.character)
+        raise _located(name, line, column, f"invalid YAML: character #x{code:04x}: {exc.reason}") from None
     except (YAMLError, ValueError, TypeError) as exc:
-        raise _located(name, 1, 1, f"invalid YAML: {exc}") from None
+        first = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _located(name, 1, 1, f"invalid YAML: {first}") from None
+    except RecursionError:
+        raise _located(name, 1, 1, "invalid YAML: the state file is nested too deeply") from None
 
 
-def _plain(node: Any, budget: list[int], active: set[int]) -> Any:
+def _plain(node: Any, budget: list[int], active: set[int], loc: tuple[Any, ...]) -> Any:
     """ruamel's tree as plain dicts, lists and scalars, counting nodes to stop alias bombs."""
     budget[0] += 1
     if budget[0] > MAX_NODES:
@@ -115,13 +141,15 @@ def _plain(node: Any, budget: list[int], active: set[int]) -> Any:
         active.add(id(node))
         try:
             if isinstance(node, CommentedMap):
-                return {k: _plain(v, budget, active) for k, v in node.items()}
-            return [_plain(v, budget, active) for v in node]
+                return {_key(k, loc): _plain(v, budget, active, (*loc, k)) for k, v in node.items()}
+            return [_plain(v, budget, active, (*loc, i)) for i, v in enumerate(node)]
         finally:
             active.discard(id(node))
     if isinstance(node, ScalarBoolean):
         return bool(node)
     if isinstance(node, str):
+        if not _encodable(node):
+            raise _NotText(loc)
         return str(node)
     if isinstance(node, bool) or node is None:
         return node
@@ -132,9 +160,28 @@ def _plain(node: Any, budget: list[int], active: set[int]) -> Any:
     return node
 
 
+def _key(key: Any, loc: tuple[Any, ...]) -> Any:
+    if isinstance(key, str):
+        if not _encodable(key):
+            raise _NotText(loc)
+        return str(key)
+    return key
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _diagnostic(error: ErrorDetails, source: SourceMap) -> Diagnostic:
     loc = tuple(error["loc"])
     kind = error["type"]
+    if kind == "invalid_key" or (loc and loc[-1] == "[key]" and kind == "string_type"):
+        return Diagnostic(source.locate(loc if kind != "invalid_key" else (*loc, "[key]")),
+                          f"key {error['input']!r} must be a string (quote it)")
     if kind == "extra_forbidden":
         key = str(loc[-1])
         return Diagnostic(source.locate(loc, key=True), f"unknown key '{key}'{_did_you_mean(key, loc)}")
@@ -143,6 +190,18 @@ def _diagnostic(error: ErrorDetails, source: SourceMap) -> Diagnostic:
         hint = " (the format version; write 'version: 1')" if loc == ("version",) else ""
         return Diagnostic(where, f"missing required key '{loc[-1]}'{hint}")
     message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        message = "expected a mapping (key: value lines or {key: value})"
+    elif kind == "list_type":
+        message = "expected a list ([a, b] or '- item' lines)"
+    elif kind == "bool_type":
+        message = "expected true or false"
+    elif kind == "int_type":
+        message = "expected a whole number"
+    elif kind == "string_type":  # the value is not printed: it may be a numeric password
+        message = "expected a string (quote a value that looks like a number, date or boolean)"
+    if loc and loc[-1] == "[key]":  # a bad name or path: the message quotes it
+        return Diagnostic(source.locate(loc), message)
     named = _field_name(loc)
     return Diagnostic(source.locate(loc), f"{named}: {message}" if named else message)
 

@@ -5,22 +5,38 @@ Pure: takes the model and its source map, returns Diagnostics (errors and warnin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from vault_state.errors import Diagnostic, Severity
 from vault_state.spec.auth import AnyAuth, TokenFields
 from vault_state.spec.models import StateFile
 from vault_state.spec.policies import check_policy_text
-from vault_state.spec.positions import SourceMap
+
+if TYPE_CHECKING:  # only a type here: the planner imports this module and stays free of ruamel
+    from vault_state.spec.positions import SourceMap
 
 BUILTIN_POLICIES = frozenset({"default", "root"})
 
 
 def check_semantics(state: StateFile, source: SourceMap) -> list[Diagnostic]:
     return [
-        *_policy_texts(state, source),
+        *_policy_texts(state.policies, source),
         *_lowercase_names(state, source),
-        *_mount_overlaps(state, source),
+        *_mount_overlaps({"secrets_engines": state.secrets_engines, "auth_methods": state.auth_methods}, source),
+    ]
+
+
+def check_unvalidated(data: Mapping[str, Any], source: SourceMap) -> list[Diagnostic]:
+    """The checks that can run on a file that failed validation, so one run reports them all.
+
+    `data` is the plain parsed document; parts of the wrong shape are skipped (validation names them).
+    """
+    policies = data.get("policies")
+    sections = {s: data.get(s) for s in ("secrets_engines", "auth_methods")}
+    return [
+        *_policy_texts(policies if isinstance(policies, dict) else {}, source),
+        *_mount_overlaps({k: v for k, v in sections.items() if isinstance(v, dict)}, source),
     ]
 
 
@@ -36,9 +52,9 @@ def role_section(method: AnyAuth) -> str:
     return "users" if method.type == "userpass" else "roles"
 
 
-def _policy_texts(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
-    for name, spec in state.policies.items():
-        if isinstance(spec, str):
+def _policy_texts(policies: Mapping[Any, Any], source: SourceMap) -> Iterator[Diagnostic]:
+    for name, spec in policies.items():
+        if isinstance(name, str) and isinstance(spec, str):
             for problem in check_policy_text(spec):
                 location = source.text_line(("policies", name), problem.line)
                 yield Diagnostic(location, f"policy '{name}': {problem.message}")
@@ -66,9 +82,9 @@ def _case_check(names: Iterable[str], loc: tuple[str, ...], what: str, source: S
         seen[lower] = name
 
 
-def _mount_overlaps(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
-    for section in ("secrets_engines", "auth_methods"):
-        paths = sorted(getattr(state, section))
+def _mount_overlaps(sections: Mapping[str, Mapping[Any, Any]], source: SourceMap) -> Iterator[Diagnostic]:
+    for section, mounts in sections.items():
+        paths = sorted(p for p in mounts if isinstance(p, str))
         for outer in paths:
             for inner in paths:
                 if inner.startswith(outer + "/"):

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vault_state.errors import Diagnostic
 from vault_state.sensitive import Sensitive
-from vault_state.spec.positions import SourceMap
 from vault_state.spec.types import EnvSource, FileSource
+
+if TYPE_CHECKING:  # only a type here: the planner imports this module and stays free of ruamel
+    from vault_state.spec.positions import SourceMap
 
 MAX_SOURCE_BYTES = 1024 * 1024
 

@@ -1,0 +1,271 @@
+"""`vault-state validate` on bad state files: every problem located as FILE:LINE:COL, no server needed.
+
+Each bad file sits in tests/bad/ and is small enough to read next to the message it must give.
+The whole of stderr is compared, so a message that is wrapped, repeated or joined by a traceback
+fails the test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, Cli
+
+from vault_state.errors import InputError
+from vault_state.spec.loader import MAX_BYTES, load_text
+
+BAD = Path(__file__).resolve().parent / "bad"
+
+NAME_RULE = "use letters, digits, '_', '.', '-' (no '/', no '..')"
+DURATION_RULE = "use seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)"
+RESERVED = "(sys, identity, cubbyhole, auth are built in)"
+
+# file in tests/bad -> every expected diagnostic as "LINE:COL: message", in the order printed.
+ERRORS: dict[str, list[str]] = {
+    # unknown keys, with a suggestion when one is close
+    "unknown_key_top": ["2:1: unknown key 'polices'; did you mean 'policies'?"],
+    "unknown_key_engine": ["6:5: unknown key 'descripton'; did you mean 'description'?"],
+    "unknown_key_role": ["9:9: unknown key 'token_polices'; did you mean 'token_policies'?"],
+    "unknown_key_value_source": ["7:33: unknown key 'sensitve'; did you mean 'sensitive'?"],
+    # wrong types: nothing is coerced
+    "wrong_type_list": ["7:38: bound_service_account_names: expected a list ([a, b] or '- item' lines)"],
+    "wrong_type_bool": ["5:12: local: expected true or false"],
+    "number_as_string": [
+        "7:19: password: expected a string (quote a value that looks like a number, date or boolean)"
+    ],
+    "non_string_key": ["3:3: key 1 must be a string (quote it)"],
+    "policy_not_text": ["3:12: readers: expected policy HCL text or a mapping with 'path'"],
+    # YAML itself
+    "duplicate_key": ["8:9: invalid YAML: duplicate key 'password'"],
+    "invalid_yaml": [
+        "5:1: invalid YAML: found unexpected end of stream "
+        "(while scanning a quoted scalar started at line 3, column 12)"
+    ],
+    "empty": ["1:1: the state file is empty; it must start with 'version: 1'"],
+    "not_mapping": ["1:1: the state file must be a mapping of keys such as 'version', 'policies'"],
+    "alias_bomb": ["1:1: the state file expands to more than 1000000 values (YAML aliases?); refused"],
+    # ruamel resolves an alias inside its own anchor to null: no cycle is built, the value is just empty.
+    "self_alias": ["2:11: readers: expected policy HCL text or a mapping with 'path'"],
+    "surrogate_escape": ["7:19: invalid text: a \\ud800-\\udfff escape is not a character"],
+    # format version
+    "missing_version": ["1:1: missing required key 'version' (the format version; write 'version: 1')"],
+    "version_2": ["1:10: version: unsupported format version 2; write 'version: 1'"],
+    "version_true": ["1:10: version: unsupported format version True; write 'version: 1'"],
+    # durations
+    "bad_duration": [f"6:26: default_lease_ttl: invalid duration '1x': {DURATION_RULE}"],
+    # policies: the HCL problem is placed on the file line inside the `|` block
+    "policy_hcl_syntax": [
+        "10:1: policy 'eso-policy': invalid policy HCL: unexpected RIGHTBRACE; "
+        "expected COMMA, RIGHTBRACKET, RIGHTPAREN, LEFTBRACKET, LEFTPAREN"
+    ],
+    "policy_capability": [
+        "9:1: policy 'eso-policy': invalid policy: path 'secret/metadata/*': invalid capability 'lst'"
+    ],
+    "structured_policy_capability": [
+        "6:23: capabilities: invalid capability 'lst'; expected some of "
+        "create, delete, deny, list, patch, read, recover, scan, subscribe, sudo, update"
+    ],
+    "empty_policy": ["3:12: policy 'readers': invalid policy: the policy text is empty (Vault refuses an empty policy)"],
+    "policy_case": ["4:3: policy 'readers' and 'Readers' differ only in case; Vault lowercases names"],
+    # secrets engines
+    "kv_without_version": ["4:5: secret: a kv engine needs 'version: 1' or 'version: 2'"],
+    "kv_config_not_kv": ["4:5: transit: 'kv_config' applies to kv version 2 engines only"],
+    "nested_mounts": ["5:3: mount path 'a/b' is inside mount 'a'; Vault refuses nested mounts"],
+    "reserved_mount": [f"3:3: 'sys' is a reserved path {RESERVED}", f"7:3: 'auth/x' is a reserved path {RESERVED}"],
+    "path_traversal": [
+        "3:3: invalid mount path 'a/../b': use segments of letters, digits, '_', '.', '-' joined by '/', "
+        "with no leading or trailing '/' and no '..'",
+        f"6:3: invalid policy name '../sys/seal': {NAME_RULE}",
+        f"11:7: invalid role name 'ci/admin': {NAME_RULE}",
+    ],
+    # auth methods and roles
+    "legacy_and_token_name": ["7:9: ci: 'ttl' is the legacy name of 'token_ttl': give only 'token_ttl'"],
+    "value_source_without_env_file": ["7:27: token_reviewer_jwt: expected a string, {env: NAME} or {file: PATH}"],
+    "kubernetes_role_without_namespaces": [
+        "7:9: eso-role: bound_service_account_namespaces cannot be empty unless "
+        "bound_service_account_namespace_selector is set"
+    ],
+    # several problems in one file: all reported in one run (schema and whole-file checks), sorted by line
+    "several_errors": [
+        f"6:22: max_lease_ttl: invalid duration '1x': {DURATION_RULE}",
+        "7:3: mount path 'transit/inner' is inside mount 'transit'; Vault refuses nested mounts",
+        "10:5: unknown key 'descripton'; did you mean 'description'?",
+        f"12:3: invalid policy name '../x': {NAME_RULE}",
+        "15:1: policy 'readers': invalid policy: path 'secret/data/*': invalid capability 'reed'",
+        "22:9: ci: 'ttl' is the legacy name of 'token_ttl': give only 'token_ttl'",
+    ],
+}
+
+
+def expected(path: Path, messages: list[str]) -> str:
+    return "".join(f"{path}:{m}\n" for m in messages)
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_bad_file_is_refused_with_located_messages(offline_cli: Cli, name: str) -> None:
+    path = BAD / f"{name}.yaml"
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 1
+    assert result.err == expected(path, ERRORS[name])
+    assert result.out == ""
+
+
+def test_every_bad_file_has_a_case() -> None:
+    warnings_only = {"uppercase_policy", "unknown_policy"}
+    assert {p.stem for p in BAD.glob("*.yaml")} == set(ERRORS) | warnings_only
+
+
+def test_duplicate_key_names_the_key_not_the_values(offline_cli: Cli) -> None:
+    path = BAD / "duplicate_key.yaml"
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 1
+    assert result.err == f"{path}:8:9: invalid YAML: duplicate key 'password'\n"
+    assert "hunter2" not in result.err + result.out
+
+
+def test_uppercase_policy_name_alone_is_a_warning(offline_cli: Cli) -> None:
+    path = BAD / "uppercase_policy.yaml"
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 0
+    assert result.err == f"{path}:3:3: warning: Vault stores policy names in lowercase: 'Readers' becomes 'readers'\n"
+    assert result.out == f"{path}: valid (0 secrets engines, 1 policies, 0 auth methods, 0 roles)\n"
+
+
+def test_role_naming_an_undeclared_policy_is_a_warning(offline_cli: Cli) -> None:
+    path = BAD / "unknown_policy.yaml"
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 0
+    assert result.err == (
+        f"{path}:7:35: warning: role 'ci' names policy 'ci-deploy', which this file does not declare [unknown-policy]\n"
+    )
+
+
+def test_example_state_file_is_valid(offline_cli: Cli) -> None:
+    path = EXAMPLES / "state.yaml"
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 0, result.err
+    assert result.err == ""
+    assert result.out == f"{path}: valid (1 secrets engines, 1 policies, 1 auth methods, 1 roles)\n"
+
+
+def test_missing_file(offline_cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "missing.yaml"
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 1
+    assert result.err == f"{path}:1:1: cannot read the state file: No such file or directory\n"
+
+
+def test_directory_instead_of_file(offline_cli: Cli, tmp_path: Path) -> None:
+    result = offline_cli("validate", "-f", str(tmp_path))
+    assert result.code == 1
+    assert result.err == f"{tmp_path}:1:1: cannot read the state file: Is a directory\n"
+
+
+def test_file_that_is_not_utf8(offline_cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("version: 1\n# caf\xe9\n".encode("latin-1"))
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 1
+    assert result.err == f"{path}:1:1: cannot read the state file: not valid UTF-8 text\n"
+
+
+def test_file_over_10_mb_is_refused_before_parsing(offline_cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    header = b"version: 1\n"
+    path.write_bytes(header + b"#" * (MAX_BYTES + 1 - len(header)))
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 1
+    assert result.err == (
+        f"{path}:1:1: the state file is {MAX_BYTES + 1} bytes; the limit is {MAX_BYTES} (10 MB)\n"
+    )
+
+
+@pytest.mark.parametrize("nesting", ["[" * 5000 + "]" * 5000, "{a: " * 3000 + "1" + "}" * 3000])
+def test_deep_nesting_is_refused(offline_cli: Cli, tmp_path: Path, nesting: str) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text(f"version: 1\npolicies: {nesting}\n")
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 1
+    assert result.err == f"{path}:1:1: invalid YAML: the state file is nested too deeply\n"
+
+
+def test_duration_beyond_what_vault_can_hold(offline_cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "long.yaml"
+    path.write_text("version: 1\nsecrets_engines:\n  transit:\n    type: transit\n    tune: {max_lease_ttl: 400000d}\n")
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 1
+    assert result.err == (
+        f"{path}:5:27: max_lease_ttl: duration '400000d' is too long: "
+        "the maximum is 9223372036 seconds (about 292 years)\n"
+    )
+
+
+P = "'path \"x\" { capabilities = [\"read\"] }'"
+ODD_INPUTS = {
+    "null key": "version: 1\n~: b\n",
+    "sequence key": "version: 1\n? [a]\n: b\n",
+    "int role name": "version: 1\nauth_methods:\n  a:\n    type: approle\n    roles:\n      1: {}\n",
+    "binary tag": "version: 1\npolicies:\n  a: !!binary aGVsbG8=\n",
+    "custom tag": "version: 1\npolicies:\n  a: !foo bar\n",
+    "date as text": "version: 1\nsecrets_engines:\n  t:\n    type: transit\n    description: 2001-12-14\n",
+    "infinite duration": "version: 1\nsecrets_engines:\n  t:\n    type: transit\n    tune: {default_lease_ttl: .inf}\n",
+    "fractional duration": "version: 1\nsecrets_engines:\n  t:\n    type: transit\n    tune: {max_lease_ttl: 1.5h}\n",
+    "sub-second duration": "version: 1\nsecrets_engines:\n  t:\n    type: transit\n    tune: {max_lease_ttl: 100ms}\n",
+    "bad merge": "version: 1\nsecrets_engines:\n  t:\n    <<: 5\n",
+    "two documents": "version: 1\n---\nversion: 1\n",
+    "tab indent": "version: 1\npolicies:\n\ta: x\n",
+    "NUL": "version: 1\x00\n",
+    "control character": "version: 1\npolicies:\n  a: \"x\x07y\"\n",
+    "HCL that divides by zero": "version: 1\npolicies:\n  a: 'x = 1/0'\n",
+    "HCL of the wrong shape": "version: 1\npolicies:\n  a: 'path = \"x\"'\n",
+    "surrogate in a key": f"version: 1\npolicies:\n  \"\\ud800\": {P}\n",
+    "auth method as list": "version: 1\nauth_methods:\n  x: [1]\n",
+    "auth method null": "version: 1\nauth_methods:\n  x:\n",
+    "token auth": "version: 1\nauth_methods:\n  t:\n    type: token\n",
+    "kv-v2 alias contradicted": "version: 1\nsecrets_engines:\n  t:\n    type: kv-v2\n    version: 1\n",
+    "prune not a mapping": "version: 1\nprune: true\n",
+    "root policy": f"version: 1\npolicies:\n  Root: {P}\n",
+    "jwt without key source": "version: 1\nauth_methods:\n  j:\n    type: jwt\n    config: {}\n",
+    "deep block nesting": "version: 1\nx:\n" + "".join(" " * i + "- \n" for i in range(3000)),
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_INPUTS))
+def test_odd_input_is_refused_with_located_errors_only(name: str) -> None:
+    """The loader's contract: bad input raises InputError, never another exception."""
+    with pytest.raises(InputError) as caught:
+        load_text(ODD_INPUTS[name], "odd.yaml")
+    assert caught.value.diagnostics
+    for line in str(caught.value).splitlines():
+        assert line.startswith("odd.yaml:"), line
+        line.encode("utf-8")  # printable: no lone surrogates in messages
+
+
+def test_fractional_duration_is_refused_not_rounded(offline_cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "fraction.yaml"
+    path.write_text("version: 1\nsecrets_engines:\n  transit:\n    type: transit\n    tune:\n      max_lease_ttl: 100ms\n")
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 1
+    assert result.err == (
+        f"{path}:6:22: max_lease_ttl: invalid duration '100ms': "
+        "use whole seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)\n"
+    )
+
+
+def test_python_tags_construct_nothing(tmp_path: Path) -> None:
+    """ruamel's round-trip loader keeps `!!python/...` as plain data: nothing is imported or run."""
+    marker = tmp_path / "ran"
+    text = f"version: 1\npolicies: !!python/object/apply:os.system ['touch {marker}']\n"
+    with pytest.raises(InputError) as caught:
+        load_text(text, "tag.yaml")
+    assert str(caught.value) == "tag.yaml:2:11: policies: expected a mapping (key: value lines or {key: value})"
+    assert not marker.exists()
+
+
+def test_control_character_is_located(offline_cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "bell.yaml"
+    path.write_text('version: 1\npolicies:\n  a: "x\x07y"\n')
+    result = offline_cli("validate", "-f", str(path))
+    assert result.code == 1
+    assert result.err == f"{path}:3:8: invalid YAML: character #x0007: special characters are not allowed\n"
