@@ -162,14 +162,8 @@ def cmd_lint(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_export(args: argparse.Namespace, io: Io) -> int:
-    connection = connection_from(
-        os.environ, address=args.address, token=args.token, namespace=args.namespace,
-        ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
-    )
-    if connection.skip_verify:
-        io.err.print("warning: TLS verification is disabled (--tls-skip-verify / VAULT_SKIP_VERIFY)",
-                     style="yellow", markup=False)
-    exported = export_state(Gateway(connection), source=connection.address)
+    gateway = _gateway(args, io)
+    exported = export_state(gateway, source=gateway.connection.address)
     if args.output is None:
         sys.stdout.write(exported.text)
     else:
@@ -201,6 +195,18 @@ def state_schema() -> dict[str, object]:
     }
 
 
+def _gateway(args: argparse.Namespace, io: Io) -> Gateway:
+    """A gateway connected as the vault CLI would be, from the flags and the environment."""
+    connection = connection_from(
+        os.environ, address=args.address, token=args.token, namespace=args.namespace,
+        ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
+    )
+    if connection.skip_verify:
+        io.err.print("warning: TLS verification is disabled (--tls-skip-verify / VAULT_SKIP_VERIFY)",
+                     style="yellow", markup=False)
+    return Gateway(connection)
+
+
 def _load(args: argparse.Namespace, io: Io, quiet: bool = False) -> LoadedState:
     loaded = load_state(Path(args.file))
     if not quiet:
@@ -212,14 +218,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     """Load, resolve, read the server and plan. The loaded state's warnings include the server checks."""
     loaded = _load(args, io, quiet)
     desired = build_desired(loaded, os.environ)
-    connection = connection_from(
-        os.environ, address=args.address, token=args.token, namespace=args.namespace,
-        ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
-    )
-    if connection.skip_verify:
-        io.err.print("warning: TLS verification is disabled (--tls-skip-verify / VAULT_SKIP_VERIFY)",
-                     style="yellow", markup=False)
-    gateway = Gateway(connection)
+    gateway = _gateway(args, io)
     live = read_live(gateway, desired, loaded.state.prune)
     known = {rid.path for rid in live if rid.kind == "policy"}
     warnings = [*lint_state(loaded.state, loaded.source, references=False),
