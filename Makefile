@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint schema clean
+.PHONY: demo test lint schema clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: $(STAMP) lint
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadfile -q  # loadfile: the HA tests share one cluster (tests/test_ha.py)
+
+# vault-state against the hand-run bao CLI and the raw-HTTP floor (minutes; not part of `make test`).
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m benchmarks.run
 
 schema: $(STAMP)
 	$(VENV)/bin/vault-state schema > schemas/state.schema.json

@@ -182,7 +182,7 @@ def test_export_forbidden_and_unreachable_are_errors(cli: Cli, bao: DevServer, t
     out = tmp_path / "exported.yaml"
     result = cli("export", "-o", str(out), "--token", token)
     assert result.code == 1
-    assert "403" in result.err and not out.exists()
+    assert "permission denied" in result.err and "  GET sys/auth\n" in result.err and not out.exists()
     result = cli("export", "--address", "http://127.0.0.1:1")
     assert result.code == 1 and "cannot reach" in result.err
 

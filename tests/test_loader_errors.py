@@ -19,7 +19,7 @@ BAD = Path(__file__).resolve().parent / "bad"
 
 NAME_RULE = "use letters, digits, '_', '.', '-' (no '/', no '..')"
 DURATION_RULE = "use seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)"
-RESERVED = "(sys, identity, cubbyhole, auth are built in)"
+RESERVED = "(sys, identity, cubbyhole, auth, vault-state are built in or used by vault-state's lock)"
 
 # file in tests/bad -> every expected diagnostic as "LINE:COL: message", in the order printed.
 ERRORS: dict[str, list[str]] = {
@@ -81,7 +81,7 @@ ERRORS: dict[str, list[str]] = {
     ],
     # auth methods and roles
     "legacy_and_token_name": ["7:9: ci: 'ttl' is the legacy name of 'token_ttl': give only 'token_ttl'"],
-    "value_source_without_env_file": ["7:27: token_reviewer_jwt: expected a string, {env: NAME} or {file: PATH}"],
+    "value_source_without_env_file": ["7:27: token_reviewer_jwt: expected a string, {env: NAME}, {file: PATH} or {kubernetes: ca_cert|token}"],
     "kubernetes_role_without_namespaces": [
         "7:9: eso-role: bound_service_account_namespaces cannot be empty unless "
         "bound_service_account_namespace_selector is set"

@@ -1,5 +1,9 @@
 """Apply a plan: the only code that executes calls. Stops at the first failure and reports
-what was applied, what failed and what is still pending, so a rerun can converge."""
+what was applied, what failed and what is still pending, so a rerun can converge.
+
+Changes run stage by stage (all deletes of one kind, ..., all policies, all auth methods, all
+roles), in plan order; the changes of one stage are independent and run up to `workers.limit` at
+a time. After a failure no new change starts; changes already running finish and are reported."""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from dataclasses import dataclass, field
 
 from vault_state.errors import VaultStateError
 from vault_state.kinds.registry import BY_NAME
-from vault_state.plan.model import Call, Change, Plan
+from vault_state.plan.model import Action, Call, Change, Plan
+from vault_state.progress import Silent, Tracker
+from vault_state.vault.parallel import Workers
 
 
 @dataclass
@@ -27,17 +33,46 @@ def calls_for(change: Change) -> list[Call]:
     return BY_NAME[change.id.kind].calls(change)
 
 
-def apply_plan(plan: Plan, execute: Callable[[Call], list[str]]) -> ApplyReport:
-    """Run each actionable change's calls in plan order through `execute` (the gateway)."""
-    report = ApplyReport()
-    changes = list(plan.actionable)
-    for index, change in enumerate(changes):
-        try:
-            for call in calls_for(change):
-                report.warnings += [(change, w) for w in execute(call)]
-        except VaultStateError as exc:
-            report.failed.append((change, str(exc)))
-            report.pending = changes[index + 1 :]
+def apply_plan(
+    plan: Plan, execute: Callable[[Call], list[str]], workers: Workers | None = None, tracker: Tracker | None = None,
+) -> ApplyReport:
+    """Run each actionable change's calls through `execute` (the gateway), stage by stage in plan
+    order; a stage starts only when the one before it has fully succeeded."""
+    report, tracker = ApplyReport(), tracker or Silent()
+    workers = workers or Workers(1)
+    stages = apply_stages(plan.actionable)
+    tracker.expect(len(plan.actionable))
+
+    def run(change: Change) -> list[str]:
+        warnings = [w for call in calls_for(change) for w in execute(call)]
+        tracker.advance()
+        return warnings
+
+    for index, stage in enumerate(stages):
+        for change, outcome in zip(stage, workers.run(run, stage), strict=True):
+            if outcome.error is not None and not isinstance(outcome.error, VaultStateError):
+                raise outcome.error
+            if outcome.error is not None:
+                report.failed.append((change, str(outcome.error)))
+            elif not outcome.started:
+                report.pending.append(change)
+            else:
+                report.applied.append(change)
+                report.warnings += [(change, w) for w in outcome.value or []]
+        if report.failed:
+            report.pending += [change for later in stages[index + 1 :] for change in later]
             return report
-        report.applied.append(change)
     return report
+
+
+def apply_stages(changes: tuple[Change, ...]) -> list[list[Change]]:
+    """Runs of consecutive changes that may run concurrently: same kind, and deletes apart from
+    the rest (the plan already puts deletes first, in reverse kind order)."""
+    stages: list[list[Change]] = []
+    for change in changes:
+        key = (change.id.kind, change.action is Action.DELETE)
+        if stages and (stages[-1][0].id.kind, stages[-1][0].action is Action.DELETE) == key:
+            stages[-1].append(change)
+        else:
+            stages.append([change])
+    return stages

@@ -12,28 +12,58 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rich.console import Console
 
 from vault_state import __version__
 from vault_state.apply import ApplyReport, apply_plan
-from vault_state.desired import build_desired
-from vault_state.errors import ApplyRefused, Diagnostic, InputError, VaultStateError, sort_diagnostics
+from vault_state.durations import to_seconds
+from vault_state.errors import (
+    ApplyRefused,
+    ConfigurationError,
+    Diagnostic,
+    InputError,
+    VaultStateError,
+    sort_diagnostics,
+)
 from vault_state.export import export_state
+from vault_state.export_filter import parse_pattern
+from vault_state.inputs import read_local
 from vault_state.kinds.registry import KINDS
+from vault_state.kube.settings import KubeSettings, connector
+from vault_state.kube.warnings import reviewer_warnings
+from vault_state.kube_commands import doctor_command, eso_command, verify_command
 from vault_state.lint import lint_state
+from vault_state.lock import ApplyLock, held
 from vault_state.plan.model import Plan
 from vault_state.plan.planner import plan as make_plan
 from vault_state.plan.safety import destroy_refusals
+from vault_state.plan.saved import (
+    Observed,
+    read_saved,
+    save,
+    server_address,
+    stale_reasons,
+    state_file_reasons,
+    write_saved,
+)
+from vault_state.plan.saved import changes_differ as saved_changes_differ
+from vault_state.plan.targets import TargetError, limit_to_targets, parse_target
+from vault_state.progress import progress_bar
 from vault_state.render.json import plan_document
+from vault_state.render.markdown import plan_markdown
 from vault_state.render.text import Line, apply_lines, plan_lines
 from vault_state.spec.loader import LoadedState, load_state
 from vault_state.spec.models import StateFile
 from vault_state.spec.semantics import check_policy_references
 from vault_state.vault.connection import connection_from
 from vault_state.vault.gateway import Gateway
+from vault_state.vault.login import METHODS as LOGIN_METHODS
+from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged_in
+from vault_state.vault.parallel import DEFAULT_PARALLELISM
 from vault_state.vault.reader import read_live
+from vault_state.vault.retry import RetryPolicy
 
 
 @dataclass
@@ -68,9 +98,26 @@ def _global_flags(suppress: bool) -> _Parser:
     parser.add_argument("--token", default=default, help="token (default: VAULT_TOKEN, BAO_TOKEN, ~/.vault-token)")
     parser.add_argument("--namespace", default=default, help="namespace (default: VAULT_NAMESPACE)")
     parser.add_argument("--ca-cert", default=default, help="CA certificate file (default: VAULT_CACERT)")
+    parser.add_argument("--login", choices=LOGIN_METHODS, default=default,
+                        help="log in instead of using a token (credentials from the environment; see docs)")
+    parser.add_argument("--login-role", default=default, help="role for --login jwt/kubernetes (or VAULT_LOGIN_ROLE)")
+    parser.add_argument("--login-mount", default=default, help="auth mount for --login (default: the method's name)")
+    parser.add_argument("--login-jwt-file", default=default,
+                        help=f"service account token for --login kubernetes (default: {SERVICE_ACCOUNT_TOKEN})")
     parser.add_argument("--tls-skip-verify", action="store_true", default=argparse.SUPPRESS if suppress else False,
                         help="do not verify the server's certificate (insecure)")
+    parser.add_argument("--kube-context", default=default, metavar="NAME",
+                        help="kubeconfig context for values and checks from the cluster (default: the current one)")
+    parser.add_argument("--parallelism", type=_positive, metavar="N",
+                        default=argparse.SUPPRESS if suppress else DEFAULT_PARALLELISM,
+                        help=f"at most N requests in flight (default: {DEFAULT_PARALLELISM})")
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,14 +131,36 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("validate", parents=flags, help="check the state file, without a server")
     plan = sub.add_parser("plan", parents=flags, help="show how the server differs from the file")
     plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
-    plan.add_argument("--json", action="store_true", help="print the plan as one JSON document")
+    plan.add_argument("--json", action="store_true", help="print the plan as one JSON document (--format json)")
+    plan.add_argument("--format", choices=("text", "json", "markdown"), help="output format (default: text)")
+    plan.add_argument("-o", "--out", metavar="PLANFILE", help="also save the plan, for `apply PLANFILE`")
+    plan.add_argument("--target", action="append", metavar="KIND/PATH",
+                      help="plan only this object and what it needs (repeatable)")
     apply = sub.add_parser("apply", parents=flags, help="make the server match the file")
+    apply.add_argument("planfile", nargs="?", metavar="PLANFILE",
+                       help="apply exactly this saved plan (from `plan -o`), without asking")
     apply.add_argument("--auto-approve", action="store_true", help="apply without asking for 'yes'")
+    apply.add_argument("--target", action="append", metavar="KIND/PATH",
+                       help="apply only this object and what it needs (repeatable)")
     apply.add_argument("--allow-destroy", action="store_true",
                        help="allow disabling secrets engines and auth methods (destroys their data)")
     sub.add_parser("schema", parents=flags, help="print the state file's JSON Schema")
     export = sub.add_parser("export", parents=flags, help="write the server's configuration as a state file")
     export.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    export.add_argument("--include", action="append", metavar="KIND[/GLOB]",
+                        help="export only objects whose id matches (repeatable)")
+    export.add_argument("--exclude", action="append", metavar="KIND[/GLOB]",
+                        help="leave out objects whose id matches (repeatable)")
+    apply.add_argument("--verify", action="store_true", help="run the file's access checks after applying")
+    apply.add_argument("--lock-timeout", default="0s", metavar="DURATION",
+                       help="wait this long for another apply's lock (default 0s: fail at once)")
+    unlock = sub.add_parser("force-unlock", parents=flags, help="remove a stale apply lock left by a run that died")
+    unlock.add_argument("lock_id", metavar="ID", help="the lock's ID, as the refused apply printed it")
+    sub.add_parser("verify", parents=flags, help="run the file's access checks against the server")
+    sub.add_parser("doctor", parents=flags, help="check the server and the cluster for the usual mistakes")
+    eso = sub.add_parser("eso-manifests", parents=flags, help="print the External Secrets Operator manifests")
+    eso.add_argument("-o", "--output-dir", metavar="DIR", help="write one file per manifest and a kustomization.yaml")
+    eso.add_argument("--example-external-secret", action="store_true", help="add an ExternalSecret reading one key")
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
     return parser
@@ -101,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     io = Io(Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True))
     try:
-        return COMMANDS[args.command](args, io)
+        return _run(args, io)
     except InputError as exc:
         io.warn(exc.diagnostics)
         return 1
@@ -111,6 +180,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         io.err.print("interrupted", markup=False)
         return 130
+
+
+def _run(args: argparse.Namespace, io: Io) -> int:
+    """The command, under a token from --login (revoked at exit) when one is asked for."""
+    if not getattr(args, "login", None):
+        return COMMANDS[args.command](args, io)
+    settings = LoginSettings(args.login, args.login_mount or "", args.login_role or "",
+                             args.login_jwt_file or SERVICE_ACCOUNT_TOKEN)
+    connection = connection_from(os.environ, address=args.address, token="(login)", namespace=args.namespace,
+                                 ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None)
+    with logged_in(connection, settings, os.environ) as token:
+        args.token = token.reveal()
+        return COMMANDS[args.command](args, io)
 
 
 def cmd_validate(args: argparse.Namespace, io: Io) -> int:
@@ -126,29 +208,66 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
-    the_plan, loaded, _ = _plan(args, io, quiet=args.json)
-    document = plan_document(the_plan, [str(w) for w in loaded.warnings])
-    if args.json:
+    output = _plan_format(args)
+    the_plan, loaded, _, observed = _plan(args, io, quiet=output != "text")
+    document = plan_document(the_plan, [str(w) for w in loaded.warnings] + _target_note(args))
+    if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
+    elif output == "markdown":
+        sys.stdout.write(plan_markdown(document))
     else:
-        io.lines(plan_lines({**document, "warnings": []}))
+        io.lines(plan_lines({**document, "warnings": _target_note(args)}))
+    if args.out:
+        targets = [str(parse_target(t)) for t in args.target or []]
+        write_saved(Path(args.out), save(observed, document, targets))
+        io.err.print(f"Saved the plan to {args.out}. Apply exactly these changes with: vault-state apply {args.out}",
+                     markup=False, highlight=False)
     return 2 if args.detailed_exitcode and the_plan.has_changes else 0
 
 
 def cmd_apply(args: argparse.Namespace, io: Io) -> int:
-    the_plan, loaded, gateway = _plan(args, io, quiet=False)
-    io.lines(plan_lines(plan_document(the_plan)))
+    """Apply while holding the lock kept in Vault (vault_state/lock.py), released on every exit."""
+    try:
+        timeout = to_seconds(args.lock_timeout)
+    except ValueError as exc:
+        raise ConfigurationError(f"--lock-timeout: {exc}") from None
+    with held(ApplyLock(_lock_gateway(args)), timeout):
+        return _apply(args, io)
+
+
+def cmd_force_unlock(args: argparse.Namespace, io: Io) -> int:
+    released = ApplyLock(_lock_gateway(args)).force_unlock(args.lock_id)
+    io.out.print(f"released the apply lock {released.describe()}", markup=False, highlight=False)
+    return 0
+
+
+def _lock_gateway(args: argparse.Namespace) -> Gateway:
+    connection = connection_from(
+        os.environ, address=args.address, token=args.token, namespace=args.namespace,
+        ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
+    )
+    return Gateway(connection, parallelism=1, retry=RetryPolicy.from_env(os.environ))
+
+
+def _apply(args: argparse.Namespace, io: Io) -> int:
+    if args.planfile is not None:
+        the_plan, loaded, gateway = _saved_plan(args, io)
+    else:
+        the_plan, loaded, gateway, _ = _plan(args, io, quiet=False)
+        io.lines(plan_lines(plan_document(the_plan, _target_note(args))))
     if not the_plan.has_changes:
-        return 0
+        return _verify_after(args, io, loaded, gateway, 0)
     prune_at = {kind.name: loaded.source.locate(("prune", kind.prune_key)) for kind in KINDS}
     refusals = destroy_refusals(the_plan, args.allow_destroy, prune_at)
     if refusals:
         for message in refusals:
             io.err.print(f"refused: {message}", style="bold red", markup=False, highlight=False)
         raise ApplyRefused("apply refused before making any change; nothing was changed")
-    _confirm(args, io)
-    report = apply_plan(the_plan, gateway.execute)
-    return _report(report, the_plan, io)
+    if args.planfile is None:  # a saved plan was reviewed: it needs no confirmation
+        _confirm(args, io)
+    with progress_bar(io.err, "applying") as tracker:
+        report = apply_plan(the_plan, gateway.execute, gateway.workers, tracker)
+    return _verify_after(args, io, loaded, gateway, _report(report, the_plan, io))
 
 
 def cmd_lint(args: argparse.Namespace, io: Io) -> int:
@@ -162,8 +281,11 @@ def cmd_lint(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_export(args: argparse.Namespace, io: Io) -> int:
+    include = [parse_pattern(p, "--include") for p in args.include or []]
+    exclude = [parse_pattern(p, "--exclude") for p in args.exclude or []]
     gateway = _gateway(args, io)
-    exported = export_state(gateway, source=gateway.connection.address)
+    with gateway.forbidden_reads_collected():
+        exported = export_state(gateway, source=gateway.connection.address, include=include, exclude=exclude)
     if args.output is None:
         sys.stdout.write(exported.text)
     else:
@@ -204,7 +326,7 @@ def _gateway(args: argparse.Namespace, io: Io) -> Gateway:
     if connection.skip_verify:
         io.err.print("warning: TLS verification is disabled (--tls-skip-verify / VAULT_SKIP_VERIFY)",
                      style="yellow", markup=False)
-    return Gateway(connection)
+    return Gateway(connection, parallelism=args.parallelism, retry=RetryPolicy.from_env(os.environ))
 
 
 def _load(args: argparse.Namespace, io: Io, quiet: bool = False) -> LoadedState:
@@ -214,19 +336,110 @@ def _load(args: argparse.Namespace, io: Io, quiet: bool = False) -> LoadedState:
     return loaded
 
 
-def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway]:
-    """Load, resolve, read the server and plan. The loaded state's warnings include the server checks."""
-    loaded = _load(args, io, quiet)
-    desired = build_desired(loaded, os.environ)
+def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway, Observed]:
+    """Load, resolve, read the server and plan (limited to --target). The loaded state's warnings
+    include the server checks; `Observed` is what a saved plan keeps digests of."""
+    targets = [parse_target(t) for t in getattr(args, "target", None) or []]
+    local = read_local(Path(args.file), os.environ, _cluster(args))
+    loaded, desired = local.loaded, local.desired
+    if not quiet:
+        io.warn(loaded.warnings)
     gateway = _gateway(args, io)
-    live = read_live(gateway, desired, loaded.state.prune)
+    with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
+        live = read_live(gateway, desired, loaded.state.prune)
     known = {rid.path for rid in live if rid.kind == "policy"}
     warnings = [*lint_state(loaded.state, loaded.source, references=False),
-                *check_policy_references(loaded.state, loaded.source, known=known)]
+                *check_policy_references(loaded.state, loaded.source, known=known),
+                *reviewer_warnings(loaded.state, loaded.source, desired)]
     if not quiet:
         io.warn(warnings)
     loaded.warnings += warnings
-    return make_plan(desired, live, loaded.state.prune), loaded, gateway
+    the_plan = make_plan(desired, live, loaded.state.prune)
+    if targets:
+        the_plan = limit_to_targets(the_plan, targets)
+    connection = gateway.connection
+    observed = Observed(server_address(connection.address), connection.namespace or "", args.file,
+                        local.state_bytes, local.sources, live)
+    return the_plan, loaded, gateway, observed
+
+
+def _plan_format(args: argparse.Namespace) -> str:
+    if args.json and args.format not in (None, "json"):
+        raise VaultStateError(f"--json and --format {args.format} conflict: give one of them")
+    return str(args.format or ("json" if args.json else "text"))
+
+
+def _target_note(args: argparse.Namespace) -> list[str]:
+    targets = getattr(args, "target", None)
+    if not targets:
+        return []
+    return [f"--target in effect: only {', '.join(targets)} and the objects they need are planned; "
+            "run without --target to see every change"]
+
+
+def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Gateway]:
+    """Plan again from the saved plan's state file and targets; refuse unless nothing it read changed
+    and the changes are exactly the saved ones."""
+    path = Path(args.planfile)
+    saved = read_saved(path)
+    if args.target:
+        raise TargetError("--target cannot be used with a saved plan: it applies the targets it was made with")
+    if args.file not in ("state.yaml", saved.state_file):
+        raise VaultStateError(f"the saved plan was made from {saved.state_file}, not {args.file}; leave out -f")
+    _refuse_stale(io, path, state_file_reasons(saved))
+    args.file, args.target = saved.state_file, saved.targets
+    the_plan, loaded, gateway, observed = _plan(args, io, quiet=True)
+    document = plan_document(the_plan)
+    reasons = stale_reasons(saved, observed)
+    if not reasons and saved_changes_differ(saved, document):
+        reasons = ["the plan computed now differs from the saved one"]
+    _refuse_stale(io, path, reasons)
+    io.lines(plan_lines(document))
+    return the_plan, loaded, gateway
+
+
+def _refuse_stale(io: Io, path: Path, reasons: list[str]) -> None:
+    if reasons:
+        for message in reasons:
+            io.err.print(f"refused: {message}", style="bold red", markup=False, highlight=False)
+        raise ApplyRefused(f"the saved plan {path} is stale; nothing was changed. Run plan again and review it")
+
+
+def _cluster(args: argparse.Namespace) -> Callable[[], Any]:
+    """The cluster, connected on first use as kubectl would (KUBECONFIG, --kube-context, in-cluster)."""
+    return connector(KubeSettings(os.environ, getattr(args, "kube_context", None)))
+
+
+def cmd_verify(args: argparse.Namespace, io: Io) -> int:
+    loaded = _load(args, io)
+    lines, code = verify_command(loaded.state, _gateway(args, io), _cluster(args))
+    io.lines(lines)
+    return code
+
+
+def _verify_after(args: argparse.Namespace, io: Io, loaded: LoadedState, gateway: Gateway, code: int) -> int:
+    if code != 0 or not args.verify:
+        return code
+    lines, code = verify_command(loaded.state, gateway, _cluster(args))
+    io.lines(lines)
+    return code
+
+
+def cmd_doctor(args: argparse.Namespace, io: Io) -> int:
+    loaded = _load(args, io)
+    lines, code = doctor_command(loaded, os.environ, _gateway(args, io), _cluster(args))
+    io.lines(lines)
+    return code
+
+
+def cmd_eso_manifests(args: argparse.Namespace, io: Io) -> int:
+    loaded = _load(args, io)
+    out = Path(args.output_dir) if args.output_dir else None
+    text, notes = eso_command(loaded, os.environ, _cluster(args), out, args.example_external_secret)
+    sys.stdout.write(text)
+    for note in notes:
+        io.err.print(note, markup=False, highlight=False)
+    return 0
 
 
 def _confirm(args: argparse.Namespace, io: Io) -> None:
@@ -266,7 +479,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], int]] = {
     "validate": cmd_validate,
     "plan": cmd_plan,
     "apply": cmd_apply,
+    "force-unlock": cmd_force_unlock,
     "schema": cmd_schema,
     "export": cmd_export,
     "lint": cmd_lint,
+    "verify": cmd_verify,
+    "doctor": cmd_doctor,
+    "eso-manifests": cmd_eso_manifests,
 }

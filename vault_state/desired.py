@@ -11,9 +11,13 @@ from vault_state.spec.loader import LoadedState
 from vault_state.spec.sources import Resolver
 
 
-def build_desired(loaded: LoadedState, env: Mapping[str, str]) -> dict[ResourceId, Resource]:
-    """Every resource the file declares, in canonical form. Raises InputError for unreadable sources."""
-    resolver = Resolver(loaded.base_dir, env, loaded.source)
+def build_desired(
+    loaded: LoadedState, env: Mapping[str, str], resolver: Resolver | None = None
+) -> dict[ResourceId, Resource]:
+    """Every resource the file declares, in canonical form. Raises InputError for unreadable sources.
+
+    `resolver` (default: a plain one over `env`) lets a saved plan record the sources it resolves."""
+    resolver = resolver or Resolver(loaded.base_dir, env, loaded.source)
     desired: dict[ResourceId, Resource] = {}
     for kind in KINDS:
         for resource in kind.desired(loaded.state, resolver):

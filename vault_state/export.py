@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import re
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from vault_state.durations import format_seconds
 from vault_state.errors import VaultApiError
+from vault_state.export_filter import select
 from vault_state.kinds.auth import auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, strip_mount
 from vault_state.kinds.registry import KINDS
@@ -68,10 +69,13 @@ class Exported:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def export_state(vault: VaultReader, source: str = "") -> Exported:
-    """Read every managed object from `vault` and render it as a state file."""
+def export_state(
+    vault: VaultReader, source: str = "", include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> Exported:
+    """Read every managed object from `vault` and render it as a state file (limited by `include`
+    and `exclude` patterns, see export_filter)."""
     live = read_everything(_Tolerant(vault))
-    return render(live, source)
+    return render(select(live, include, exclude), source)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -130,6 +134,9 @@ class _Tolerant:
             if exc.status == 405 and path.startswith("auth/"):
                 return None
             raise
+
+    def read_many(self, paths: list[str]) -> list[dict[str, Any] | None]:
+        return [self.read(path) for path in paths]  # one by one: each read tolerates a 405
 
     def list(self, path: str) -> list[str]:
         try:

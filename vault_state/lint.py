@@ -13,11 +13,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import hcl
-
 from vault_state.durations import format_seconds
 from vault_state.errors import Diagnostic, Location, Severity, sort_diagnostics
 from vault_state.spec.auth import KubernetesAuth
+from vault_state.spec.hcl_text import loads_hcl
 from vault_state.spec.models import StateFile
 from vault_state.spec.positions import SourceMap
 from vault_state.spec.semantics import check_policy_references, role_section, roles_of
@@ -76,7 +75,7 @@ def policy_paths(state: StateFile, source: SourceMap) -> Iterator[PolicyPath]:
     for name, spec in state.policies.items():
         if isinstance(spec, str):
             try:
-                parsed = hcl.loads(spec)
+                parsed = loads_hcl(spec)
             except ValueError:  # the loader reports invalid HCL as an error
                 continue
             paths = parsed.get("path", {}) if isinstance(parsed, dict) else {}

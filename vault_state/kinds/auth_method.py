@@ -52,6 +52,15 @@ class AuthMethodKind:
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
         if not scope.needs(self.name, self.prune_key):
             return
+        methods = list(self._read_mounts(vault))
+        with_config = [r for r in methods if _config_wanted(r, scope.desired.get(r.id))]
+        configs = vault.read_many([f"auth/{r.id.path}/config" for r in with_config])
+        for resource, raw in zip(with_config, configs, strict=True):
+            kind = auth_type(resource.values["type"])
+            resource.values["config"] = kind.read_config(data_of(raw)) if raw else None
+        yield from methods
+
+    def _read_mounts(self, vault: VaultReader) -> Iterable[Resource]:
         for key, mount in data_of(vault.read("sys/auth")).items():
             if not isinstance(mount, dict) or mount.get("type") in ("token", "ns_token"):
                 continue
@@ -65,10 +74,6 @@ class AuthMethodKind:
                 # Auth mounts default to token_type "default-service" (roles default to "default").
                 "tune": read_tune(config, extra=("token_type",)),
             }
-            wanted = scope.desired.get(rid)
-            if wanted and "config" in wanted.values and wanted.values["type"] == values["type"]:
-                raw = vault.read(f"auth/{rid.path}/config")
-                values["config"] = auth_type(values["type"]).read_config(data_of(raw)) if raw else None
             yield Resource(rid, values)
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
@@ -106,6 +111,11 @@ class AuthMethodKind:
         if "config" in after.values and config_changed:
             calls.append(Call("POST", f"auth/{path}/config", config_body(after)))
         return calls
+
+
+def _config_wanted(live: Resource, wanted: Resource | None) -> bool:
+    """The file manages this method's config, and the method keeps its type (else it is replaced)."""
+    return wanted is not None and "config" in wanted.values and wanted.values["type"] == live.values["type"]
 
 
 def enable_body(values: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from vault_state.kinds.auth import CREATE_ONLY_ROLE_FIELDS, auth_type
+from vault_state.kinds.auth.shape import AuthType
 from vault_state.kinds.base import ReadScope, VaultReader, data_of
 from vault_state.kinds.base import show_change as _pair
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
@@ -43,6 +44,7 @@ class AuthRoleKind:
                 )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
+        listed: list[tuple[ResourceId, AuthType, str]] = []  # every role's id, type and API path
         for method_id, method in list(scope.live.items()):
             wanted = scope.desired.get(method_id)
             if method_id.kind != "auth_method" or wanted is None:
@@ -51,13 +53,13 @@ class AuthRoleKind:
                 continue  # the method will be replaced; its roles go with it
             kind = auth_type(method.values["type"])
             base = f"auth/{method_id.path}/{kind.role_segment}"
-            for name in vault.list(base):
-                rid = ResourceId(self.name, f"{method_id.path}/{name}")
-                if rid in scope.desired:
-                    raw = data_of(vault.read(f"{base}/{name}"))
-                    yield Resource(rid, kind.read_role(raw), api_path=f"{base}/{name}")
-                elif scope.prune.auth_roles:
-                    yield Resource(rid, {}, api_path=f"{base}/{name}")
+            listed += [(ResourceId(self.name, f"{method_id.path}/{n}"), kind, f"{base}/{n}") for n in vault.list(base)]
+        wanted_roles = [entry for entry in listed if entry[0] in scope.desired]
+        responses = vault.read_many([path for _, _, path in wanted_roles])
+        for (rid, kind, path), raw in zip(wanted_roles, responses, strict=True):
+            yield Resource(rid, kind.read_role(data_of(raw)), api_path=path)
+        if scope.prune.auth_roles:  # the others: their names are enough
+            yield from (Resource(rid, {}, api_path=path) for rid, _, path in listed if rid not in scope.desired)
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return [

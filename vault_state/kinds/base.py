@@ -18,7 +18,12 @@ from vault_state.spec.sources import Resolver
 
 
 class VaultReader(Protocol):
+    """Reads for kinds. `read_many` may run its reads concurrently (the gateway bounds how many);
+    kinds list first, then read every object they need in one `read_many`."""
+
     def read(self, path: str) -> dict[str, Any] | None: ...
+
+    def read_many(self, paths: list[str]) -> list[dict[str, Any] | None]: ...
 
     def list(self, path: str) -> list[str]: ...
 

@@ -31,15 +31,14 @@ class PolicyKind:
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
-        for name in vault.list("sys/policies/acl"):
-            if name == "root":
-                continue
+        names = [name for name in vault.list("sys/policies/acl") if name != "root"]
+        # Only names the file declares are read; for the others (prune) the name is enough.
+        wanted = [name for name in names if ResourceId(self.name, name) in scope.desired]
+        responses = vault.read_many([f"sys/policies/acl/{name}" for name in wanted])
+        texts = {name: data_of(response).get("policy", "") for name, response in zip(wanted, responses, strict=True)}
+        for name in names:
             rid = ResourceId(self.name, name)
-            if rid not in scope.desired:  # only its name is needed (prune); skip the read
-                yield Resource(rid, {})
-                continue
-            text = data_of(vault.read(f"sys/policies/acl/{name}")).get("policy", "")
-            yield Resource(rid, {"policy": canonical_text(text)})
+            yield Resource(rid, {"policy": canonical_text(texts[name])} if name in texts else {})
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return []

@@ -16,6 +16,7 @@ from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.engines import KvConfig, SecretsEngine
 from vault_state.spec.models import StateFile
 from vault_state.spec.sources import Resolver
+from vault_state.spec.types import LOCK_MOUNT
 
 BUILTIN_TYPES = frozenset({"system", "identity", "cubbyhole", "ns_system", "ns_identity", "ns_cubbyhole"})
 # Set when the mount is enabled; tune answers 204 and silently ignores them.
@@ -40,14 +41,15 @@ class SecretsEngineKind:
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
         if not scope.needs(self.name, self.prune_key):
             return
-        for key, mount in data_of(vault.read("sys/mounts")).items():
-            if not isinstance(mount, dict) or mount.get("type") in BUILTIN_TYPES:
-                continue
-            rid = ResourceId(self.name, strip_mount(key))
-            values = live_values(mount)
-            if values["kv_config"] is not None and rid in scope.desired:
-                values["kv_config"] = read_kv_config(vault, rid.path)
-            yield Resource(rid, values)
+        mounts = [
+            Resource(ResourceId(self.name, strip_mount(key)), live_values(mount))
+            for key, mount in data_of(vault.read("sys/mounts")).items()
+            if isinstance(mount, dict) and mount.get("type") not in BUILTIN_TYPES and key != f"{LOCK_MOUNT}/"
+        ]
+        kv2 = [r for r in mounts if r.values["kv_config"] is not None and r.id in scope.desired]
+        for resource, raw in zip(kv2, vault.read_many([f"{r.id.path}/config" for r in kv2]), strict=True):
+            resource.values["kv_config"] = kv_config_of(raw)
+        yield from mounts
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         old, new = before.values, after.values
@@ -122,8 +124,9 @@ def live_values(mount: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_kv_config(vault: VaultReader, path: str) -> dict[str, Any]:
-    data = data_of(vault.read(f"{path}/config"))
+def kv_config_of(response: dict[str, Any] | None) -> dict[str, Any]:
+    """KV v2's engine config as read from `<mount>/config`."""
+    data = data_of(response)
     return {
         "max_versions": int(data.get("max_versions") or 0),
         "cas_required": bool(data.get("cas_required")),

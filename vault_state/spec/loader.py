@@ -20,6 +20,7 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from vault_state.errors import Diagnostic, InputError, Location, Severity
+from vault_state.spec.fastyaml import compose_fast
 from vault_state.spec.models import StateFile
 from vault_state.spec.positions import SourceMap
 from vault_state.spec.schema_walk import field_names_at
@@ -68,6 +69,16 @@ def load_text(text: str, name: str, base_dir: Path | None = None) -> LoadedState
     """Parse and validate YAML `text`, reporting problems against file `name`."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise _located(name, 1, 1, f"the state file is larger than {MAX_BYTES} bytes (10 MB)")
+    fast = compose_fast(text, name, MAX_NODES)
+    if fast is not None and isinstance(fast[0], dict):
+        data, source = fast
+    else:
+        data, source = _load_round_trip(text, name)
+    return _validate(data, source, name, base_dir)
+
+
+def _load_round_trip(text: str, name: str) -> tuple[Any, SourceMap]:
+    """The reference path: ruamel's round-trip loader, for every file the fast path declines."""
     root = _parse(text, name)
     source = SourceMap(name, root)
     if root is None:
@@ -86,6 +97,10 @@ def load_text(text: str, name: str, base_dir: Path | None = None) -> LoadedState
         ) from None
     except RecursionError:
         raise _located(name, 1, 1, "the state file is nested too deeply or refers to itself") from None
+    return data, source
+
+
+def _validate(data: Any, source: SourceMap, name: str, base_dir: Path | None) -> LoadedState:
     try:
         state = StateFile.model_validate(data)
     except ValidationError as exc:

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
+from vault_state.spec.access import Check, ExternalSecrets
 from vault_state.spec.auth import AuthMethod
 from vault_state.spec.engines import SecretsEngine
 from vault_state.spec.policies import StructuredPolicy
@@ -55,6 +56,8 @@ class StateFile(Strict):
     auth_methods: dict[MountPath, AuthMethod] = Field(default_factory=dict, description="Key: mount path.")
     prune: Prune = Field(default_factory=Prune)
     lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")
+    checks: list[Check] = Field(default_factory=list, description="Access checks of `vault-state verify`.")
+    external_secrets: ExternalSecrets | None = Field(None, description="ESO stores (`vault-state eso-manifests`).")
 
     @field_validator("version", mode="before")
     @classmethod

@@ -10,9 +10,9 @@ import json
 import re
 from dataclasses import dataclass
 
-import hcl
 from pydantic import Field, field_validator
 
+from vault_state.spec.hcl_text import loads_hcl
 from vault_state.spec.types import Strict
 
 CAPABILITIES = frozenset(
@@ -84,7 +84,7 @@ def check_policy_text(text: str) -> list[HclProblem]:
     if not text.strip():
         return [HclProblem(1, "invalid policy: the policy text is empty (Vault refuses an empty policy)")]
     try:
-        parsed = hcl.loads(text)
+        parsed = loads_hcl(text)
     except Exception as exc:  # pyhcl raises ValueError, and lexer errors of other types on odd input
         message = str(exc)
         match = _PYHCL_POSITION.match(message)

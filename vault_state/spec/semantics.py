@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from vault_state.errors import Diagnostic, Severity
+from vault_state.spec.access_checks import check_access
 from vault_state.spec.auth import AnyAuth, TokenFields
 from vault_state.spec.models import StateFile
 from vault_state.spec.policies import check_policy_text
@@ -24,6 +25,7 @@ def check_semantics(state: StateFile, source: SourceMap) -> list[Diagnostic]:
         *_policy_texts(state.policies, source),
         *_lowercase_names(state, source),
         *_mount_overlaps({"secrets_engines": state.secrets_engines, "auth_methods": state.auth_methods}, source),
+        *check_access(state, source),
     ]
 
 

@@ -1,19 +1,20 @@
-"""Value sources: a literal, `{env: NAME}` or `{file: PATH}` resolved to a string or a Sensitive.
+"""Value sources: a literal, `{env: NAME}`, `{file: PATH}` or `{kubernetes: ...}` resolved to a string or a Sensitive.
 
-The only module that reads the environment or files on behalf of the state file. Problems
-(unset variable, missing file) are collected as located Diagnostics, not raised one by one.
+The only module that reads the environment or files on behalf of the state file; cluster values go
+through `cluster` (connected on first use). Problems (unset variable, missing file, API refusal)
+are collected as located Diagnostics, not raised one by one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from vault_state.errors import Diagnostic
+from vault_state.errors import Diagnostic, VaultStateError
 from vault_state.sensitive import Sensitive
-from vault_state.spec.types import EnvSource, FileSource
+from vault_state.spec.types import EnvSource, FileSource, KubeCaSource, KubeTokenSource, SourceValue
 
 if TYPE_CHECKING:  # only a type here: the planner imports this module and stays free of ruamel
     from vault_state.spec.positions import SourceMap
@@ -27,15 +28,36 @@ class Resolver:
     env: Mapping[str, str]
     source: SourceMap
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    cluster: Callable[[], Any] | None = None
+    """Returns a connected kube.cluster.Cluster (typed Any: the planner must not import kubernetes)."""
 
     def resolve(
-        self, value: str | EnvSource | FileSource, loc: Sequence[str | int], *, secret: bool = False
+        self,
+        value: SourceValue,
+        loc: Sequence[str | int],
+        *,
+        secret: bool = False,
     ) -> str | Sensitive:
-        """The value as text; a Sensitive when the field is `secret` or the source is sensitive."""
+        """The value as text; a Sensitive when the field is `secret`, the source is sensitive or the cluster."""
         if isinstance(value, str):
             return Sensitive(value) if secret else value
+        if isinstance(value, KubeCaSource | KubeTokenSource):
+            return self._read_cluster(value, loc)
         text = self._read_env(value, loc) if isinstance(value, EnvSource) else self._read_file(value, loc)
         return Sensitive(text) if (secret or value.sensitive) else text
+
+    def _read_cluster(self, value: KubeCaSource | KubeTokenSource, loc: Sequence[str | int]) -> Sensitive:
+        from vault_state.kube.values import read_value  # imports kubernetes: only when the file asks for it
+
+        if self.cluster is None:  # connect as kubectl would, without --kube-context
+            from vault_state.kube.settings import KubeSettings, connector
+
+            self.cluster = connector(KubeSettings(self.env))
+        try:
+            return read_value(self.cluster(), value)
+        except VaultStateError as exc:
+            self._problem(loc, str(exc))
+            return Sensitive("")
 
     def _read_env(self, value: EnvSource, loc: Sequence[str | int]) -> str:
         if value.env not in self.env:

@@ -7,7 +7,7 @@ leading or trailing `/`, no characters that would change the API path they are p
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     Tag,
     WithJsonSchema,
+    field_validator,
 )
 
 from vault_state.durations import to_seconds
@@ -85,26 +86,64 @@ class FileSource(Strict):
     sensitive: bool = Field(True, description="Print as (sensitive). Set false for public values.")
 
 
+class KubeCaSource(Strict):
+    """The cluster's CA certificate: from the kubeconfig (or the pod's ca.crt), or a namespace's
+    kube-root-ca.crt ConfigMap. Always sensitive, like every value read from the cluster."""
+
+    kubernetes: Literal["ca_cert"]
+    configmap_namespace: str | None = Field(None, min_length=1, description="Read kube-root-ca.crt from here.")
+
+
+class KubeTokenSource(Strict):
+    """A service account token from the TokenRequest API, as `kubectl create token` makes: short-lived."""
+
+    kubernetes: Literal["token"]
+    namespace: str = Field(min_length=1)
+    service_account: str = Field(min_length=1)
+    audiences: list[str] = Field(default_factory=list, description="Default: the API server's audience.")
+    expiration: Duration | None = Field(None, description="Default: the API server's (usually 1h); at least 10m.")
+
+    @field_validator("expiration")
+    @classmethod
+    def _ten_minutes(cls, value: int | None) -> int | None:
+        if value is not None and value < 600:
+            raise ValueError("the TokenRequest API refuses an expiration below 10m (600 seconds)")
+        return value
+
+
+KubeSource = Annotated[KubeCaSource | KubeTokenSource, Field(discriminator="kubernetes")]
+
+
 def _source_tag(value: Any) -> str | None:
     if isinstance(value, dict):
-        return "env" if "env" in value else "file" if "file" in value else None
+        for tag in ("env", "file", "kubernetes"):
+            if tag in value:
+                return tag
+        return None
     return "literal"
 
 
 Value = Annotated[
-    Annotated[str, Tag("literal")] | Annotated[EnvSource, Tag("env")] | Annotated[FileSource, Tag("file")],
+    Annotated[str, Tag("literal")]
+    | Annotated[EnvSource, Tag("env")]
+    | Annotated[FileSource, Tag("file")]
+    | Annotated[KubeSource, Tag("kubernetes")],
     Discriminator(
         _source_tag,
         custom_error_type="value_source",
-        custom_error_message="expected a string, {env: NAME} or {file: PATH}",
+        custom_error_message="expected a string, {env: NAME}, {file: PATH} or {kubernetes: ca_cert|token}",
     ),
 ]
 """A config value: a literal string (not secret), or a source that is secret unless it says otherwise."""
 
+SourceValue = str | EnvSource | FileSource | KubeCaSource | KubeTokenSource
+"""A Value once validated: what `Resolver.resolve` takes."""
+
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 _MOUNT_PATH = re.compile(rf"{_SEGMENT}(/{_SEGMENT})*")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\- @]*")
-RESERVED_MOUNTS = ("sys", "identity", "cubbyhole", "auth")
+LOCK_MOUNT = "vault-state"  # the KV v2 mount holding the apply lock (vault_state/lock.py); never planned
+RESERVED_MOUNTS = ("sys", "identity", "cubbyhole", "auth", LOCK_MOUNT)
 
 
 def check_mount_path(path: str) -> str:
@@ -129,7 +168,8 @@ def check_name(name: str, what: str) -> str:
 def _mount_key(path: str) -> str:
     check_mount_path(path)
     if path.split("/")[0] in RESERVED_MOUNTS:
-        raise ValueError(f"{path!r} is a reserved path ({', '.join(RESERVED_MOUNTS)} are built in)")
+        reserved = ", ".join(RESERVED_MOUNTS)
+        raise ValueError(f"{path!r} is a reserved path ({reserved} are built in or used by vault-state's lock)")
     return path
 
 

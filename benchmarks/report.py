@@ -1,0 +1,113 @@
+"""The benchmark's outputs: the Markdown table of RESULTS.md and the time-against-size plot."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from benchmarks.run import SizeResult
+
+TARGETS = """\
+Targets on the 5,000-object state: no-op plan within 1.5x of the floor; apply from empty at
+least 20x faster than the CLI script; no-op plan request count equal to the floor's; peak RSS
+under 200 MB."""
+
+
+def _row(r: SizeResult, what: str, ours: str, raw: str, cli: str = "") -> str:
+    vs, fl = r.series[ours], r.series[raw]
+    cli_cells = ["-", "-"]
+    if cli:
+        cli_cells = [f"{r.cli_seconds:.1f} ({r.cli_commands} cmds{', ' + r.cli_note if r.cli_note else ''})",
+                     f"{r.cli_seconds / vs.median:.0f}x"]
+    return (
+        f"| {r.size.name} ({r.size.objects}) | {what} | {vs.median:.2f} ({vs.spread}) | {fl.median:.2f} ({fl.spread}) "
+        f"| {vs.median / fl.median:.2f}x | {cli_cells[0]} | {cli_cells[1]} | {vs.requests} / {fl.requests} "
+        f"| {vs.rss:.0f} / {fl.rss:.0f} |"
+    )
+
+
+def write_results(path: Path, results: list[SizeResult], sweep: list[tuple[int, float, float]],
+                  parallelism: int, total: float, machine: str) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` on {datetime.date.today().isoformat()}: {machine}; OpenBao dev server "
+        f"(in-memory storage) on the same host; `--parallelism {parallelism}` for vault-state and the floor; "
+        f"whole run {total / 60:.1f} minutes. Times are seconds of wall time per command, process start included, "
+        "median (min-max) of the repetitions (small 5, medium 3, large 3); each repetition uses fresh servers.",
+        "",
+        "| size (objects) | operation | vault-state s | floor s | vault-state / floor | CLI script s | "
+        "CLI / vault-state | requests (vault-state / floor) | peak RSS MB (vault-state / floor) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(_row(r, "apply from empty", "vs apply", "floor apply", cli="yes"))
+        lines.append(_row(r, "no-op plan", "vs plan", "floor plan"))
+        lines.append(_row(r, "plan after 1% drift", "vs drift", "floor drift"))
+    if sweep:
+        lines += ["", f"No-op plan seconds against `--parallelism` ({results[-1].size.name} state, median of 2):", "",
+                  "| parallelism | vault-state s | floor s |", "|---|---|---|"]
+        lines += [f"| {n} | {ours:.2f} | {raw:.2f} |" for n, ours, raw in sweep]
+    lines += ["", "![time against size](results.png)", "", TARGETS, ""]
+    lines += _verdicts(results)
+    path.write_text("\n".join(lines) + "\n" + NOTES_MARKER + _kept_notes(path))
+
+
+NOTES_MARKER = "\n<!-- notes: everything below is kept when make bench rewrites the table above -->\n"
+
+
+def _kept_notes(path: Path) -> str:
+    if not path.exists() or NOTES_MARKER not in path.read_text():
+        return ""
+    return path.read_text().split(NOTES_MARKER, 1)[1]
+
+
+def _verdicts(results: list[SizeResult]) -> list[str]:
+    large = next((r for r in results if r.size.name == "large"), None)
+    if large is None:
+        return []
+    s = large.series
+    plan_ratio = s["vs plan"].median / s["floor plan"].median
+    cli_ratio = large.cli_seconds / s["vs apply"].median
+    rss = max(x.rss for name, x in s.items() if name.startswith("vs"))
+    checks = [
+        (f"no-op plan {plan_ratio:.2f}x the floor (target ≤ 1.5x)", plan_ratio <= 1.5),
+        (f"apply from empty {cli_ratio:.0f}x faster than the CLI script (target ≥ 20x)", cli_ratio >= 20),
+        (f"no-op plan requests {s['vs plan'].requests} vs floor {s['floor plan'].requests} (target: equal)",
+         s["vs plan"].requests == s["floor plan"].requests),
+        (f"peak RSS {rss:.0f} MB (target < 200 MB)", rss < 200),
+    ]
+    verdicts = [f"- {'met' if ok else 'MISSED'}: {text}" for text, ok in checks]
+    return ["Results against the targets (large):", "", *verdicts]
+
+
+def write_plot(path: Path, results: list[SizeResult]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r.size.objects for r in results]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    left.plot(sizes, [r.cli_seconds for r in results], "o-", color="tab:red", label="bao CLI script")
+    left.plot(sizes, [r.series["vs apply"].median for r in results], "o-", color="tab:blue", label="vault-state apply")
+    left.plot(sizes, [r.series["floor apply"].median for r in results], "o--", color="tab:gray", label="raw HTTP floor")
+    left.set_title("apply from an empty server")
+    right.plot(sizes, [r.series["vs plan"].median for r in results], "o-", color="tab:blue",
+               label="vault-state no-op plan")
+    right.plot(sizes, [r.series["vs drift"].median for r in results], "s:", color="tab:cyan",
+               label="vault-state plan, 1% drift")
+    right.plot(sizes, [r.series["floor plan"].median for r in results], "o--", color="tab:gray", label="raw HTTP floor")
+    right.set_title("plan on a converged server")
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("objects in the state file")
+        ax.set_ylabel("seconds (median, wall)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

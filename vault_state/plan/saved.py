@@ -1,0 +1,240 @@
+"""Saved plans: the file `plan -o` writes, and the checks that `apply PLANFILE` is not stale.
+
+A saved plan holds the JSON plan document (redacted), the targets, the server it was made against,
+and digests of everything the plan read: the state file's bytes, each public value source, every
+live object, and one salted scrypt digest of all sensitive value sources together. It holds no
+secret: sensitive and write-only values appear only inside that single slow, salted digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vault_state import __version__
+from vault_state.errors import VaultStateError
+from vault_state.inputs import SourceRead
+from vault_state.plan.model import Resource, ResourceId
+from vault_state.sensitive import redact_all
+
+SAVED_FORMAT_VERSION = "1"
+SCRYPT_N: Literal[16384] = 16384  # with r=8: 16 MB and about 50 ms per guess
+SCRYPT_R: Literal[8] = 8
+SCRYPT_P: Literal[1] = 1
+
+
+class PlanFileError(VaultStateError):
+    """The plan file cannot be read, is not a plan file, or comes from another format version."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceDigest(_Model):
+    source: str
+    sha256: str
+
+
+class SecretDigest(_Model):
+    """One scrypt digest over every sensitive source's key and value, with a random per-plan salt."""
+
+    sources: list[str]
+    kdf: Literal["scrypt"] = "scrypt"
+    n: Literal[16384] = SCRYPT_N
+    r: Literal[8] = SCRYPT_R
+    p: Literal[1] = SCRYPT_P
+    salt: str = Field(pattern="^[0-9a-f]{32}$")
+    digest: str
+
+
+class SavedPlan(_Model):
+    format_version: str
+    vault_state_version: str
+    address: str
+    namespace: str
+    state_file: str
+    state_sha256: str
+    sources: dict[str, SourceDigest]
+    secrets: SecretDigest | None
+    reads: dict[str, str]
+    targets: list[str]
+    plan: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a plan run read: the inputs a saved plan's digests are taken of."""
+
+    address: str
+    namespace: str
+    state_file: str
+    state_bytes: bytes
+    sources: Sequence[SourceRead]
+    live: Mapping[ResourceId, Resource]
+
+
+def save(observed: Observed, document: dict[str, Any], targets: Sequence[str]) -> SavedPlan:
+    """The saved plan of `document`, with digests of what `observed` holds (a fresh salt each time)."""
+    sensitive = [s for s in observed.sources if s.sensitive]
+    secret = None
+    if sensitive:
+        salt = secrets.token_bytes(16)
+        secret = SecretDigest(sources=_labels(sensitive), salt=salt.hex(), digest=_scrypt(sensitive, salt))
+    return SavedPlan(
+        format_version=SAVED_FORMAT_VERSION,
+        vault_state_version=__version__,
+        address=observed.address,
+        namespace=observed.namespace,
+        state_file=observed.state_file,
+        state_sha256=_sha256(observed.state_bytes),
+        sources=_public_sources(observed.sources),
+        secrets=secret,
+        reads=live_digests(observed.live),
+        targets=list(targets),
+        plan=document,
+    )
+
+
+def stale_reasons(saved: SavedPlan, observed: Observed) -> list[str]:
+    """Every way `observed` (read again at apply time) differs from what the plan read; empty if none."""
+    reasons = []
+    if (saved.address, saved.namespace) != (observed.address, observed.namespace):
+        reasons.append(
+            f"the plan was made against {_server(saved.address, saved.namespace)}, "
+            f"not {_server(observed.address, observed.namespace)}"
+        )
+    if saved.state_sha256 != _sha256(observed.state_bytes):
+        reasons.append(f"the state file {saved.state_file} changed since the plan was made")
+        return reasons  # its sources and reads may differ for that reason alone
+    reasons += _source_reasons(saved, observed.sources)
+    reasons += _read_reasons(saved.reads, live_digests(observed.live))
+    return reasons
+
+
+def changes_differ(saved: SavedPlan, document: dict[str, Any]) -> bool:
+    """Whether the plan computed now would run other changes than the saved one shows."""
+    return bool(saved.plan.get("changes") != json.loads(json.dumps(document["changes"])))
+
+
+def live_digests(live: Mapping[ResourceId, Resource]) -> dict[str, str]:
+    """A SHA-256 of each live object's canonical values (Vault never returns secret values)."""
+    return {
+        str(rid): _sha256(json.dumps([live[rid].api_path, redact_all(live[rid].values)], sort_keys=True, default=str))
+        for rid in sorted(live)
+    }
+
+
+def write_saved(path: Path, saved: SavedPlan) -> None:
+    try:
+        path.write_text(saved.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise VaultStateError(f"cannot write the plan file {path}: {exc.strerror or exc}") from None
+
+
+def read_saved(path: Path) -> SavedPlan:
+    """The saved plan in `path`. Raises PlanFileError naming the file and the problem."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PlanFileError(f"cannot read the plan file {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise PlanFileError(f"{path} is not a vault-state plan file (not JSON); write one with `plan -o`") from None
+    if not isinstance(raw, dict) or "format_version" not in raw or "plan" not in raw:
+        raise PlanFileError(f"{path} is not a vault-state plan file; write one with `plan -o`")
+    version = raw["format_version"]
+    if version != SAVED_FORMAT_VERSION:
+        raise PlanFileError(
+            f"{path}: plan file format_version {json.dumps(version)} is not supported: this vault-state "
+            f"({__version__}) reads format_version {json.dumps(SAVED_FORMAT_VERSION)}; run plan again"
+        )
+    try:
+        return SavedPlan.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PlanFileError(f"{path} is not a valid plan file: {where}: {first['msg']}") from None
+
+
+def server_address(address: str) -> str:
+    """The address without credentials embedded in it (`https://user:pw@host`)."""
+    return re.sub(r"//[^/@]*@", "//", address)
+
+
+def _source_reasons(saved: SavedPlan, sources: Sequence[SourceRead]) -> list[str]:
+    reasons = []
+    public = _public_sources(sources)
+    for key in sorted(set(saved.sources) | set(public)):
+        if saved.sources.get(key) != public.get(key):
+            label = (saved.sources.get(key) or public[key]).source
+            reasons.append(f"value source {label} ({key}) changed since the plan was made")
+    sensitive = [s for s in sources if s.sensitive]
+    if saved.secrets is None:
+        if sensitive:
+            reasons.append(f"sensitive value sources appeared since the plan was made: {', '.join(_labels(sensitive))}")
+        return reasons
+    digest = _scrypt(sensitive, bytes.fromhex(saved.secrets.salt))
+    if _labels(sensitive) != saved.secrets.sources or digest != saved.secrets.digest:
+        reasons.append(
+            "a sensitive value source changed since the plan was made (one of: "
+            f"{', '.join(saved.secrets.sources)})"
+        )
+    return reasons
+
+
+def _read_reasons(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    reasons = []
+    for rid in sorted(set(saved) | set(now)):
+        if rid not in now:
+            reasons.append(f"{rid} was removed from the server since the plan was made")
+        elif rid not in saved:
+            reasons.append(f"{rid} was created on the server since the plan was made")
+        elif saved[rid] != now[rid]:
+            reasons.append(f"{rid} changed on the server since the plan was made")
+    return reasons
+
+
+def _public_sources(sources: Sequence[SourceRead]) -> dict[str, SourceDigest]:
+    # Public by the file's own word (`sensitive: false`): a plain digest is fine.
+    return {
+        s.key: SourceDigest(source=s.label, sha256=_sha256(s.value.reveal()) if s.stable else "")
+        for s in sources if not s.sensitive
+    }
+
+
+def _labels(sources: Sequence[SourceRead]) -> list[str]:
+    return [f"{s.label} at {s.key}" for s in sources]
+
+
+def _scrypt(sources: Sequence[SourceRead], salt: bytes) -> str:
+    """All sensitive values in one slow, salted digest: guessing one secret means guessing them all."""
+    material = json.dumps([[s.key, s.value.reveal() if s.stable else None] for s in sources]).encode()
+    digest = hashlib.scrypt(material, salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 * 2**20, dklen=32)
+    return digest.hex()
+
+
+def _sha256(data: str | bytes) -> str:
+    return "sha256:" + hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def _server(address: str, namespace: str) -> str:
+    return f"{address} (namespace {namespace})" if namespace else address
+
+
+def state_file_reasons(saved: SavedPlan) -> list[str]:
+    """Why the state file the plan read is no longer the same (checked before it is loaded again)."""
+    try:
+        data = Path(saved.state_file).read_bytes()
+    except OSError as exc:
+        return [f"cannot read the state file {saved.state_file} the plan was made from: {exc.strerror or exc}"]
+    if _sha256(data) != saved.state_sha256:
+        return [f"the state file {saved.state_file} changed since the plan was made"]
+    return []

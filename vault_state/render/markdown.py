@@ -1,0 +1,74 @@
+"""The plan as compact Markdown for a pull-request comment, formatted from the JSON plan document.
+
+A summary line, destroy actions called out, one table row per change (action, id, changed fields),
+policy text changes as ```diff blocks, then the warnings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from vault_state.render.text import SYMBOLS
+
+TITLE = "### vault-state plan"
+
+
+def plan_markdown(document: dict[str, Any]) -> str:
+    changes = [c for c in document["changes"] if c["action"] != "no-op"]
+    if not changes:
+        body = ["**No changes.** The server matches the state file."]
+    else:
+        s = document["summary"]
+        body = [f"**Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy.**"]
+        body += _destroys(changes) + _table(changes) + _diffs(changes)
+    return "\n\n".join([TITLE, *body, *_warnings(document, changes)]) + "\n"
+
+
+def _destroys(changes: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        f"> - `{c['id']}` ({c['action']}{': ' + c['reason'] if c['reason'] else ''})"
+        for c in changes if c["destroys_data"]
+    ]
+    if not lines:
+        return []
+    head = "> [!CAUTION]\n> **Destroys data:** these disable a mount and delete everything stored in it.\n"
+    return [head + "\n".join(lines)]
+
+
+def _table(changes: list[dict[str, Any]]) -> list[str]:
+    rows = ["| | action | id | changed fields |", "|---|---|---|---|"]
+    for c in changes:
+        fields = ", ".join(f"`{_cell(d['path'])}`" for d in c["diff"]) if c["action"] != "create" else ""
+        cells = [f"`{SYMBOLS[c['action']]}`", c["action"], f"`{c['id']}`", fields]
+        rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
+    return ["\n".join(rows)]
+
+
+def _diffs(changes: list[dict[str, Any]]) -> list[str]:
+    """A ```diff block per policy whose text changes (hunk headers only where something is kept)."""
+    blocks = []
+    for c in changes:
+        for d in c["diff"] if c["kind"] == "policy" else []:
+            before, after = _lines(d["before"]), _lines(d["after"])
+            lines = list(difflib.unified_diff(before, after, lineterm="", n=3))[2:]
+            if not before or not after:
+                lines = [line for line in lines if not line.startswith("@@")]
+            fence = "`" * max([3, *(len(run) + 1 for run in re.findall("`+", "\n".join(lines)))])
+            blocks.append(f"#### `{c['id']}`\n\n{fence}diff\n" + "\n".join(lines) + f"\n{fence}")
+    return blocks
+
+
+def _warnings(document: dict[str, Any], changes: list[dict[str, Any]]) -> list[str]:
+    items = [f"- `{c['id']}`: {w}" for c in changes for w in c["warnings"]]
+    items += [f"- {w}" for w in document.get("warnings", [])]
+    return ["**Warnings**\n\n" + "\n".join(items)] if items else []
+
+
+def _lines(value: Any) -> list[str]:
+    return value.rstrip("\n").split("\n") if isinstance(value, str) and value else []
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")

@@ -1,0 +1,89 @@
+"""Logging in without a static token: `--login approle|jwt|kubernetes`, once per run, revoked at exit.
+
+Credentials come from the environment or a file, never from flags (flags show in `ps`):
+  approle     VAULT_ROLE_ID and VAULT_SECRET_ID
+  jwt         --login-role (or VAULT_LOGIN_ROLE) and the token in VAULT_JWT (e.g. a CI's OIDC token)
+  kubernetes  --login-role (or VAULT_LOGIN_ROLE) and the service account token file
+              (--login-jwt-file, default /var/run/secrets/kubernetes.io/serviceaccount/token)
+The auth mount defaults to the method's name (--login-mount to change it). The run's token is
+revoked with auth/token/revoke-self when the command ends, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from vault_state.errors import ConfigurationError, VaultApiError, VaultStateError
+from vault_state.sensitive import Sensitive
+from vault_state.vault.connection import Connection
+from vault_state.vault.gateway import Gateway
+
+METHODS = ("approle", "jwt", "kubernetes")
+SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+@dataclass(frozen=True)
+class LoginSettings:
+    method: str
+    mount: str = ""
+    role: str = ""
+    jwt_file: str = SERVICE_ACCOUNT_TOKEN
+
+
+def login_body(settings: LoginSettings, env: Mapping[str, str]) -> dict[str, object]:
+    """The login request's body, its secrets wrapped as Sensitive; ConfigurationError names what is missing."""
+    if settings.method == "approle":
+        return {"role_id": _need(env, "VAULT_ROLE_ID"), "secret_id": Sensitive(_need(env, "VAULT_SECRET_ID"))}
+    role = settings.role or env.get("VAULT_LOGIN_ROLE", "")
+    if not role:
+        raise ConfigurationError(f"--login {settings.method} needs a role: pass --login-role or set VAULT_LOGIN_ROLE")
+    if settings.method == "jwt":
+        return {"role": role, "jwt": Sensitive(_need(env, "VAULT_JWT"))}
+    try:
+        jwt = Path(settings.jwt_file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the service account token {settings.jwt_file}: "
+                                 f"{exc.strerror or exc}") from None
+    return {"role": role, "jwt": Sensitive(jwt)}
+
+
+def log_in(connection: Connection, settings: LoginSettings, env: Mapping[str, str]) -> Sensitive:
+    """POST auth/<mount>/login; the client token, as Sensitive."""
+    body = login_body(settings, env)
+    mount = (settings.mount or settings.method).strip("/")
+    gateway = Gateway(connection, parallelism=1)
+    status, payload = gateway.request("POST", f"auth/{mount}/login", body)
+    if status >= 400:
+        errors = [str(e) for e in payload.get("errors") or []]
+        raise VaultApiError("POST", f"auth/{mount}/login", status, errors) from None
+    token = str((payload.get("auth") or {}).get("client_token") or "")
+    if not token:
+        raise ConfigurationError(f"--login {settings.method}: the server returned no token")
+    return Sensitive(token)
+
+
+def revoke(connection: Connection) -> None:
+    """Revoke the connection's own token (and so its child tokens and leases)."""
+    Gateway(connection, parallelism=1).request("POST", "auth/token/revoke-self", {})
+
+
+def _need(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"{name} is not set")
+    return value
+
+
+@contextlib.contextmanager
+def logged_in(connection: Connection, settings: LoginSettings, env: Mapping[str, str]) -> Iterator[Sensitive]:
+    """A token for the block, revoked when it ends (an error revoking is not raised over the block's)."""
+    token = log_in(connection, settings, env)
+    try:
+        yield token
+    finally:
+        with contextlib.suppress(VaultStateError):
+            revoke(dataclasses.replace(connection, token=token))

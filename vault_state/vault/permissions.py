@@ -1,0 +1,42 @@
+"""Forbidden reads, collected: a token that may not read some paths gets one message naming them all.
+
+While a `ForbiddenReads` collector is active, the gateway records a 403 on a GET or LIST instead of
+raising it, and answers as if the object were absent; at the end of the read phase `check()` raises
+`PermissionsError` naming every forbidden path, so no plan is ever made from a partial read.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from vault_state.errors import VaultStateError
+
+
+class PermissionsError(VaultStateError):
+    """The token may not read some paths the plan needs; the message names each of them."""
+
+    def __init__(self, denied: list[str]) -> None:
+        self.denied = denied
+        lines = "\n".join(f"  {entry}" for entry in denied)
+        noun = "path" if len(denied) == 1 else "paths"
+        super().__init__(
+            f"permission denied: the token may not read {len(denied)} {noun} that vault-state needs:\n{lines}\n"
+            "Give the token's policy read (and list) capability on them, or use another token."
+        )
+
+
+class ForbiddenReads:
+    """The `METHOD path` of each read Vault refused with 403, in the order first seen."""
+
+    def __init__(self) -> None:
+        self._denied: dict[str, None] = {}
+        self._lock = threading.Lock()
+
+    def record(self, method: str, path: str) -> None:
+        with self._lock:
+            self._denied.setdefault(f"{method} {path}", None)
+
+    def check(self) -> None:
+        """Raise PermissionsError when any read was forbidden."""
+        if self._denied:
+            raise PermissionsError(sorted(self._denied, key=lambda e: e.split(" ", 1)[1]))
