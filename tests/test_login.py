@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import requests
 from conftest import Cli, write_state
 
 from vault_state.sandbox import DevServer
@@ -92,3 +93,55 @@ def test_jwt_login_runs_and_revokes_its_token(cli: Cli, bao: DevServer, tmp_path
     assert applied.code == 0, applied.err
     assert accessors(bao) == before
     assert token not in applied.out + applied.err
+
+
+def test_a_long_run_renews_its_token(bao: DevServer) -> None:
+    from vault_state.vault.connection import connection_from
+    from vault_state.vault.login import LoginSettings, logged_in
+
+    env = setup_approle(bao)
+    bao.request("POST", "auth/approle/role/vs", {"token_ttl": "2s", "token_max_ttl": "1m"})
+    connection = connection_from({"VAULT_ADDR": bao.address, "VAULT_TOKEN": "(login)"})
+    with logged_in(connection, LoginSettings("approle"), env) as token:
+        time.sleep(3.5)  # longer than the token's 2 s TTL: only renewals keep it alive
+        # an expired token would make this 403 "bad token"
+        assert _lookup(bao, token.reveal()) == 200, "the token expired: it was not renewed"
+    assert _lookup(bao, token.reveal()) == 403  # revoked at the end of the block
+
+
+def _lookup(bao: DevServer, token: str) -> int:
+    response = requests.post(
+        f"{bao.address}/v1/auth/token/lookup", json={"token": token}, headers={"X-Vault-Token": bao.token}, timeout=10
+    )
+    return response.status_code
+
+
+def test_kubernetes_login_through_the_token_review(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    from kube_fake import DEFAULT_AUDIENCE, FakeKube, make_certs
+
+    (tmp_path / "certs").mkdir()
+    fake = FakeKube(*make_certs(tmp_path / "certs")).start()
+    try:
+        fake.add_service_account("ci", "vault-state", reviewer=True)
+        bao.request("PUT", "sys/policies/acl/admin", {"policy": ADMIN})
+        bao.request("POST", "sys/auth/kubernetes", {"type": "kubernetes"})
+        bao.request("POST", "auth/kubernetes/config", {
+            "kubernetes_host": fake.url, "kubernetes_ca_cert": fake.ca_pem, "disable_local_ca_jwt": True,
+        })
+        bao.request("POST", "auth/kubernetes/role/deployer", {
+            "bound_service_account_names": ["vault-state"], "bound_service_account_namespaces": ["ci"],
+            "token_policies": ["admin"], "token_ttl": "10m",
+        })
+        jwt_file = tmp_path / "token"
+        jwt_file.write_text(fake.issue("ci", "vault-state", [DEFAULT_AUDIENCE], 600))
+        before = accessors(bao)
+        state = str(write_state(tmp_path, STATE))
+        login = ("--login", "kubernetes", "--login-role", "deployer", "--login-jwt-file", str(jwt_file))
+        applied = cli("apply", "-f", state, "--auto-approve", *login, env={"VAULT_TOKEN": ""})
+        assert applied.code == 0, applied.err
+        assert cli("plan", "-f", state, "--detailed-exitcode", *login, env={"VAULT_TOKEN": ""}).code == 0
+        assert ("POST", "/apis/authentication.k8s.io/v1/tokenreviews") in fake.calls
+        assert accessors(bao) == before  # each run's token was revoked
+        assert jwt_file.read_text() not in applied.out + applied.err
+    finally:
+        fake.stop()

@@ -82,6 +82,21 @@ class NodeSourceMap(SourceMap):
     def __init__(self, file: str, root: Node) -> None:
         super().__init__(file, None)
         self.nodes = root
+        self._index: dict[int, dict[Any, tuple[Node, Node]]] = {}
+
+    def _child(self, node: Node, part: str | int) -> tuple[Node, Node] | None:
+        """(key node or item node, value node) for one step of a path, or None when it is not there."""
+        if isinstance(node, MappingNode):
+            index = self._index.get(id(node))
+            if index is None:  # one dict per mapping, so a lookup is O(1), not a scan of its keys
+                index = self._index[id(node)] = {
+                    _key_of(k): (k, v) for k, v in reversed(node.value) if isinstance(k, ScalarNode)
+                }
+            return index.get(part)
+        if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            item: Node = node.value[part]
+            return item, item
+        return None
 
     def locate(self, loc: Sequence[str | int], *, key: bool = False) -> Location:
         node: Node = self.nodes
@@ -92,7 +107,7 @@ class NodeSourceMap(SourceMap):
             if part == "[key]" and key_node is not None:
                 line, column = key_node.start_mark.line, key_node.start_mark.column
                 continue
-            child = _child(node, part)
+            child = self._child(node, part)
             if child is None:
                 continue
             key_node, node = child
@@ -103,7 +118,7 @@ class NodeSourceMap(SourceMap):
     def node(self, loc: Sequence[str | int]) -> Any:
         node: Node = self.nodes
         for part in loc:
-            child = _child(node, part)
+            child = self._child(node, part)
             if child is not None:
                 node = child[1]
         if isinstance(node, MappingNode):
@@ -114,7 +129,7 @@ class NodeSourceMap(SourceMap):
         start = self.locate(loc)
         node: Node = self.nodes
         for part in loc:
-            child = _child(node, part)
+            child = self._child(node, part)
             if child is not None:
                 node = child[1]
         block = isinstance(node, ScalarNode) and node.style in ("|", ">")
@@ -122,19 +137,11 @@ class NodeSourceMap(SourceMap):
         return Location(self.file, start.line + offset, start.column if not block else 1)
 
 
-def _child(node: Node, part: str | int) -> tuple[Node, Node] | None:
-    """(key node or item node, value node) for one step of a path, or None when it is not there."""
-    if isinstance(node, MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and _key_matches(key_node, part):
-                return key_node, value_node
-    elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        item: Node = node.value[part]
-        return item, item
-    return None
-
-
-def _key_matches(key_node: ScalarNode, part: str | int) -> bool:
-    if isinstance(part, int) and key_node.tag == "tag:yaml.org,2002:int":
-        return str(part) == str(key_node.value)
-    return bool(key_node.value == part)
+def _key_of(key_node: ScalarNode) -> Any:
+    """A mapping key as the plain data has it (an int key stays an int)."""
+    if key_node.tag == "tag:yaml.org,2002:int":
+        try:
+            return int(str(key_node.value), 0)
+        except ValueError:
+            return key_node.value
+    return key_node.value

@@ -5,14 +5,16 @@ Credentials come from the environment or a file, never from flags (flags show in
   jwt         --login-role (or VAULT_LOGIN_ROLE) and the token in VAULT_JWT (e.g. a CI's OIDC token)
   kubernetes  --login-role (or VAULT_LOGIN_ROLE) and the service account token file
               (--login-jwt-file, default /var/run/secrets/kubernetes.io/serviceaccount/token)
-The auth mount defaults to the method's name (--login-mount to change it). The run's token is
-revoked with auth/token/revoke-self when the command ends, whatever the outcome.
+The auth mount defaults to the method's name (--login-mount to change it). A renewable token is
+renewed at two thirds of its lease during long runs, and revoked with auth/token/revoke-self when
+the command ends, whatever the outcome.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +53,15 @@ def login_body(settings: LoginSettings, env: Mapping[str, str]) -> dict[str, obj
     return {"role": role, "jwt": Sensitive(jwt)}
 
 
-def log_in(connection: Connection, settings: LoginSettings, env: Mapping[str, str]) -> Sensitive:
-    """POST auth/<mount>/login; the client token, as Sensitive."""
+@dataclass(frozen=True)
+class Login:
+    token: Sensitive
+    lease_seconds: int
+    renewable: bool
+
+
+def log_in(connection: Connection, settings: LoginSettings, env: Mapping[str, str]) -> Login:
+    """POST auth/<mount>/login; the client token (as Sensitive) and its lease."""
     body = login_body(settings, env)
     mount = (settings.mount or settings.method).strip("/")
     gateway = Gateway(connection, parallelism=1)
@@ -60,10 +69,44 @@ def log_in(connection: Connection, settings: LoginSettings, env: Mapping[str, st
     if status >= 400:
         errors = [str(e) for e in payload.get("errors") or []]
         raise VaultApiError("POST", f"auth/{mount}/login", status, errors) from None
-    token = str((payload.get("auth") or {}).get("client_token") or "")
+    auth = payload.get("auth") or {}
+    token = str(auth.get("client_token") or "")
     if not token:
         raise ConfigurationError(f"--login {settings.method}: the server returned no token")
-    return Sensitive(token)
+    return Login(Sensitive(token), int(auth.get("lease_duration") or 0), bool(auth.get("renewable")))
+
+
+class Renewer:
+    """Renews the run's token at two thirds of its lease while a long run goes on (auth/token/renew-self).
+
+    A failed renewal is not an error of the run: the token may still be valid, and if it expires
+    the next request fails with the server's message.
+    """
+
+    def __init__(self, connection: Connection, lease_seconds: int) -> None:
+        self.connection = connection
+        self.lease_seconds = lease_seconds
+        self.renewals = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vault-state-renew", daemon=True)
+
+    def start(self) -> Renewer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(max(self.lease_seconds * 2 / 3, 0.5)):
+            try:
+                status, payload = Gateway(self.connection, parallelism=1).request("POST", "auth/token/renew-self", {})
+            except VaultStateError:
+                continue
+            if status < 400:
+                self.renewals += 1
+                self.lease_seconds = int((payload.get("auth") or {}).get("lease_duration") or self.lease_seconds)
 
 
 def revoke(connection: Connection) -> None:
@@ -81,9 +124,13 @@ def _need(env: Mapping[str, str], name: str) -> str:
 @contextlib.contextmanager
 def logged_in(connection: Connection, settings: LoginSettings, env: Mapping[str, str]) -> Iterator[Sensitive]:
     """A token for the block, revoked when it ends (an error revoking is not raised over the block's)."""
-    token = log_in(connection, settings, env)
+    login = log_in(connection, settings, env)
+    own = dataclasses.replace(connection, token=login.token)
+    renewer = Renewer(own, login.lease_seconds).start() if login.renewable and login.lease_seconds else None
     try:
-        yield token
+        yield login.token
     finally:
+        if renewer is not None:
+            renewer.stop()
         with contextlib.suppress(VaultStateError):
-            revoke(dataclasses.replace(connection, token=token))
+            revoke(own)
