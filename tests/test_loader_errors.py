@@ -73,6 +73,7 @@ ERRORS: dict[str, list[str]] = {
     "kv_config_not_kv": ["4:5: transit: 'kv_config' applies to kv version 2 engines only"],
     "nested_mounts": ["5:3: mount path 'a/b' is inside mount 'a'; Vault refuses nested mounts"],
     "reserved_mount": [f"3:3: 'sys' is a reserved path {RESERVED}", f"7:3: 'auth/x' is a reserved path {RESERVED}"],
+    "token_auth_path": ["3:3: auth method path 'token' is taken by the built-in token auth method"],
     "path_traversal": [
         "3:3: invalid mount path 'a/../b': use segments of letters, digits, '_', '.', '-' joined by '/', "
         "with no leading or trailing '/' and no '..'",

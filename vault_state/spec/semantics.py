@@ -25,8 +25,19 @@ def check_semantics(state: StateFile, source: SourceMap) -> list[Diagnostic]:
         *_policy_texts(state.policies, source),
         *_lowercase_names(state, source),
         *_mount_overlaps({"secrets_engines": state.secrets_engines, "auth_methods": state.auth_methods}, source),
+        *_builtin_auth_path(state, source),
         *check_access(state, source),
     ]
+
+
+def _builtin_auth_path(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+    """`auth/token/` is the built-in token auth method; no other method can be enabled there."""
+    for path in state.auth_methods:
+        if path.split("/")[0] == "token":
+            yield Diagnostic(
+                source.locate(("auth_methods", path), key=True),
+                f"auth method path '{path}' is taken by the built-in token auth method",
+            )
 
 
 def check_unvalidated(data: Mapping[str, Any], source: SourceMap) -> list[Diagnostic]:

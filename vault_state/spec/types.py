@@ -64,9 +64,9 @@ Duration = Annotated[
         {
             "anyOf": [
                 {"type": "integer", "minimum": 0},
-                {"type": "string", "pattern": r"^(\d+|(\d+(d|h|m|s))+)$"},
+                {"type": "string", "pattern": r"^(\d+|(\d+(d|h|m|s))+|system)$"},
             ],
-            "description": "Seconds, or a duration such as 90s, 30m, 1h, 1h30m, 7d.",
+            "description": "Seconds, or a duration such as 90s, 30m, 1h, 1h30m, 7d ('system' means 0: inherit).",
         }
     ),
 ]
