@@ -76,12 +76,13 @@ class ApplyLock:
         self.sleep = sleep
         self.held: LockInfo | None = None
         self.version = 0  # the entry's version this run wrote when taking the lock
+        self.pending_id = ""  # the id an acquire in progress writes
 
     def acquire(self, timeout: float) -> LockInfo:
         """Take the lock, waiting up to `timeout` seconds while another live run holds it."""
         self._ensure_mount()
         deadline = time.monotonic() + timeout
-        lock_id = str(uuid.uuid4())  # one id per acquire: a retried write that had landed is recognised
+        lock_id = self.pending_id = str(uuid.uuid4())  # one id per acquire: a retried write that landed is ours
         while True:
             holder, version = self._current()
             if holder is not None and holder.id == lock_id:
@@ -106,6 +107,15 @@ class ApplyLock:
             return
         self._write({}, self.version)
         self.held = None
+
+    def abandon(self) -> None:
+        """After an acquire was interrupted (Ctrl-C, SIGTERM): release the lock if our write landed."""
+        if self.held is not None:
+            self.release()
+            return
+        holder, version = self._current()
+        if holder is not None and self.pending_id and holder.id == self.pending_id:
+            self._write({}, version)
 
     def force_unlock(self, lock_id: str) -> LockInfo:
         """Remove the lock whatever its owner, if its id is `lock_id`."""
@@ -157,8 +167,15 @@ class ApplyLock:
 def held(lock: ApplyLock, timeout: float) -> Iterator[LockInfo]:
     """The lock held for the block, released on any exit: an error, Ctrl-C, or SIGTERM (made a
     KeyboardInterrupt while the lock is held, when running in the main thread)."""
-    info = lock.acquire(timeout)
     previous = _raise_on_sigterm()
+    try:
+        info = lock.acquire(timeout)
+    except BaseException:  # interrupted between our check-and-set write and its answer: clean up
+        with contextlib.suppress(VaultStateError):
+            lock.abandon()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        raise
     try:
         yield info
     except VaultStateError as exc:
