@@ -37,6 +37,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _EarlyExit(RuntimeError):
+    """bao ended before it was ready (most often: its port was taken)."""
+
+
 @dataclass
 class DevServer:
     """A running `bao server -dev`; stop() ends it."""
@@ -52,6 +56,19 @@ class DevServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, production_like: bool = True) -> DevServer:
+        """Start the server; a free port can be taken by another process before bao binds it, so
+        an automatically chosen port is tried up to three times."""
+        chosen = self.port
+        for attempt in range(3):
+            try:
+                return self._start_once(production_like)
+            except _EarlyExit:
+                if chosen or attempt == 2:
+                    raise
+                self.port = 0
+        raise AssertionError("unreachable")
+
+    def _start_once(self, production_like: bool) -> DevServer:
         self.port = self.port or free_port()
         self.token = self.token or "root-" + secrets.token_hex(12)
         self.workdir = Path(tempfile.mkdtemp(prefix="vault-state-bao-"))
@@ -71,9 +88,13 @@ class DevServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"bao exited early; see {self.workdir}/server.log")
+                raise _EarlyExit(f"bao exited early; see {self.workdir}/server.log")
             try:
-                if requests.get(f"{self.address}/v1/sys/health", timeout=1).status_code == 200:
+                # Our token answering proves it is our server, not another one on a reused port.
+                lookup = requests.get(
+                    f"{self.address}/v1/auth/token/lookup-self", headers={"X-Vault-Token": self.token}, timeout=1
+                )
+                if lookup.status_code == 200:
                     return
             except requests.RequestException:
                 pass
