@@ -21,6 +21,14 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 REVIEWER_JWT = "eyJhbGciOiJSUzI1NiJ9.reviewer-jwt-SECRET-4f1c2b.signature"
 
 
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """CA, server certificate and key for the fake Kubernetes API (tests/kube_fake.py)."""
+    from kube_fake import make_certs
+
+    return make_certs(tmp_path_factory.mktemp("kube-certs"))
+
+
 @pytest.fixture
 def bao() -> Iterator[DevServer]:
     server = DevServer().start()

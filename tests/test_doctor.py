@@ -8,13 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES, Cli
-from tests.kube_fake import FakeKube, make_certs
+from tests.kube_fake import FakeKube
 from vault_state.sandbox import DevServer
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    return make_certs(tmp_path_factory.mktemp("kube-certs"))
 
 
 @pytest.fixture

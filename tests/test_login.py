@@ -116,11 +116,12 @@ def _lookup(bao: DevServer, token: str) -> int:
     return response.status_code
 
 
-def test_kubernetes_login_through_the_token_review(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
-    from kube_fake import DEFAULT_AUDIENCE, FakeKube, make_certs
+def test_kubernetes_login_through_the_token_review(
+    cli: Cli, bao: DevServer, tmp_path: Path, certs: tuple[Path, Path, Path]
+) -> None:
+    from kube_fake import DEFAULT_AUDIENCE, FakeKube
 
-    (tmp_path / "certs").mkdir()
-    fake = FakeKube(*make_certs(tmp_path / "certs")).start()
+    fake = FakeKube(*certs).start()
     try:
         fake.add_service_account("ci", "vault-state", reviewer=True)
         bao.request("PUT", "sys/policies/acl/admin", {"policy": ADMIN})
