@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 
 from tests.conftest import EXAMPLES, Cli
 
-ESO_CRDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "eso"
+ESO_CRDS = Path(__file__).resolve().parent / "data" / "eso"  # copied unchanged, with source and license
 CRD_FILES = {
     "ClusterSecretStore": "external-secrets.io_clustersecretstores.yaml",
     "SecretStore": "external-secrets.io_secretstores.yaml",
@@ -43,7 +43,7 @@ def closed(schema: Any) -> Any:
 def crd_validator(kind: str) -> Draft7Validator:
     path = ESO_CRDS / CRD_FILES[kind]
     if not path.is_file():
-        pytest.fail(f"ESO's CRDs are missing: expected {path} (the shared data directory next to the repository)")
+        pytest.fail(f"ESO's CRDs are missing: expected {path} (tests/data/eso, see its SOURCE.md)")
     crd = yaml.safe_load(path.read_text())  # PyYAML's C loader: these files are large
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     assert version["served"] is True
