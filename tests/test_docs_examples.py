@@ -1,0 +1,309 @@
+"""Every example in README.md and docs/*.md runs: the docs cannot drift from the code.
+
+- A ```yaml block is a state file (`version: 1` is added when the block leaves it out) and must pass
+  `vault-state validate`. A block of only `checks:` or `external_secrets:` refers to the guide's
+  objects, so it is validated on top of examples/state.yaml. An ESO manifest (`apiVersion:
+  external-secrets.io/...`) must match ESO's CRD. In docs/lint.md, a block under "Bad" must get its
+  section's rule from `vault-state lint`, and a block under "Good" must not.
+- Every `vault-state ...` command line (in ```sh/bash/shell/console blocks, `$ ` lines of other
+  blocks, and inline code) must parse with the CLI's own argparse parser; an inline usage line with
+  `[...]` must name only flags that the command has. `make X` must be a Makefile target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args, get_origin
+
+import pytest
+from pydantic import BaseModel
+from ruamel.yaml import YAML
+
+from tests.conftest import EXAMPLES, Cli
+from tests.test_eso import validate_manifest
+from vault_state.cli import build_parser
+from vault_state.spec.auth import (
+    AppRoleRole,
+    JwtConfig,
+    JwtRole,
+    KubernetesAuth,
+    KubernetesConfig,
+    KubernetesRole,
+    TokenFields,
+    UserpassAuth,
+    UserpassUser,
+)
+from vault_state.spec.engines import KvConfig, SecretsEngine, Tune
+from vault_state.spec.models import Lint, Prune
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SHELL = {"sh", "bash", "shell", "console"}
+ON_THE_EXAMPLE = {"checks", "external_secrets"}  # sections that name the guide's engine, method and role
+FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,})(?P<lang>[\w-]*)\s*$")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced block: its file, the line of its first content line, its language and text."""
+
+    file: str
+    line: int
+    lang: str
+    text: str
+    heading: str  # the nearest heading above it
+    lead: str  # the last non-blank line of prose above it
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Command:
+    file: str
+    line: int
+    text: str
+    inline: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def blocks(path: Path) -> Iterator[Block]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    heading, lead, number = "", "", 0
+    while number < len(lines):
+        line = lines[number]
+        opening = FENCE.match(line)
+        if opening is None:
+            if line.startswith("#"):
+                heading, lead = line.lstrip("# ").strip(), ""
+            elif line.strip():
+                lead = line.strip()
+            number += 1
+            continue
+        indent, fence = opening["indent"], opening["fence"]
+        end = next(i for i in range(number + 1, len(lines)) if lines[i].strip() == fence)
+        body = [text[len(indent):] if text.startswith(indent) else text for text in lines[number + 1:end]]
+        yield Block(str(path.relative_to(ROOT)), number + 2, opening["lang"], "\n".join(body) + "\n", heading, lead)
+        number = end + 1
+
+
+def all_blocks() -> list[Block]:
+    return [block for path in DOCS for block in blocks(path)]
+
+
+def yaml_blocks() -> list[Block]:
+    return [block for block in all_blocks() if block.lang == "yaml"]
+
+
+def commands() -> list[Command]:
+    found = []
+    for block in all_blocks():
+        for offset, line in enumerate(block.text.splitlines()):
+            if block.lang in SHELL and block.lang != "console" and line.strip() and not line.startswith("#"):
+                found.append(Command(block.file, block.line + offset, line))
+            elif line.startswith("$ "):
+                found.append(Command(block.file, block.line + offset, line[2:]))
+    for path in DOCS:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if FENCE.match(line) or line.startswith("    "):
+                continue
+            for span in re.findall(r"(?<!`)`(vault-state [^`]+)`(?!`)", line):
+                found.append(Command(str(path.relative_to(ROOT)), number, span, inline=True))
+    return found
+
+
+def simple_commands(line: str) -> Iterator[list[str]]:
+    """The words of each simple command of a shell line, without redirections and `VAR=value` prefixes."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    words: list[str] = []
+    redirect = False
+    for token in [*lexer, ";"]:
+        if token in {";", "|", "||", "&&", "&"}:
+            while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+                words.pop(0)
+            if words:
+                yield words
+            words, redirect = [], False
+        elif set(token) <= set("<>&"):
+            redirect = True  # the rest of this command is the redirection's target
+        elif not redirect:
+            words.append(token)
+
+
+def parse(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Parse as `vault-state ARGV` would; a usage error fails the test with argparse's message."""
+    try:
+        build_parser().parse_args(argv)
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            pytest.fail(f"vault-state {shlex.join(argv)}: {capsys.readouterr().err.strip()}")
+
+
+def command_flags(command: str) -> set[str]:
+    """Every option string that `vault-state COMMAND` accepts."""
+    parser = build_parser()
+    flags = {option for action in parser._actions for option in action.option_strings}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            flags |= {option for sub in action.choices[command]._actions for option in sub.option_strings}
+    return flags
+
+
+def make_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([a-z][\w-]*):", text, re.MULTILINE))
+
+
+# --- the extraction itself -------------------------------------------------------------------------
+
+
+def test_the_examples_are_found() -> None:
+    """Enough examples are collected that a broken extraction cannot pass by finding nothing."""
+    assert len(yaml_blocks()) >= 25
+    assert len([c for c in commands() if not c.inline]) >= 30
+    ids = [b.id for b in all_blocks()]
+    assert "docs/state-file.md:6" in ids and "README.md:26" in ids
+
+
+def test_simple_commands_split_like_a_shell() -> None:
+    assert list(simple_commands("vault-state plan -f state.yaml --detailed-exitcode; echo $?")) == [
+        ["vault-state", "plan", "-f", "state.yaml", "--detailed-exitcode"], ["echo", "$?"]]
+    assert list(simple_commands("A=1 B=x vault-state schema > out.json  # comment")) == [
+        ["vault-state", "schema"]]
+    assert list(simple_commands("vault-state plan --json | jq '.a | .b'")) == [
+        ["vault-state", "plan", "--json"], ["jq", ".a | .b"]]
+
+
+def test_a_flag_that_does_not_exist_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(pytest.fail.Exception, match="unrecognized arguments: --no-such-flag"):
+        parse(["plan", "--no-such-flag"], capsys)
+    assert "--out" in command_flags("plan") and "--out" not in command_flags("apply")
+
+
+# --- YAML ------------------------------------------------------------------------------------------
+
+
+def state_text(block: Block) -> str:
+    document = YAML(typ="safe").load(block.text)
+    assert document is None or isinstance(document, dict), "a YAML example must be a mapping"
+    keys = set(document or {})
+    if keys and keys <= ON_THE_EXAMPLE:
+        return (EXAMPLES / "state.yaml").read_text() + "\n" + block.text
+    return block.text if "version" in keys else "version: 1\n" + block.text
+
+
+@pytest.mark.parametrize("block", yaml_blocks(), ids=lambda b: b.id)
+def test_yaml_example(block: Block, offline_cli: Cli, tmp_path: Path) -> None:
+    document = YAML(typ="safe").load(block.text)
+    if schema := re.search(r"\$schema=(\S+)", block.text):  # relative to the state file: examples/
+        assert (EXAMPLES / schema[1]).is_file(), schema[1]
+    if isinstance(document, dict) and str(document.get("apiVersion", "")).startswith("external-secrets.io/"):
+        validate_manifest(document)
+        return
+    file = tmp_path / "state.yaml"
+    file.write_text(state_text(block))
+    result = offline_cli("validate", "-f", str(file))
+    assert result.code == 0, result.err
+    if block.file == "docs/lint.md" and block.lead.rstrip(":").split(" ")[0] in {"Bad", "Good"}:
+        rule = block.heading.strip("`")
+        linted = offline_cli("lint", "-f", str(file))
+        assert (f"[{rule}]" in linted.out) is block.lead.startswith("Bad"), linted.out
+
+
+# --- command lines ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", commands(), ids=lambda c: c.id)
+def test_command_line(command: Command, capsys: pytest.CaptureFixture[str]) -> None:
+    if command.inline and "[" in command.text:  # a usage line: its flags must exist
+        words = command.text.split()
+        flags = set(re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", command.text))
+        assert flags <= command_flags(words[1]), sorted(flags - command_flags(words[1]))
+        return
+    for words in simple_commands(command.text):
+        if os.path.basename(words[0]) == "make":
+            assert set(words[1:]) <= make_targets()
+        for at, word in enumerate(words):
+            if os.path.basename(word) == "vault-state":
+                argv = words[at + 1:]
+                parse(argv, capsys)
+                for flag, value in itertools.pairwise(argv):
+                    if flag in {"-f", "--file"} and value.startswith("examples/"):
+                        assert (ROOT / value).is_file(), value
+
+
+# --- field tables ----------------------------------------------------------------------------------
+
+# (heading in docs/state-file.md, index of the field table under it) -> the model the table documents.
+FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...]] = {
+    ("`secrets_engines`", 0): SecretsEngine,
+    ("`auth_methods`", 0): (KubernetesAuth, UserpassAuth),  # one table for every auth type: the union
+    ("`tune`", 0): Tune,
+    ("`kv_config`", 0): KvConfig,
+    ("Token fields (every role and user)", 0): TokenFields,
+    ("kubernetes", 0): KubernetesConfig,
+    ("kubernetes", 1): KubernetesRole,
+    ("approle", 0): AppRoleRole,
+    ("userpass", 0): UserpassUser,
+    ("jwt and oidc", 0): JwtConfig,
+    ("jwt and oidc", 1): JwtRole,
+    ("`prune`", 0): Prune,
+    ("`lint`", 0): Lint,
+}
+
+
+def field_tables(path: Path) -> dict[tuple[str, int], dict[str, str]]:
+    """Each `| field | type | ...` table: its field names mapped to their type cell."""
+    tables: dict[tuple[str, int], dict[str, str]] = {}
+    heading, count, current = "", 0, None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            heading, count, current = line.lstrip("# ").strip(), 0, None
+        elif line.startswith("| field | type |"):
+            current = tables.setdefault((heading, count), {})
+            count += 1
+        elif current is not None and line.startswith("|") and not line.startswith("|---"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            for name in re.findall(r"`(\w+)`", cells[0]):
+                current[name] = cells[1]
+        elif not line.startswith("|"):
+            current = None
+    return tables
+
+
+def literal_values(annotation: object) -> set[str]:
+    if get_origin(annotation) is Literal:
+        return {str(value) for value in get_args(annotation)}
+    return {value for arg in get_args(annotation) for value in literal_values(arg)}
+
+
+def test_every_field_table_is_checked() -> None:
+    assert set(field_tables(ROOT / "docs" / "state-file.md")) == set(FIELD_TABLES)
+
+
+@pytest.mark.parametrize("key", FIELD_TABLES, ids=lambda key: f"{key[0]}[{key[1]}]")
+def test_field_table_matches_the_model(key: tuple[str, int]) -> None:
+    """The table names exactly the model's fields (a role's token fields have their own table), and a
+    type cell that lists values (`a`, `b` or `c`) lists exactly the values the model accepts."""
+    models, table = FIELD_TABLES[key], field_tables(ROOT / "docs" / "state-file.md")[key]
+    fields = {name: field for model in (models if isinstance(models, tuple) else (models,))
+              for name, field in model.model_fields.items()}
+    if models is not TokenFields and isinstance(models, type) and issubclass(models, TokenFields):
+        fields = {name: field for name, field in fields.items() if name not in TokenFields.model_fields}
+    assert set(table) == set(fields)
+    for name, cell in table.items():
+        allowed = literal_values(fields[name].annotation)
+        if allowed and re.fullmatch(r"`[^`]*`((, | or |, or )`[^`]*`)*", cell):
+            assert {v.strip('"') for v in re.findall(r"`([^`]*)`", cell)} == allowed, name
