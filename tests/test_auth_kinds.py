@@ -310,7 +310,8 @@ def test_generic_type_with_free_form_config_and_roles_is_idempotent(cli: Cli, ba
 
 def test_approle_local_secret_ids_change_recreates_the_role(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     """local_secret_ids can only be sent when a role is created: updates leave it out, and a change
-    to it deletes and re-creates the role."""
+    to it deletes and re-creates the role, which gives it a new role_id and revokes its secret IDs:
+    destroy-guarded like a mount replace."""
     text = APPROLE.replace("        secret_id_ttl: 10m\n", "        secret_id_ttl: 10m\n        local_secret_ids: true\n")
     state = write_state(tmp_path, text)
     assert_applied(cli, state)
@@ -320,13 +321,37 @@ def test_approle_local_secret_ids_change_recreates_the_role(cli: Cli, bao: DevSe
     assert read(bao, "auth/approle/role/ci")["token_ttl"] == 1800
     assert read(bao, "auth/approle/role/ci/role-id")["role_id"] == role_id
 
+    secret_id = bao.request("POST", "auth/approle/role/ci/secret-id").json()["data"]["secret_id"]
+
     write_state(tmp_path, APPROLE)
     replacing = plan(cli, state)
     assert "  -/+ auth_role/approle/ci\n" in replacing.out
     assert "local_secret_ids can only be set when the role is created" in flat(replacing.out)
     assert "~ local_secret_ids: true -> false" in replacing.out
-    assert_applied(cli, state)
+    assert (
+        "!! DESTROYS DATA: deletes and re-creates auth_role/approle/ci: its role_id changes and every secret ID "
+        "issued for it stops working" in flat(replacing.out)
+    )
+    refused = apply(cli, state)
+    assert refused.code == 1 and "nothing was changed" in flat(refused.err)
+    assert (
+        "auth_role/approle/ci: this plan replaces (deletes and re-creates) it, destroying its data; "
+        "pass --allow-destroy" in flat(refused.err)
+    )
+    assert read(bao, "auth/approle/role/ci/role-id")["role_id"] == role_id
+
+    guarded = APPROLE.replace("      ci:\n", "      ci:\n        prevent_destroy: true\n")
+    write_state(tmp_path, guarded)
+    never = apply(cli, state, "--allow-destroy")
+    assert never.code == 1 and "auth_role/approle/ci has prevent_destroy: true" in flat(never.err)
+    assert read(bao, "auth/approle/role/ci/role-id")["role_id"] == role_id
+
+    write_state(tmp_path, APPROLE)
+    done = apply(cli, state, "--allow-destroy")
+    assert done.code == 0, done.out + done.err
     assert_no_changes(cli, state)
+    with pytest.raises(RuntimeError, match="400"):  # the old credentials are gone: why the guard exists
+        bao.request("POST", "auth/approle/login", {"role_id": role_id, "secret_id": secret_id})
     role = read(bao, "auth/approle/role/ci")
     assert role["local_secret_ids"] is False and role["secret_id_ttl"] == 600
     assert read(bao, "auth/approle/role/ci/role-id")["role_id"] != role_id

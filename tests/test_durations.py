@@ -23,6 +23,11 @@ from vault_state.durations import format_seconds, go_duration_to_seconds, to_sec
         ("0", 0),
         (" 90s ", 90),
         ("system", 0),  # Vault's word for "inherit", stored as 0
+        ("1.5h", 5400),  # decimals, as Vault's parser takes them
+        ("0.1h", 360),  # exact: no binary floating-point error
+        ("1.15h", 4140),
+        ("1.9s", 1),  # truncated to whole seconds, as Vault does (int(d.Seconds()))
+        ("2.5d", 216000),
     ],
 )
 def test_to_seconds(value: object, seconds: int) -> None:

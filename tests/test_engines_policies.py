@@ -194,3 +194,18 @@ def test_replace_needs_allow_destroy_and_prevent_destroy_blocks_it(cli: Cli, bao
     assert cli("apply", "-f", str(state), "--auto-approve", "--allow-destroy").code == 0
     assert bao.request("GET", "sys/mounts/x").json()["data"]["type"] == "transit"
     assert cli("plan", "-f", str(state), "--detailed-exitcode").code == 0
+
+
+def test_kv_without_version_is_version_1_as_in_vault(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    """Terraform's first mount test: `type: kv` and no version. Vault creates KV version 1; so does apply,
+    and lint asks whether version 2 was meant."""
+    state = str(write_state(tmp_path, "version: 1\nsecrets_engines:\n  legacy:\n    type: kv\n"))
+    result = cli("apply", "-f", state, "--auto-approve")
+    assert result.code == 0, result.out + result.err
+    assert "KV version 1: did you mean version 2?" in result.err + result.out
+    mount = bao.request("GET", "sys/mounts").json()["data"]["legacy/"]
+    assert mount["type"] == "kv" and (mount.get("options") or {}).get("version") in (None, "1")
+    again = cli("plan", "-f", state, "--detailed-exitcode")
+    assert again.code == 0, again.out
+    write_state(tmp_path, "version: 1\nsecrets_engines:\n  legacy:\n    type: kv\n    version: 1\n")
+    assert cli("plan", "-f", state, "--detailed-exitcode").code == 0

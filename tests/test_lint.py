@@ -54,6 +54,10 @@ EXPECTED = {
         "6:7: warning: role 'eso-role' has no audience, so service account tokens issued for any audience can "
         "log in; Vault logs a warning for such roles [missing-audience]",
     ],
+    "kv-version-1": [
+        "4:11: warning: secrets engine 'secret': KV version 1: did you mean version 2? 'type: kv' without "
+        "'version' creates version 1 (no versioning; set 'version: 1' to keep it) [kv-version-1]",
+    ],
 }
 
 MISSING_AUDIENCE = (

@@ -69,7 +69,7 @@ ERRORS: dict[str, list[str]] = {
     "empty_policy": ["3:12: policy 'readers': invalid policy: the policy text is empty (Vault refuses an empty policy)"],
     "policy_case": ["4:3: policy 'readers' and 'Readers' differ only in case; Vault lowercases names"],
     # secrets engines
-    "kv_without_version": ["4:5: secret: a kv engine needs 'version: 1' or 'version: 2'"],
+    "version_not_kv": ["4:5: transit: 'version' applies to kv engines only"],
     "kv_config_not_kv": ["4:5: transit: 'kv_config' applies to kv version 2 engines only"],
     "nested_mounts": ["5:3: mount path 'a/b' is inside mount 'a'; Vault refuses nested mounts"],
     "reserved_mount": [f"3:3: 'sys' is a reserved path {RESERVED}", f"7:3: 'auth/x' is a reserved path {RESERVED}"],
@@ -211,7 +211,6 @@ ODD_INPUTS = {
     "custom tag": "version: 1\npolicies:\n  a: !foo bar\n",
     "date as text": "version: 1\nsecrets_engines:\n  t:\n    type: transit\n    description: 2001-12-14\n",
     "infinite duration": "version: 1\nsecrets_engines:\n  t:\n    type: transit\n    tune: {default_lease_ttl: .inf}\n",
-    "fractional duration": "version: 1\nsecrets_engines:\n  t:\n    type: transit\n    tune: {max_lease_ttl: 1.5h}\n",
     "sub-second duration": "version: 1\nsecrets_engines:\n  t:\n    type: transit\n    tune: {max_lease_ttl: 100ms}\n",
     "bad merge": "version: 1\nsecrets_engines:\n  t:\n    <<: 5\n",
     "two documents": "version: 1\n---\nversion: 1\n",
@@ -250,7 +249,7 @@ def test_fractional_duration_is_refused_not_rounded(offline_cli: Cli, tmp_path: 
     assert result.code == 1
     assert result.err == (
         f"{path}:6:22: max_lease_ttl: invalid duration '100ms': "
-        "use whole seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)\n"
+        "use whole seconds (3600) or units s, m, h, d (90s, 1.5h, 7d)\n"
     )
 
 

@@ -57,9 +57,9 @@ MARKDOWN = """\
 **Plan: 2 to add, 2 to change, 2 to destroy.**
 
 > [!CAUTION]
-> **Destroys data:** these disable a mount and delete everything stored in it.
-> - `secrets_engine/scratch` (delete)
-> - `secrets_engine/apps` (replace: seal_wrap cannot change on an enabled mount (false -> true))
+> **Destroys data:** these changes delete data that cannot be recovered.
+> - `secrets_engine/scratch` (delete): disables secrets_engine/scratch and everything stored in it
+> - `secrets_engine/apps` (replace: seal_wrap cannot change on an enabled mount (false -> true)): disables and re-enables secrets_engine/apps and everything stored in it
 
 | | action | id | changed fields |
 |---|---|---|---|

@@ -8,8 +8,12 @@ Vault returns most TTLs as integer seconds but KV v2's `delete_version_after` as
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 0.000001, "µs": 0.000001, "ns": 1e-9}
+_UNITS = {
+    "d": Decimal(86400), "h": Decimal(3600), "m": Decimal(60), "s": Decimal(1),
+    "ms": Decimal("1e-3"), "us": Decimal("1e-6"), "µs": Decimal("1e-6"), "ns": Decimal("1e-9"),
+}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|d|h|m|s)")
 _WHOLE = re.compile(r"-?(?:\d+(?:\.\d+)?(?:ms|us|µs|ns|d|h|m|s))+")
 
@@ -29,8 +33,8 @@ def to_seconds(value: object) -> int:
         if text == "system":  # Vault's word for "inherit", stored as 0
             return 0
         if _WHOLE.fullmatch(text) and not text.startswith("-"):
-            total = sum(float(n) * _UNITS[u] for n, u in _PART.findall(text))
-            return round(total)
+            # Exact decimal arithmetic, truncated to whole seconds as Vault does (`int(d.Seconds())`).
+            return int(sum((Decimal(n) * _UNITS[u] for n, u in _PART.findall(text)), Decimal(0)))
     raise ValueError(f"invalid duration {value!r}: use seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)")
 
 
@@ -42,7 +46,11 @@ def go_duration_to_seconds(value: object) -> int:
 
 
 def format_seconds(seconds: int) -> str:
-    """The shortest unit string for `seconds`, as export writes it: 3600 -> `1h`, 5400 -> `1h30m`."""
+    """The shortest unit string for `seconds`, as export writes it: 3600 -> `1h`, 5400 -> `1h30m`.
+
+    For display and the file only: Vault's parser takes `d` alone (`7d`) but not in a compound
+    (`1d12h` fails), so values are sent to Vault as integer seconds, never in this form.
+    """
     if seconds == 0:
         return "0s"
     parts = []

@@ -28,6 +28,7 @@ RULES: dict[str, str] = {
     "wildcard-binding": "a kubernetes role bound to any service account name or namespace ('*')",
     "admin-capability": "a policy grants sudo, or create/update/delete/patch under sys/",
     "missing-audience": "a kubernetes role without an audience",
+    "kv-version-1": "a kv engine without 'version': Vault creates KV version 1",
 }
 """Every rule id with a one-line summary (docs/lint.md describes each with examples)."""
 
@@ -51,6 +52,7 @@ def lint_state(state: StateFile, source: SourceMap, *, references: bool = True) 
         *_admin_capabilities(state, source),
         *_ttl_above_mount_max(state, source),
         *_kubernetes_roles(state, source),
+        *_kv_without_version(state, source),
     ]
     if references:
         found += check_policy_references(state, source, known=None)
@@ -109,7 +111,7 @@ def _line_of_path(text: str, path: str) -> int:
 
 def _kv2_paths(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
     mounts = sorted(
-        (m for m, engine in state.secrets_engines.items() if engine.type == "kv" and engine.version == 2),
+        (m for m, engine in state.secrets_engines.items() if engine.kv_version == 2),
         key=len,
         reverse=True,
     )
@@ -223,3 +225,15 @@ def _kubernetes_roles(state: StateFile, source: SourceMap) -> Iterator[Diagnosti
                     Severity.WARNING,
                     "missing-audience",
                 )
+
+
+def _kv_without_version(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+    for mount, engine in state.secrets_engines.items():
+        if engine.type == "kv" and engine.version is None:
+            yield Diagnostic(
+                source.locate(("secrets_engines", mount, "type")),
+                f"secrets engine '{mount}': KV version 1: did you mean version 2? "
+                "'type: kv' without 'version' creates version 1 (no versioning; set 'version: 1' to keep it)",
+                Severity.WARNING,
+                "kv-version-1",
+            )

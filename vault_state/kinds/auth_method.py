@@ -10,7 +10,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from vault_state.kinds.auth import auth_type
-from vault_state.kinds.base import ReadScope, VaultReader, data_of, spec_tune_values, strip_mount, touches
+from vault_state.kinds.base import (
+    ReadScope,
+    VaultReader,
+    data_of,
+    mount_data_loss,
+    spec_tune_values,
+    strip_mount,
+    touches,
+)
 from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.base import tune_values as read_tune
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
@@ -24,7 +32,7 @@ ENABLE_TIME_FIELDS = ("type", "local", "seal_wrap")
 class AuthMethodKind:
     name = "auth_method"
     prune_key = "auth_methods"
-    destroys_data = True
+    data_loss = staticmethod(mount_data_loss)
 
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
         for path, spec in state.auth_methods.items():

@@ -24,7 +24,6 @@ from vault_state.spec.sources import Resolver
 class AuthRoleKind:
     name = "auth_role"
     prune_key = "auth_roles"
-    destroys_data = False
 
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
         for mount, method in state.auth_methods.items():
@@ -39,6 +38,7 @@ class AuthRoleKind:
                     values,
                     write_only=write_only,
                     location=resolver.source.locate(loc, key=True),
+                    prevent_destroy=bool(getattr(spec, "prevent_destroy", False)),
                     partial=("",) if kind.partial else (),
                     api_path=f"auth/{mount}/{kind.role_segment}/{name.lower()}",
                 )
@@ -64,16 +64,21 @@ class AuthRoleKind:
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return [
             f"{name} can only be set when the role is created ({_pair(before.values[name], after.values[name])})"
-            for name in CREATE_ONLY_ROLE_FIELDS
-            if name in before.values and name in after.values and before.values[name] != after.values[name]
+            for name in _changed_create_only(before, after)
         ]
 
     def deletable(self, resource: Resource) -> bool:
         return True
 
+    def data_loss(self, before: Resource, after: Resource | None) -> str:
+        """A replace (a create-only field changed) deletes the role and creates it again: what was
+        issued for it is lost. A delete comes from prune, which the user opted into for the kind."""
+        if after is None:
+            return ""
+        lost = sorted({CREATE_ONLY_ROLE_FIELDS[f] for f in _changed_create_only(before, after)})
+        return f"deletes and re-creates {before.id}: {'; '.join(lost)}"
+
     def warnings(self, change: Change) -> list[str]:
-        if change.action is Action.REPLACE:
-            return ["the role is deleted and created again: it gets a new role_id and its secret IDs are revoked"]
         return []
 
     def calls(self, change: Change) -> list[Call]:
@@ -89,6 +94,11 @@ class AuthRoleKind:
             assert change.before is not None
             calls.insert(0, Call("DELETE", change.before.api_path))
         return calls
+
+
+def _changed_create_only(before: Resource, after: Resource) -> list[str]:
+    old, new = before.values, after.values
+    return [name for name in CREATE_ONLY_ROLE_FIELDS if name in old and name in new and old[name] != new[name]]
 
 
 KIND = AuthRoleKind()

@@ -44,7 +44,6 @@ class ReadScope:
 class Kind(Protocol):
     name: str
     prune_key: str
-    destroys_data: bool
 
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]: ...
 
@@ -54,9 +53,24 @@ class Kind(Protocol):
 
     def deletable(self, resource: Resource) -> bool: ...
 
+    def data_loss(self, before: Resource, after: Resource | None) -> str:
+        """What replacing `before` by `after` (deleting it, when `after` is None) destroys, as the
+        plan prints it; "" when nothing is lost."""
+        ...
+
     def warnings(self, change: Change) -> list[str]: ...
 
     def calls(self, change: Change) -> list[Call]: ...
+
+
+def mount_data_loss(before: Resource, after: Resource | None) -> str:
+    """Disabling a mount (secrets engine or auth method) deletes everything stored under it."""
+    verb = "disables" if after is None else "disables and re-enables"
+    return f"{verb} {before.id} and everything stored in it"
+
+
+def nothing_lost(before: Resource, after: Resource | None) -> str:
+    return ""
 
 
 def as_set(values: Iterable[str] | None) -> list[str]:

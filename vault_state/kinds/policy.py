@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vault_state.kinds.base import ReadScope, VaultReader, data_of
+from vault_state.kinds.base import ReadScope, VaultReader, data_of, nothing_lost
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.models import StateFile
 from vault_state.spec.policies import canonical_text
@@ -19,7 +19,7 @@ from vault_state.spec.sources import Resolver
 class PolicyKind:
     name = "policy"
     prune_key = "policies"
-    destroys_data = False
+    data_loss = staticmethod(nothing_lost)
 
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
         for name, spec in state.policies.items():

@@ -8,8 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from vault_state.durations import format_seconds, go_duration_to_seconds
-from vault_state.kinds.base import ReadScope, VaultReader, data_of, spec_tune_values, strip_mount, touches
+from vault_state.durations import go_duration_to_seconds
+from vault_state.kinds.base import (
+    ReadScope,
+    VaultReader,
+    data_of,
+    mount_data_loss,
+    spec_tune_values,
+    strip_mount,
+    touches,
+)
 from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.base import tune_values as read_tune
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
@@ -27,7 +35,7 @@ KV_DEFAULTS = {"max_versions": 0, "cas_required": False, "delete_version_after":
 class SecretsEngineKind:
     name = "secrets_engine"
     prune_key = "secrets_engines"
-    destroys_data = True
+    data_loss = staticmethod(mount_data_loss)
 
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
         for path, spec in state.secrets_engines.items():
@@ -91,10 +99,10 @@ class SecretsEngineKind:
 
 
 def spec_values(spec: SecretsEngine) -> dict[str, Any]:
-    kv2 = spec.type == "kv" and spec.version == 2
+    kv2 = spec.kv_version == 2
     return {
         "type": spec.type,
-        "version": spec.version,
+        "version": spec.kv_version,
         "description": spec.description,
         "local": spec.local,
         "seal_wrap": spec.seal_wrap,
@@ -164,8 +172,8 @@ def tune_body(values: dict[str, Any], version_changed: bool) -> dict[str, Any]:
 
 
 def kv_config_call(path: str, kv: dict[str, Any]) -> Call:
-    body = {**kv, "delete_version_after": format_seconds(kv["delete_version_after"])}
-    return Call("POST", f"{path}/config", body)
+    # Integer seconds: a unit string such as "1d12h" is refused by Vault's parser ('d' only alone).
+    return Call("POST", f"{path}/config", dict(kv))
 
 
 KIND = SecretsEngineKind()

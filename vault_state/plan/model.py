@@ -70,8 +70,13 @@ class Change:
     after: Resource | None
     diffs: tuple[FieldDiff, ...] = ()
     reason: str = ""
-    destroys_data: bool = False
+    data_loss: str = ""
     warnings: tuple[str, ...] = ()
+
+    @property
+    def destroys_data(self) -> bool:
+        """Whether applying this change loses data: `data_loss` says what, for the plan and the guard."""
+        return bool(self.data_loss)
 
     @property
     def location(self) -> Location | None:

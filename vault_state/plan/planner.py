@@ -51,15 +51,14 @@ def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Chang
         return Change(rid, Action.NOOP, before, after)
     reasons = kind.replace_reasons(before, after)
     action = Action.REPLACE if reasons else Action.UPDATE
-    change = Change(
-        rid, action, before, after, diffs, "; ".join(reasons), destroys_data=bool(reasons) and kind.destroys_data
-    )
+    loss = kind.data_loss(before, after) if reasons else ""
+    change = Change(rid, action, before, after, diffs, "; ".join(reasons), data_loss=loss)
     return replace(change, warnings=tuple(kind.warnings(change)))
 
 
 def _delete(resource: Resource) -> Change:
     kind = BY_NAME[resource.id.kind]
-    return Change(resource.id, Action.DELETE, resource, None, destroys_data=kind.destroys_data)
+    return Change(resource.id, Action.DELETE, resource, None, data_loss=kind.data_loss(resource, None))
 
 
 def _visible(live: dict[str, Any], desired: Resource) -> dict[str, Any]:

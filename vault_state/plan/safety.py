@@ -7,12 +7,15 @@ from collections.abc import Mapping
 from vault_state.errors import Location
 from vault_state.plan.model import Action, Change, Plan
 
+MOUNT_KINDS = frozenset({"secrets_engine", "auth_method"})
+
 
 def destroy_refusals(plan: Plan, allow_destroy: bool, prune_at: Mapping[str, Location] | None = None) -> list[str]:
     """One message per action apply must refuse; empty when the plan may run.
 
-    Disabling a secrets engine or auth method (delete or replace) destroys its data: it needs
-    --allow-destroy. A replace of an object marked prevent_destroy is refused even with it.
+    Disabling a secrets engine or auth method (delete or replace) destroys its data, and so does
+    re-creating an approle role (new role_id, secret IDs gone): it needs --allow-destroy. A replace of
+    an object marked prevent_destroy is refused even with it.
     """
     refusals = []
     for change in plan.actionable:
@@ -24,9 +27,16 @@ def destroy_refusals(plan: Plan, allow_destroy: bool, prune_at: Mapping[str, Loc
                 f"{where}{change.id} has prevent_destroy: true, but this plan replaces it ({change.reason})"
             )
         elif change.destroys_data and not allow_destroy:
-            verb = "disables" if change.action is Action.DELETE else "replaces (disables and re-enables)"
+            verb = _verb(change)
             refusals.append(f"{where}{change.id}: this plan {verb} it, destroying its data; pass --allow-destroy")
     return refusals
+
+
+def _verb(change: Change) -> str:
+    mount = change.id.kind in MOUNT_KINDS
+    if change.action is Action.DELETE:
+        return "disables" if mount else "deletes"
+    return "replaces (disables and re-enables)" if mount else "replaces (deletes and re-creates)"
 
 
 def describe(change: Change) -> str:

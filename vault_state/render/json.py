@@ -42,6 +42,7 @@ def change_document(change: Change) -> dict[str, Any]:
         "write_only": sorted((change.after.write_only if change.after else {}).keys()),
         "reason": change.reason,
         "destroys_data": change.destroys_data,
+        "data_loss": change.data_loss,
         "warnings": list(change.warnings),
         "location": str(change.location) if change.location else None,
     }

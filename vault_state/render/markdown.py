@@ -28,12 +28,12 @@ def plan_markdown(document: dict[str, Any]) -> str:
 
 def _destroys(changes: list[dict[str, Any]]) -> list[str]:
     lines = [
-        f"> - `{c['id']}` ({c['action']}{': ' + c['reason'] if c['reason'] else ''})"
+        f"> - `{c['id']}` ({c['action']}{': ' + c['reason'] if c['reason'] else ''}): {c['data_loss']}"
         for c in changes if c["destroys_data"]
     ]
     if not lines:
         return []
-    head = "> [!CAUTION]\n> **Destroys data:** these disable a mount and delete everything stored in it.\n"
+    head = "> [!CAUTION]\n> **Destroys data:** these changes delete data that cannot be recovered.\n"
     return [head + "\n".join(lines)]
 
 

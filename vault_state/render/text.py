@@ -46,8 +46,7 @@ def change_lines(change: dict[str, Any]) -> list[Line]:
     if change["reason"]:
         lines.append((f"      # replace: {change['reason']}", style))
     if change["destroys_data"]:
-        verb = "disables" if action == "delete" else "disables and re-enables"
-        lines.append((f"      !! DESTROYS DATA: {verb} {change['id']} and everything stored in it", "bold red"))
+        lines.append((f"      !! DESTROYS DATA: {change['data_loss']}", "bold red"))
     for warning in change["warnings"]:
         lines.append((f"      !! {warning}", "bold yellow"))
     if action == "create":

@@ -113,7 +113,7 @@ def _find_needs_metadata(
 
 def engine_version(state: StateFile, store: Store) -> int:
     engine = state.secrets_engines.get(store.secrets_engine)
-    return engine.version or 2 if engine is not None else 2
+    return engine.kv_version or 2 if engine is not None else 2
 
 
 def path_matches(pattern: str, path: str) -> bool:

@@ -44,6 +44,9 @@ class TokenFields(Strict):
     token_no_default_policy: bool = False
     token_num_uses: int = Field(0, ge=0)
     token_type: TokenType = "default"
+    prevent_destroy: bool = Field(
+        False, description="Refuse any plan that would delete and re-create this role (a create-only field changed)."
+    )
 
     @model_validator(mode="before")
     @classmethod

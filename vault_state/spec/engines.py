@@ -37,7 +37,9 @@ class KvConfig(Strict):
 
 class SecretsEngine(Strict):
     type: str = Field(min_length=1, description="Engine type: kv, transit, pki, database, ...")
-    version: Literal[1, 2] | None = Field(None, description="KV version (kv only, required for kv).")
+    version: Literal[1, 2] | None = Field(
+        None, description="KV version (kv only). Omitted, Vault creates version 1 (lint asks: did you mean 2?)."
+    )
     description: str = ""
     tune: Tune = Field(default_factory=Tune)
     kv_config: KvConfig | None = Field(None, description="KV v2 only.")
@@ -73,10 +75,13 @@ class SecretsEngine(Strict):
 
     @model_validator(mode="after")
     def _kv_fields(self) -> SecretsEngine:
-        if self.type == "kv" and self.version is None:
-            raise ValueError("a kv engine needs 'version: 1' or 'version: 2'")
         if self.type != "kv" and self.version is not None:
             raise ValueError("'version' applies to kv engines only")
         if self.kv_config is not None and not (self.type == "kv" and self.version == 2):
             raise ValueError("'kv_config' applies to kv version 2 engines only")
         return self
+
+    @property
+    def kv_version(self) -> int | None:
+        """The KV version Vault gives the mount: `type: kv` with no version is version 1, as in Vault."""
+        return (self.version or 1) if self.type == "kv" else None

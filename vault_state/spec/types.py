@@ -37,14 +37,14 @@ MAX_DURATION = (2**63 - 1) // 10**9
 """Vault keeps durations as Go `time.Duration` nanoseconds: about 292 years at most."""
 
 
-_SPEC_DURATION = re.compile(r"\d+|(\d+[dhms])+|system")
+_SPEC_DURATION = re.compile(r"\d+|(\d+(\.\d+)?[dhms])+|system")
 
 
 def _duration(value: Any) -> int:
     seconds = to_seconds(value)
     if isinstance(value, str) and not _SPEC_DURATION.fullmatch(value.strip()):
-        # to_seconds also reads Vault's Go durations ("1.5s", "100ms"); in the file they would round silently.
-        raise ValueError(f"invalid duration {value!r}: use whole seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)")
+        # to_seconds also reads Vault's sub-second Go units ("100ms"); in the file they would vanish silently.
+        raise ValueError(f"invalid duration {value!r}: use whole seconds (3600) or units s, m, h, d (90s, 1.5h, 7d)")
     if seconds > MAX_DURATION:
         raise ValueError(f"duration {value!r} is too long: the maximum is {MAX_DURATION} seconds (about 292 years)")
     return seconds
@@ -64,9 +64,12 @@ Duration = Annotated[
         {
             "anyOf": [
                 {"type": "integer", "minimum": 0},
-                {"type": "string", "pattern": r"^(\d+|(\d+(d|h|m|s))+|system)$"},
+                {"type": "string", "pattern": r"^(\d+|(\d+(\.\d+)?(d|h|m|s))+|system)$"},
             ],
-            "description": "Seconds, or a duration such as 90s, 30m, 1h, 1h30m, 7d ('system' means 0: inherit).",
+            "description": (
+                "Seconds, or a duration such as 90s, 30m, 1h, 1.5h, 1h30m, 7d; decimals are truncated to whole "
+                "seconds as Vault does ('system' means 0: inherit)."
+            ),
         }
     ),
 ]

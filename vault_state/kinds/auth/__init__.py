@@ -22,9 +22,9 @@ _TYPES: dict[str, AuthType] = {
 }
 
 
-# Role fields that only a role's creation may carry (roles do not record their type; no field name
-# is shared with a type that can update it).
-CREATE_ONLY_ROLE_FIELDS = tuple(sorted({f for kind in _TYPES.values() for f in kind.create_only}))
+# Role fields that only a role's creation may carry, with what re-creating the role loses (roles do
+# not record their type; no field name is shared with a type that can update it).
+CREATE_ONLY_ROLE_FIELDS = {f: loss for kind in _TYPES.values() for f, loss in kind.create_only.items()}
 
 
 def auth_type(name: str) -> AuthType:

@@ -38,5 +38,14 @@ def read_role(raw: dict[str, Any]) -> Values:
 
 
 TYPE = AuthType(
-    "role", no_config, no_read, role_values, read_role, has_config=False, create_only=("local_secret_ids",)
+    "role",
+    no_config,
+    no_read,
+    role_values,
+    read_role,
+    has_config=False,
+    create_only={
+        "local_secret_ids": "its role_id changes and every secret ID issued for it stops working: "
+        "each client (a CI job, an app) needs the new role_id and a new secret ID"
+    },
 )
