@@ -81,13 +81,18 @@ def _value_lines(values: dict[str, Any] | None, prefix: str = "") -> list[str]:
             continue
         if isinstance(value, dict):
             out += _value_lines(value, f"{path}.")
-        elif isinstance(value, str) and "\n" in value.rstrip("\n"):
-            out.append(f"{path} = <<EOT")
-            out += [f"    {line}" for line in value.rstrip("\n").split("\n")]
-            out.append("EOT")
+        elif _multiline(value):
+            out += _heredoc(path, value)
+        elif _text_items(value):
+            for index, item in enumerate(value):  # PEM keys: each as text, not as one escaped JSON string
+                out += _heredoc(f"{path}[{index}]", item) if _multiline(item) else [f"{path}[{index}] = {_show(item)}"]
         else:
             out.append(f"{path} = {_show(value)}")
     return out
+
+
+def _heredoc(path: str, text: str) -> list[str]:
+    return [f"{path} = <<EOT", *(f"    {line}" for line in text.rstrip("\n").split("\n")), "EOT"]
 
 
 def _diff_lines(diff: dict[str, Any]) -> list[str]:
@@ -98,11 +103,30 @@ def _diff_lines(diff: dict[str, Any]) -> list[str]:
             (before or "").splitlines(), (after or "").splitlines(), "live", "state file", lineterm="", n=2
         )
         return lines + [f"    {line}" for line in text]
+    if _text_items(before) or _text_items(after):
+        return _list_diff_lines(diff["path"], before or [], after or [])
     return [f"~ {diff['path']}: {_show(before)} -> {_show(after)}"]
+
+
+def _list_diff_lines(path: str, before: list[Any], after: list[Any]) -> list[str]:
+    """A list of multi-line text (PEM keys, compared as a set): each removed item as `-` lines and each
+    added item as `+` lines, as a text diff from `live` to `state file`; unchanged items are counted."""
+    lines = [f"~ {path}:", "    --- live", "    +++ state file"]
+    for sign, items in (("-", [i for i in before if i not in after]), ("+", [i for i in after if i not in before])):
+        for item in items:
+            lines += [f"    {sign}{line}" for line in str(item).rstrip("\n").split("\n")]
+    if kept := sum(1 for item in after if item in before):
+        lines.append(f"    ({kept} unchanged)")
+    return lines
 
 
 def _multiline(value: Any) -> bool:
     return isinstance(value, str) and "\n" in value.rstrip("\n")
+
+
+def _text_items(value: Any) -> bool:
+    """A list with multi-line text in it (`pem_keys`, `jwt_validation_pubkeys`)."""
+    return isinstance(value, list) and any(_multiline(item) for item in value)
 
 
 def _show(value: Any) -> str:
