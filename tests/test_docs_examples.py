@@ -307,3 +307,31 @@ def test_field_table_matches_the_model(key: tuple[str, int]) -> None:
         allowed = literal_values(fields[name].annotation)
         if allowed and re.fullmatch(r"`[^`]*`((, | or |, or )`[^`]*`)*", cell):
             assert {v.strip('"') for v in re.findall(r"`([^`]*)`", cell)} == allowed, name
+
+
+# --- shown output ----------------------------------------------------------------------------------
+
+
+def matches(shown: list[str], real: list[str]) -> bool:
+    """`shown` is `real`, except that a `...` line stands for one or more lines cut out."""
+    if not shown:
+        return not real
+    if shown[0].strip() == "...":
+        return any(matches(shown[1:], real[cut:]) for cut in range(1, len(real) + 1))
+    return bool(real) and shown[0] == real[0] and matches(shown[1:], real[1:])
+
+
+def test_the_readme_plan_is_what_plan_prints(cli: Cli) -> None:
+    """The README's first plan (from `make demo`) is the real plan of examples/state.yaml on an empty server."""
+    (block,) = [b for b in all_blocks() if b.file == "README.md" and "Plan: 4 to add" in b.text
+                and "will perform" in b.text and b.text.startswith("$ vault-state plan -f examples/state.yaml\n")]
+    result = cli("plan", "-f", str(EXAMPLES / "state.yaml"))
+    assert (result.code, result.err) == (0, "")
+    shown = block.text.splitlines()[1:]
+    assert matches(shown, result.out.splitlines()), result.out
+
+
+def test_matches_cuts_only_where_the_docs_say() -> None:
+    assert matches(["a", "...", "d"], ["a", "b", "c", "d"])
+    assert not matches(["a", "d"], ["a", "b", "c", "d"])
+    assert not matches(["a", "...", "d"], ["a", "d"])
