@@ -137,7 +137,7 @@ def test_export_round_trips_to_an_empty_plan(cli: Cli, bao: DevServer, tmp_path:
     assert methods["people"]["users"]["alice"] == {
         "password": {"env": "USERPASS_PEOPLE_ALICE_PASSWORD"}, "token_policies": ["eso-policy"],
     }
-    assert methods["gha"]["config"] == {"jwt_validation_pubkeys": [pubkey.strip()], "bound_issuer": "https://token.actions"}
+    assert methods["gha"]["config"] == {"jwt_validation_pubkeys": [pubkey.strip() + "\n"], "bound_issuer": "https://token.actions"}
     assert methods["gha"]["roles"]["deploy"]["clock_skew_leeway"] == "1m"
     assert methods["tls"]["config"]["ocsp_cache_size"] == 200
     assert "policies" not in methods["tls"]["roles"]["web"]  # legacy mirror of token_policies left out

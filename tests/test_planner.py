@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from vault_state.kinds.secrets_engine import live_values, spec_values
+from vault_state.kinds.secrets_engine import live_values_of, spec_values
 from vault_state.plan.model import Action, Change, FieldDiff, Plan, Resource, ResourceId
 from vault_state.plan.planner import plan
 from vault_state.sensitive import Sensitive
@@ -297,7 +297,7 @@ def test_kv_upgrade_is_an_update_with_a_warning() -> None:
 def test_live_values_of_a_kv2_mount_match_the_spec() -> None:
     """A kv-v2 mount as sys/mounts returns it plans as no change against `type: kv, version: 2`."""
     mount = {"type": "kv", "options": {"version": "2"}, "config": {"default_lease_ttl": 0, "max_lease_ttl": 0}}
-    live = Resource(KV2.id, live_values(mount))
+    live = Resource(KV2.id, live_values_of(mount))
     assert only(plan(snapshot(KV2), snapshot(live), NO_PRUNE)).action is Action.NOOP
 
 

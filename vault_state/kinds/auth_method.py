@@ -15,14 +15,14 @@ from vault_state.kinds.base import (
     VaultReader,
     data_of,
     mount_data_loss,
-    spec_tune_values,
     strip_mount,
     touches,
 )
 from vault_state.kinds.base import show_change as _pair
-from vault_state.kinds.base import tune_values as read_tune
+from vault_state.kinds.values import desired_values, live_values
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.sensitive import Sensitive
+from vault_state.spec.auth import _AuthBase
 from vault_state.spec.models import StateFile
 from vault_state.spec.sources import Resolver
 
@@ -37,13 +37,7 @@ class AuthMethodKind:
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
         for path, spec in state.auth_methods.items():
             loc = ("auth_methods", path)
-            values: dict[str, Any] = {
-                "type": spec.type,
-                "description": spec.description,
-                "local": spec.local,
-                "seal_wrap": spec.seal_wrap,
-                "tune": spec_tune_values(spec.tune, extra=("token_type",)),
-            }
+            values: dict[str, Any] = {"type": spec.type, **desired_values(spec, resolver, loc, model=_AuthBase)[0]}
             kind = auth_type(spec.type)
             config, write_only = kind.config_values(spec, resolver, (*loc, "config"))
             if config is not None:
@@ -73,16 +67,9 @@ class AuthMethodKind:
             if not isinstance(mount, dict) or mount.get("type") in ("token", "ns_token"):
                 continue
             rid = ResourceId(self.name, strip_mount(key))
-            config = mount.get("config") or {}
-            values: dict[str, Any] = {
-                "type": mount.get("type", ""),
-                "description": mount.get("description") or "",
-                "local": bool(mount.get("local")),
-                "seal_wrap": bool(mount.get("seal_wrap")),
-                # Auth mounts default to token_type "default-service" (roles default to "default").
-                "tune": read_tune(config, extra=("token_type",)),
-            }
-            yield Resource(rid, values)
+            # The tune fields are under `config`; auth mounts' token_type defaults to "default-service".
+            values = live_values(_AuthBase, {**mount, "tune": mount.get("config")})
+            yield Resource(rid, {"type": mount.get("type", ""), **values})
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return [

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from vault_state.plan.model import Call, Change, Resource, ResourceId
-from vault_state.sensitive import Sensitive
 from vault_state.spec.models import Prune, StateFile
 from vault_state.spec.sources import Resolver
 
@@ -73,25 +72,6 @@ def nothing_lost(before: Resource, after: Resource | None) -> str:
     return ""
 
 
-def as_set(values: Iterable[str] | None) -> list[str]:
-    """A list whose order means nothing to Vault, as a sorted list without duplicates.
-
-    Vault keeps order and duplicates of bound names, CIDRs and headers as written; comparing
-    them as sets stops the perpetual diffs Terraform's provider is known for.
-    """
-    return sorted({v.strip() for v in values or [] if v.strip()})
-
-
-def pem(value: str | Sensitive) -> str | Sensitive:
-    """A PEM block with surrounding whitespace removed and one trailing newline.
-
-    Vault stores kubernetes_ca_cert verbatim and strips JWT public keys' trailing newline.
-    """
-    if isinstance(value, Sensitive):
-        return value.map(lambda v: v.strip() + "\n" if v.strip() else "")
-    return value.strip() + "\n" if value.strip() else ""
-
-
 def strip_mount(path: str) -> str:
     """Mount keys in sys/mounts and sys/auth end in '/'; ids do not."""
     return path.rstrip("/")
@@ -103,44 +83,6 @@ def data_of(response: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     data = response.get("data")
     return data if isinstance(data, dict) else {}
-
-
-def tune_values(config: Mapping[str, Any], extra: Iterable[str] = ()) -> dict[str, Any]:
-    """The tune fields of a mount's `config` as read from sys/mounts or sys/auth.
-
-    Unset optional keys are absent from the read: an absent list is [], an absent visibility "".
-    """
-    values: dict[str, Any] = {
-        "default_lease_ttl": int(config.get("default_lease_ttl") or 0),
-        "max_lease_ttl": int(config.get("max_lease_ttl") or 0),
-        "listing_visibility": config.get("listing_visibility") or "",
-    }
-    for key in TUNE_LISTS:
-        values[key] = as_set(config.get(key))
-    for key in extra:
-        values[key] = config.get(key)
-    return values
-
-
-TUNE_LISTS = (
-    "passthrough_request_headers",
-    "allowed_response_headers",
-    "audit_non_hmac_request_keys",
-    "audit_non_hmac_response_keys",
-)
-
-
-def spec_tune_values(tune: Any, extra: Iterable[str] = ()) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "default_lease_ttl": tune.default_lease_ttl,
-        "max_lease_ttl": tune.max_lease_ttl,
-        "listing_visibility": tune.listing_visibility,
-    }
-    for key in TUNE_LISTS:
-        values[key] = as_set(getattr(tune, key))
-    for key in extra:
-        values[key] = getattr(tune, key)
-    return values
 
 
 def changed_paths(change: Change) -> set[str]:

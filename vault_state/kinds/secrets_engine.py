@@ -8,18 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from vault_state.durations import go_duration_to_seconds
 from vault_state.kinds.base import (
     ReadScope,
     VaultReader,
     data_of,
     mount_data_loss,
-    spec_tune_values,
     strip_mount,
     touches,
 )
 from vault_state.kinds.base import show_change as _pair
-from vault_state.kinds.base import tune_values as read_tune
+from vault_state.kinds.values import desired_values, live_values
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.engines import KvConfig, SecretsEngine
 from vault_state.spec.models import StateFile
@@ -29,7 +27,7 @@ from vault_state.spec.types import LOCK_MOUNT
 BUILTIN_TYPES = frozenset({"system", "identity", "cubbyhole", "ns_system", "ns_identity", "ns_cubbyhole"})
 # Set when the mount is enabled; tune answers 204 and silently ignores them.
 ENABLE_TIME_FIELDS = ("type", "local", "seal_wrap", "external_entropy_access", "force_no_cache")
-KV_DEFAULTS = {"max_versions": 0, "cas_required": False, "delete_version_after": 0}
+KV_DEFAULTS = {"max_versions": 0, "cas_required": False, "delete_version_after": 0}  # KvConfig's defaults
 
 
 class SecretsEngineKind:
@@ -41,7 +39,7 @@ class SecretsEngineKind:
         for path, spec in state.secrets_engines.items():
             yield Resource(
                 ResourceId(self.name, path),
-                spec_values(spec),
+                spec_values(spec, resolver),
                 location=resolver.source.locate(("secrets_engines", path), key=True),
                 prevent_destroy=spec.prevent_destroy,
             )
@@ -50,7 +48,7 @@ class SecretsEngineKind:
         if not scope.needs(self.name, self.prune_key):
             return
         mounts = [
-            Resource(ResourceId(self.name, strip_mount(key)), live_values(mount))
+            Resource(ResourceId(self.name, strip_mount(key)), live_values_of(mount))
             for key, mount in data_of(vault.read("sys/mounts")).items()
             if isinstance(mount, dict) and mount.get("type") not in BUILTIN_TYPES and key != f"{LOCK_MOUNT}/"
         ]
@@ -98,49 +96,31 @@ class SecretsEngineKind:
         return calls
 
 
-def spec_values(spec: SecretsEngine) -> dict[str, Any]:
+def spec_values(spec: SecretsEngine, resolver: Resolver | None = None) -> dict[str, Any]:
+    values, _ = desired_values(spec, resolver, (), skip=("kv_config",))
+    values["version"] = spec.kv_version
     kv2 = spec.kv_version == 2
-    return {
-        "type": spec.type,
-        "version": spec.kv_version,
-        "description": spec.description,
-        "local": spec.local,
-        "seal_wrap": spec.seal_wrap,
-        "external_entropy_access": spec.external_entropy_access,
-        "force_no_cache": spec.force_no_cache,
-        "tune": spec_tune_values(spec.tune),
-        "kv_config": (spec.kv_config or KvConfig()).model_dump() if kv2 else None,
-    }
+    values["kv_config"] = desired_values(spec.kv_config or KvConfig(), resolver, ())[0] if kv2 else None
+    return values
 
 
-def live_values(mount: dict[str, Any]) -> dict[str, Any]:
+def live_values_of(mount: dict[str, Any]) -> dict[str, Any]:
+    """A mount from sys/mounts in the model's shape: enable-time flags at the top, force_no_cache
+    and the tune fields under `config`, the KV version as options.version."""
     config = mount.get("config") or {}
     options = mount.get("options") or {}
     kind = mount.get("type", "")
+    flat = {**mount, "force_no_cache": config.get("force_no_cache"), "tune": config}
+    values = live_values(SecretsEngine, flat, skip=("kv_config",))
     # Vault stores type "kv-v2" as kv with options.version "2" (a string); no version means 1.
-    version = int(options.get("version") or 1) if kind == "kv" else None
-    return {
-        "type": kind,
-        "version": version,
-        "description": mount.get("description") or "",
-        "local": bool(mount.get("local")),
-        "seal_wrap": bool(mount.get("seal_wrap")),
-        "external_entropy_access": bool(mount.get("external_entropy_access")),
-        "force_no_cache": bool(config.get("force_no_cache")),
-        "tune": read_tune(config),
-        "kv_config": dict(KV_DEFAULTS) if version == 2 else None,
-    }
+    values["version"] = int(options.get("version") or 1) if kind == "kv" else None
+    values["kv_config"] = live_values(KvConfig, {}) if values["version"] == 2 else None
+    return values
 
 
 def kv_config_of(response: dict[str, Any] | None) -> dict[str, Any]:
-    """KV v2's engine config as read from `<mount>/config`."""
-    data = data_of(response)
-    return {
-        "max_versions": int(data.get("max_versions") or 0),
-        "cas_required": bool(data.get("cas_required")),
-        # Read back as a Go duration string ("768h0m0s"), unlike every other TTL.
-        "delete_version_after": go_duration_to_seconds(data.get("delete_version_after") or "0s"),
-    }
+    """KV v2's engine config as read from `<mount>/config` (delete_version_after as a Go duration)."""
+    return live_values(KvConfig, data_of(response))
 
 
 def enable_body(values: dict[str, Any]) -> dict[str, Any]:

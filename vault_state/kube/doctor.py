@@ -104,7 +104,8 @@ def _reviewer(
 
 
 def _host(mount: str, config: KubernetesConfig, resolver: Resolver, loc: tuple[str, ...]) -> Finding:
-    host = config.kubernetes_host.rstrip("/")
+    resolved = resolver.resolve(config.kubernetes_host, (*loc, "kubernetes_host"))
+    host = (resolved.reveal() if isinstance(resolved, Sensitive) else resolved).rstrip("/")
     ca = resolver.resolve(config.kubernetes_ca_cert, (*loc, "kubernetes_ca_cert"))
     pem = ca.reveal() if isinstance(ca, Sensitive) else ca  # a CA is public; it only goes to the TLS check
     with tempfile.NamedTemporaryFile("w", suffix=".pem") as bundle:

@@ -12,7 +12,31 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from vault_state.spec.engines import Tune
-from vault_state.spec.types import Duration, RoleName, Strict, Value
+from vault_state.spec.fields import (
+    Canon,
+    CidrSet,
+    CreateOnly,
+    Literal_,
+    LowerNameSet,
+    Meta,
+    NameSet,
+    Pem,
+    PemSet,
+    Seconds,
+    Secret,
+    StringMap,
+    Text,
+    Url,
+    WriteOnly,
+    sorted_map,
+    stripped,
+)
+from vault_state.spec.types import RoleName, Strict, Value
+
+APPROLE_RECREATE_LOSS = (
+    "its role_id changes and every secret ID issued for it stops working: "
+    "each client (a CI job, an app) needs the new role_id and a new secret ID"
+)
 
 # Roles take only these three; "default-service"/"default-batch" are valid on auth mounts only.
 TokenType = Literal["default", "service", "batch"]
@@ -35,16 +59,16 @@ class AuthTune(Tune):
 class TokenFields(Strict):
     """The token_* parameters every role and user has, with Vault's defaults."""
 
-    token_ttl: Duration = 0
-    token_max_ttl: Duration = 0
-    token_explicit_max_ttl: Duration = 0
-    token_period: Duration = 0
-    token_policies: list[str] = Field(default_factory=list)
-    token_bound_cidrs: list[str] = Field(default_factory=list)
+    token_ttl: Seconds = 0
+    token_max_ttl: Seconds = 0
+    token_explicit_max_ttl: Seconds = 0
+    token_period: Seconds = 0
+    token_policies: LowerNameSet = Field(default_factory=list, description="Compared as a set of lowercase names.")
+    token_bound_cidrs: CidrSet = Field(default_factory=list)
     token_no_default_policy: bool = False
     token_num_uses: int = Field(0, ge=0)
     token_type: TokenType = "default"
-    prevent_destroy: bool = Field(
+    prevent_destroy: Annotated[bool, Meta()] = Field(
         False, description="Refuse any plan that would delete and re-create this role (a create-only field changed)."
     )
 
@@ -70,30 +94,42 @@ class TokenFields(Strict):
 
 class _AuthBase(Strict):
     description: str = ""
-    tune: AuthTune = Field(default_factory=AuthTune)
     local: bool = Field(False, description="Set at enable time; changing it replaces the auth method.")
     seal_wrap: bool = Field(False, description="Set at enable time; changing it replaces the auth method.")
-    prevent_destroy: bool = Field(False, description="Refuse any plan that would disable this auth method.")
+    tune: AuthTune = Field(default_factory=AuthTune)
+    prevent_destroy: Annotated[bool, Meta()] = Field(
+        False, description="Refuse any plan that would disable this auth method."
+    )
 
 
 # --- kubernetes -------------------------------------------------------------------------------
 
 
 class KubernetesConfig(Strict):
-    kubernetes_host: str = Field(min_length=1)
-    kubernetes_ca_cert: Value = ""
-    token_reviewer_jwt: Value | None = Field(None, description="Write-only; never read back.")
-    pem_keys: list[str] = Field(default_factory=list)
+    kubernetes_host: Url = Field(description="The API server's URL (a trailing '/' is ignored).")
+    kubernetes_ca_cert: Pem = ""
+    token_reviewer_jwt: Annotated[Value | None, WriteOnly("token_reviewer_jwt_set"), Canon(stripped)] = Field(
+        None, description="Write-only; never read back (the plan compares whether one is set)."
+    )
+    pem_keys: PemSet = Field(default_factory=list)
     disable_local_ca_jwt: bool = False
-    disable_iss_validation: bool = True
-    issuer: str = ""
+    disable_iss_validation: bool = True  # deprecated, but still returned with this default
+    issuer: Text = ""
+
+    @field_validator("kubernetes_host")
+    @classmethod
+    def _host_given(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("kubernetes_host cannot be empty")
+        return value
 
 
 class KubernetesRole(TokenFields):
-    bound_service_account_names: list[str] = Field(min_length=1)
-    bound_service_account_namespaces: list[str] = Field(default_factory=list)
-    bound_service_account_namespace_selector: str = ""
-    audience: str = ""
+    bound_service_account_names: NameSet = Field(min_length=1)
+    bound_service_account_namespaces: NameSet = Field(default_factory=list)
+    bound_service_account_namespace_selector: Text = ""
+    # A literal, not a source: eso-manifests writes it into the SecretStore offline.
+    audience: Literal_ = ""
     alias_name_source: Literal["serviceaccount_uid", "serviceaccount_name"] = "serviceaccount_uid"
 
     @model_validator(mode="after")
@@ -117,10 +153,14 @@ class KubernetesAuth(_AuthBase):
 
 class AppRoleRole(TokenFields):
     bind_secret_id: bool = True
-    secret_id_bound_cidrs: list[str] = Field(default_factory=list)
+    secret_id_bound_cidrs: CidrSet = Field(default_factory=list)
     secret_id_num_uses: int = Field(0, ge=0)
-    secret_id_ttl: Duration = 0
-    local_secret_ids: bool = False
+    secret_id_ttl: Seconds = 0
+    # Any update that carries it, even with the stored value, fails with 400 "local_secret_ids can
+    # only be modified during role creation".
+    local_secret_ids: Annotated[bool, CreateOnly(APPROLE_RECREATE_LOSS)] = Field(
+        False, description="Set when the role is created; changing it re-creates the role (new role_id)."
+    )
 
 
 class AppRoleAuth(_AuthBase):
@@ -132,7 +172,9 @@ class AppRoleAuth(_AuthBase):
 
 
 class UserpassUser(TokenFields):
-    password: Value = Field(description="Write-only; sent on create and whenever the user changes.")
+    password: Annotated[Value, WriteOnly()] = Field(
+        description="Write-only; sent on create and whenever the user changes."
+    )
 
 
 class UserpassAuth(_AuthBase):
@@ -144,18 +186,18 @@ class UserpassAuth(_AuthBase):
 
 
 class JwtConfig(Strict):
-    oidc_discovery_url: str = ""
-    oidc_discovery_ca_pem: str = ""
-    oidc_client_id: str = ""
-    oidc_client_secret: Value | None = Field(None, description="Write-only; never read back.")
+    oidc_discovery_url: Text = ""
+    oidc_discovery_ca_pem: Text = ""
+    oidc_client_id: Text = ""
+    oidc_client_secret: Secret = None
     oidc_response_mode: Literal["", "query", "form_post"] = ""
-    oidc_response_types: list[str] = Field(default_factory=list)
-    jwks_url: str = ""
-    jwks_ca_pem: str = ""
-    jwt_validation_pubkeys: list[str] = Field(default_factory=list)
-    jwt_supported_algs: list[str] = Field(default_factory=list)
-    bound_issuer: str = ""
-    default_role: str = ""
+    oidc_response_types: NameSet = Field(default_factory=list)
+    jwks_url: Text = ""
+    jwks_ca_pem: Text = ""
+    jwt_validation_pubkeys: PemSet = Field(default_factory=list)
+    jwt_supported_algs: NameSet = Field(default_factory=list)
+    bound_issuer: Text = ""
+    default_role: Text = ""
     namespace_in_state: bool = True
 
     @model_validator(mode="after")
@@ -172,18 +214,18 @@ class JwtRole(TokenFields):
     role_type: Literal["jwt", "oidc"] = "oidc"
     user_claim: str = Field(min_length=1)
     user_claim_json_pointer: bool = False
-    bound_audiences: list[str] = Field(default_factory=list)
-    bound_subject: str = ""
-    bound_claims: dict[str, Any] = Field(default_factory=dict)
+    bound_audiences: NameSet = Field(default_factory=list)
+    bound_subject: Text = ""
+    bound_claims: Annotated[dict[str, Any], Canon(sorted_map)] = Field(default_factory=dict)
     bound_claims_type: Literal["string", "glob"] = "string"
-    claim_mappings: dict[str, str] = Field(default_factory=dict)
-    groups_claim: str = ""
-    allowed_redirect_uris: list[str] = Field(default_factory=list)
-    oidc_scopes: list[str] = Field(default_factory=list)
-    clock_skew_leeway: Duration = 0
-    expiration_leeway: Duration = 0
-    not_before_leeway: Duration = 0
-    max_age: Duration = 0
+    claim_mappings: StringMap = Field(default_factory=dict)
+    groups_claim: Text = ""
+    allowed_redirect_uris: NameSet = Field(default_factory=list)
+    oidc_scopes: NameSet = Field(default_factory=list)
+    clock_skew_leeway: Seconds = 0
+    expiration_leeway: Seconds = 0
+    not_before_leeway: Seconds = 0
+    max_age: Seconds = 0
     verbose_oidc_logging: bool = False
 
     @model_validator(mode="after")

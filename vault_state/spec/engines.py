@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from vault_state.spec.types import Duration, Strict, exact_int
+from vault_state.spec.fields import Meta, NameSet, Seconds
+from vault_state.spec.types import Strict, exact_int
 
 
 class Tune(Strict):
     """Settings that `sys/mounts/<path>/tune` can change in place. Omitted means Vault's default."""
 
-    default_lease_ttl: Duration = Field(0, description="0 inherits the system default.")
-    max_lease_ttl: Duration = Field(0, description="0 inherits the system maximum.")
+    default_lease_ttl: Seconds = Field(0, description="0 inherits the system default.")
+    max_lease_ttl: Seconds = Field(0, description="0 inherits the system maximum.")
     listing_visibility: Literal["", "unauth", "hidden"] = ""
-    passthrough_request_headers: list[str] = Field(default_factory=list)
-    allowed_response_headers: list[str] = Field(default_factory=list)
-    audit_non_hmac_request_keys: list[str] = Field(default_factory=list)
-    audit_non_hmac_response_keys: list[str] = Field(default_factory=list)
+    passthrough_request_headers: NameSet = Field(default_factory=list)
+    allowed_response_headers: NameSet = Field(default_factory=list)
+    audit_non_hmac_request_keys: NameSet = Field(default_factory=list)
+    audit_non_hmac_response_keys: NameSet = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _max_not_below_default(self) -> Tune:
@@ -32,7 +33,7 @@ class KvConfig(Strict):
 
     max_versions: int = Field(0, ge=0, description="0 keeps Vault's default of 10.")
     cas_required: bool = False
-    delete_version_after: Duration = Field(0, description="0 keeps versions forever.")
+    delete_version_after: Seconds = Field(0, description="0 keeps versions forever.")
 
 
 class SecretsEngine(Strict):
@@ -41,13 +42,15 @@ class SecretsEngine(Strict):
         None, description="KV version (kv only). Omitted, Vault creates version 1 (lint asks: did you mean 2?)."
     )
     description: str = ""
-    tune: Tune = Field(default_factory=Tune)
-    kv_config: KvConfig | None = Field(None, description="KV v2 only.")
     local: bool = Field(False, description="Set at enable time; changing it replaces the mount.")
     seal_wrap: bool = Field(False, description="Set at enable time; changing it replaces the mount.")
     external_entropy_access: bool = Field(False, description="Set at enable time.")
     force_no_cache: bool = Field(False, description="Set at enable time; changing it replaces the mount.")
-    prevent_destroy: bool = Field(False, description="Refuse any plan that would disable this mount.")
+    tune: Tune = Field(default_factory=Tune)
+    kv_config: KvConfig | None = Field(None, description="KV v2 only.")
+    prevent_destroy: Annotated[bool, Meta()] = Field(
+        False, description="Refuse any plan that would disable this mount."
+    )
 
     @model_validator(mode="before")
     @classmethod
