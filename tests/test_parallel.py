@@ -190,7 +190,7 @@ def test_progress_bar_draws_only_on_a_terminal_when_enabled() -> None:
     def drawn(terminal: bool, enabled: bool) -> str:
         out = io.StringIO()
         console = Console(file=out, force_terminal=terminal, width=80)
-        with progress_bar(console, "reading", enabled=enabled) as tracker:
+        with progress_bar(console, "reading", enabled=enabled, delay=0) as tracker:  # drawn at once
             tracker.expect(3)
             tracker.advance(3)
         return out.getvalue()
