@@ -38,7 +38,7 @@ def test_bad_pattern() -> None:
         parse_pattern("policies/*", "--include")
     assert str(bad.value) == (
         "invalid --include 'policies/*': expected KIND or KIND/GLOB, with KIND one of "
-        "secrets_engine, policy, auth_method, auth_role"
+        "secrets_engine, policy, auth_method, auth_role, token_role"
     )
 
 

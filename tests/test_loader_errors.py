@@ -74,6 +74,11 @@ ERRORS: dict[str, list[str]] = {
     "nested_mounts": ["5:3: mount path 'a/b' is inside mount 'a'; Vault refuses nested mounts"],
     "reserved_mount": [f"3:3: 'sys' is a reserved path {RESERVED}", f"7:3: 'auth/x' is a reserved path {RESERVED}"],
     "token_auth_path": ["3:3: auth method path 'token' is taken by the built-in token auth method"],
+    "kubernetes_no_ca": ["6:7: config: kubernetes_ca_cert must be given when disable_local_ca_jwt is true"],
+    "token_role_suffix": [
+        "4:18: path_suffix: invalid path_suffix 'v1': Vault requires at least 3 characters of letters, digits, "
+        "'_', '-' and '.', starting and ending with a letter, digit or '_'"
+    ],
     "path_traversal": [
         "3:3: invalid mount path 'a/../b': use segments of letters, digits, '_', '.', '-' joined by '/', "
         "with no leading or trailing '/' and no '..'",

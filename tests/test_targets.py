@@ -56,7 +56,7 @@ def test_unknown_and_malformed_targets() -> None:
             parse_target(text)
         assert str(bad.value) == (
             f"invalid --target {text!r}: expected KIND/PATH, with KIND one of "
-            "secrets_engine, policy, auth_method, auth_role"
+            "secrets_engine, policy, auth_method, auth_role, token_role"
         )
 
 

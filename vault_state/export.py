@@ -29,7 +29,9 @@ from vault_state.errors import VaultApiError
 from vault_state.export_filter import select
 from vault_state.kinds.auth import auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, strip_mount
-from vault_state.kinds.registry import KINDS
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.registry import DECLARED, KINDS
+from vault_state.kinds.values import field_specs
 from vault_state.plan.model import Resource, ResourceId
 from vault_state.spec.auth import (
     LEGACY_TOKEN_ALIASES,
@@ -87,7 +89,7 @@ def read_everything(vault: VaultReader) -> dict[ResourceId, Resource]:
     mounts = data_of(vault.read("sys/auth"))
     types = {strip_mount(k): str(m.get("type", "")) for k, m in mounts.items() if isinstance(m, dict)}
     # Prune on for every kind: each kind then reads all its objects, whatever `desired` iterates to.
-    everything = Prune(policies=True, auth_roles=True, secrets_engines=True, auth_methods=True)
+    everything = Prune(**dict.fromkeys(Prune.model_fields, True))
     scope = ReadScope(_Everything(types), everything, {})
     for kind in KINDS:
         for resource in kind.read(vault, scope):
@@ -173,7 +175,9 @@ def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
         (r.id.path, auth_spec(r.id.path, r.values, roles.get(r.id.path, []), exported))
         for r in by_kind.get("auth_method", [])
     )
-    for key, section in (("secrets_engines", engines), ("policies", policies), ("auth_methods", methods)):
+    sections = [("secrets_engines", engines), ("policies", policies), ("auth_methods", methods)]
+    sections += [(kind.section, declared_section(kind, by_kind.get(kind.name, []), exported)) for kind in DECLARED]
+    for key, section in sections:
         if section:
             root[key] = section
     exported.counts = {
@@ -181,6 +185,7 @@ def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
         "policies": len(policies),
         "auth methods": len(methods),
         "roles": sum(len(m.get("roles", m.get("users", {}))) for m in methods.values()),
+        **{kind.section.replace("_", " "): len(by_kind.get(kind.name, [])) for kind in DECLARED},
     }
     root.yaml_set_start_comment(_header(source, exported))
     exported.text = dump(root)
@@ -276,6 +281,24 @@ def role_spec(path: str, kind: str, name: str, values: dict[str, Any], exported:
     spec.update(non_default(model, values, last=tuple(TokenFields.model_fields)))
     section = "users" if kind == "userpass" else "roles"
     return spec if _valid(model, spec, f"auth_methods.{path}.{section}.{name}", exported) else None
+
+
+def declared_section(kind: DeclaredKind, resources: list[Resource], exported: Exported) -> CommentedMap:
+    """The objects of a declared kind: non-default fields; write-only ones as `{env: NAME}` sources."""
+    section = CommentedMap()
+    for resource in resources:
+        spec = CommentedMap()
+        for declared in field_specs(kind.model):
+            secret = declared.write_only
+            if secret is not None and (declared.required or resource.values.get(secret.reported_as)):
+                variable = env_name(kind.section, resource.id.path, declared.name)
+                spec[declared.name] = env_source(variable)
+                spec.yaml_add_eol_comment(f"write-only: set {variable}", declared.name)
+                exported.env.append(variable)
+        spec.update(non_default(kind.model, resource.values))
+        if _valid(kind.model, spec, f"{kind.section}.{resource.id.path}", exported):
+            section[resource.id.path] = spec
+    return section
 
 
 def env_source(name: str) -> CommentedMap:

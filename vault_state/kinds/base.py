@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vault_state.plan.model import Call, Change, Resource, ResourceId
-from vault_state.spec.models import Prune, StateFile
-from vault_state.spec.sources import Resolver
+
+if TYPE_CHECKING:  # the state file's model imports the kinds that declare their own models
+    from vault_state.spec.models import Prune, StateFile
+    from vault_state.spec.sources import Resolver
 
 
 class VaultReader(Protocol):
@@ -41,8 +43,11 @@ class ReadScope:
 
 
 class Kind(Protocol):
-    name: str
-    prune_key: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def prune_key(self) -> str: ...
 
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]: ...
 

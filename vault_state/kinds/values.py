@@ -37,6 +37,7 @@ class FieldSpec:
     create_only: CreateOnly | None
     nested: type[BaseModel] | None
     meta: bool
+    required: bool
 
 
 @functools.cache
@@ -55,7 +56,14 @@ def _spec(name: str, info: FieldInfo) -> FieldSpec:
 
     default = None if info.is_required() else info.get_default(call_default_factory=True)
     return FieldSpec(
-        name, default, first(Canon), first(WriteOnly), first(CreateOnly), _model_of(info.annotation), bool(first(Meta))
+        name,
+        default,
+        first(Canon),
+        first(WriteOnly),
+        first(CreateOnly),
+        _model_of(info.annotation),
+        bool(first(Meta)),
+        info.is_required(),
     )
 
 

@@ -123,6 +123,13 @@ class KubernetesConfig(Strict):
             raise ValueError("kubernetes_host cannot be empty")
         return value
 
+    @model_validator(mode="after")
+    def _ca_when_local_disabled(self) -> KubernetesConfig:
+        # Vault refuses the write ("kubernetes_ca_cert must be given when disable_local_ca_jwt is true").
+        if self.disable_local_ca_jwt and self.kubernetes_ca_cert == "":
+            raise ValueError("kubernetes_ca_cert must be given when disable_local_ca_jwt is true")
+        return self
+
 
 class KubernetesRole(TokenFields):
     bound_service_account_names: NameSet = Field(min_length=1)
@@ -153,7 +160,8 @@ class KubernetesAuth(_AuthBase):
 
 class AppRoleRole(TokenFields):
     bind_secret_id: bool = True
-    secret_id_bound_cidrs: CidrSet = Field(default_factory=list)
+    # Unlike token_bound_cidrs, Vault refuses a bare address here ("invalid CIDR address"): not a CidrSet.
+    secret_id_bound_cidrs: NameSet = Field(default_factory=list)
     secret_id_num_uses: int = Field(0, ge=0)
     secret_id_ttl: Seconds = 0
     # Any update that carries it, even with the stored value, fails with 400 "local_secret_ids can

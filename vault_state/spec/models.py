@@ -6,11 +6,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
+from vault_state.kinds.token_role import TokenRole
 from vault_state.spec.access import Check, ExternalSecrets
 from vault_state.spec.auth import AuthMethod
 from vault_state.spec.engines import SecretsEngine
 from vault_state.spec.policies import StructuredPolicy
-from vault_state.spec.types import MountPath, PolicyName, Strict
+from vault_state.spec.types import MountPath, PolicyName, RoleName, Strict
 
 
 def _policy_tag(value: Any) -> str | None:
@@ -36,6 +37,7 @@ class Prune(Strict):
     auth_roles: bool = Field(False, description="Roles and users of the auth methods in this file.")
     secrets_engines: bool = False
     auth_methods: bool = False
+    token_roles: bool = False
 
 
 class Lint(Strict):
@@ -54,6 +56,9 @@ class StateFile(Strict):
         default_factory=dict, description="Key: policy name. Value: HCL text or a structured form."
     )
     auth_methods: dict[MountPath, AuthMethod] = Field(default_factory=dict, description="Key: mount path.")
+    token_roles: dict[RoleName, TokenRole] = Field(
+        default_factory=dict, description="Key: role name. Roles of the built-in token auth method."
+    )
     prune: Prune = Field(default_factory=Prune)
     lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")
     checks: list[Check] = Field(default_factory=list, description="Access checks of `vault-state verify`.")
