@@ -9,6 +9,7 @@ from conftest import Cli
 from ruamel.yaml import YAML
 
 from vault_state.export_filter import PatternError, parse_pattern, select
+from vault_state.kinds.registry import BY_NAME
 from vault_state.plan.model import Resource, ResourceId
 from vault_state.sandbox import DevServer
 
@@ -38,7 +39,7 @@ def test_bad_pattern() -> None:
         parse_pattern("policies/*", "--include")
     assert str(bad.value) == (
         "invalid --include 'policies/*': expected KIND or KIND/GLOB, with KIND one of "
-        "secrets_engine, policy, auth_method, auth_role, token_role"
+        f"{', '.join(BY_NAME)}"  # every kind, in apply order, from the registry
     )
 
 

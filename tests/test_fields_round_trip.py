@@ -151,7 +151,7 @@ CASES = [
     Case(JwtRole, lambda o: {"auth_methods": {"j": {"type": "jwt", "roles": {"r": o}}}}, "auth/j/role/r",
          ("groups_claim", "other", "groups_claim"),
          {"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["vault"]}),
-    *[Case(kind.model, lambda o, kind=kind: {kind.section: {"r": o}}, f"{kind.path}/r",
+    *[Case(kind.model, lambda o, kind=kind: {kind.section: {"r": o}}, kind.place.api_path("r"),
            ("orphan", False, "orphan"), {}) for kind in DECLARED if kind.name == "token_role"],
 ]
 ENV = {"TOKEN_REVIEWER_JWT": REVIEWER_JWT, "ALICE_PASSWORD": "alice-pass-SECRET-1"}

@@ -15,7 +15,7 @@ KEY_B = "-----BEGIN PUBLIC KEY-----\nBBBB\n-----END PUBLIC KEY-----"  # jwt_vali
 
 
 def change(action: str, diff: list[dict[str, Any]], after: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"id": "auth_method/jwt", "action": action, "reason": "", "destroys_data": False, "data_loss": "",
+    return {"id": "auth_method/jwt", "action": action, "reason": "", "destroys_data": False, "data_loss": "", "refusal": "",
             "warnings": [], "diff": diff, "write_only": [], "after": after}
 
 

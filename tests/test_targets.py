@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import Cli, read, write_state
 
+from vault_state.kinds.registry import BY_NAME
 from vault_state.plan.model import Action, Change, Plan, Resource, ResourceId
 from vault_state.plan.targets import TargetError, limit_to_targets, parse_target
 from vault_state.sandbox import DevServer
@@ -56,7 +57,7 @@ def test_unknown_and_malformed_targets() -> None:
             parse_target(text)
         assert str(bad.value) == (
             f"invalid --target {text!r}: expected KIND/PATH, with KIND one of "
-            "secrets_engine, policy, auth_method, auth_role, token_role"
+            f"{', '.join(BY_NAME)}"  # every kind, in apply order, from the registry
         )
 
 

@@ -29,7 +29,7 @@ from vault_state.errors import VaultApiError
 from vault_state.export_filter import select
 from vault_state.kinds.auth import auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, strip_mount
-from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.declared import DeclaredKind, EngineSingleton, UnderEngine
 from vault_state.kinds.registry import DECLARED, KINDS
 from vault_state.kinds.values import field_specs
 from vault_state.plan.model import Resource, ResourceId
@@ -164,7 +164,10 @@ def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
         by_kind.setdefault(rid.kind, []).append(live[rid])
     root = CommentedMap()
     root["version"] = 1
-    engines = CommentedMap((r.id.path, engine_spec(r.values)) for r in by_kind.get("secrets_engine", []))
+    engines = CommentedMap(
+        (r.id.path, engine_spec(r.values, engine_children(r, by_kind, exported)))
+        for r in by_kind.get("secrets_engine", [])
+    )
     policies = CommentedMap(
         (r.id.path, LiteralScalarString(r.values["policy"])) for r in by_kind.get("policy", []) if "policy" in r.values
     )
@@ -185,7 +188,7 @@ def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
         "policies": len(policies),
         "auth methods": len(methods),
         "roles": sum(len(m.get("roles", m.get("users", {}))) for m in methods.values()),
-        **{kind.section.replace("_", " "): len(by_kind.get(kind.name, [])) for kind in DECLARED},
+        **{kind.name.replace("_", " ") + "s": len(by_kind.get(kind.name, [])) for kind in DECLARED},
     }
     root.yaml_set_start_comment(_header(source, exported))
     exported.text = dump(root)
@@ -216,8 +219,31 @@ def dump(root: CommentedMap) -> str:
     return out.getvalue()
 
 
-def engine_spec(values: dict[str, Any]) -> CommentedMap:
-    return non_default(SecretsEngine, values, nested={"tune": Tune, "kv_config": KvConfig})
+def engine_spec(values: dict[str, Any], children: CommentedMap | None = None) -> CommentedMap:
+    spec = non_default(SecretsEngine, values, nested={"tune": Tune, "kv_config": KvConfig})
+    spec.update(children or {})
+    return spec
+
+
+def engine_children(engine: Resource, by_kind: dict[str, list[Resource]], exported: Exported) -> CommentedMap:
+    """The configuration inside an engine (its keys, roles, config) from the declared kinds nested in it."""
+    out = CommentedMap()
+    for kind in DECLARED:
+        place = kind.place
+        if not isinstance(place, UnderEngine | EngineSingleton) or place.engine_type != engine.values.get("type"):
+            continue
+        mine = [r for r in by_kind.get(kind.name, []) if kind.parent_of(r.id) == engine.id]
+        node = out
+        for part in place.section[:-1]:
+            node = node.setdefault(part, CommentedMap())
+        if isinstance(place, EngineSingleton):
+            if mine:
+                node[place.section[-1]] = object_spec(kind, mine[0], exported)
+            continue
+        members = CommentedMap((r.id.path.rsplit("/", 1)[1], object_spec(kind, r, exported)) for r in mine)
+        if members:
+            node[place.section[-1]] = members
+    return CommentedMap((k, v) for k, v in out.items() if v)
 
 
 def auth_spec(path: str, values: dict[str, Any], roles: list[Resource], exported: Exported) -> CommentedMap:
@@ -284,21 +310,29 @@ def role_spec(path: str, kind: str, name: str, values: dict[str, Any], exported:
 
 
 def declared_section(kind: DeclaredKind, resources: list[Resource], exported: Exported) -> CommentedMap:
-    """The objects of a declared kind: non-default fields; write-only ones as `{env: NAME}` sources."""
+    """The objects of a top-level declared kind (nested ones are written inside their engine)."""
+    if not kind.section:
+        return CommentedMap()
     section = CommentedMap()
     for resource in resources:
-        spec = CommentedMap()
-        for declared in field_specs(kind.model):
-            secret = declared.write_only
-            if secret is not None and (declared.required or resource.values.get(secret.reported_as)):
-                variable = env_name(kind.section, resource.id.path, declared.name)
-                spec[declared.name] = env_source(variable)
-                spec.yaml_add_eol_comment(f"write-only: set {variable}", declared.name)
-                exported.env.append(variable)
-        spec.update(non_default(kind.model, resource.values))
-        if _valid(kind.model, spec, f"{kind.section}.{resource.id.path}", exported):
+        spec = object_spec(kind, resource, exported)
+        if spec is not None:
             section[resource.id.path] = spec
     return section
+
+
+def object_spec(kind: DeclaredKind, resource: Resource, exported: Exported) -> CommentedMap | None:
+    """One object's non-default fields; write-only ones as `{env: NAME}` sources (None: not valid)."""
+    spec = CommentedMap()
+    for declared in field_specs(kind.model):
+        secret = declared.write_only
+        if secret is not None and (declared.required or resource.values.get(secret.reported_as)):
+            variable = env_name(kind.name, resource.id.path, declared.name)
+            spec[declared.name] = env_source(variable)
+            spec.yaml_add_eol_comment(f"write-only: set {variable}", declared.name)
+            exported.env.append(variable)
+    spec.update(non_default(kind.model, resource.values))
+    return spec if _valid(kind.model, spec, str(resource.id), exported) else None
 
 
 def env_source(name: str) -> CommentedMap:

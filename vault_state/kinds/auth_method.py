@@ -15,6 +15,8 @@ from vault_state.kinds.base import (
     VaultReader,
     data_of,
     mount_data_loss,
+    never_refused,
+    no_parent,
     strip_mount,
     touches,
 )
@@ -31,6 +33,8 @@ ENABLE_TIME_FIELDS = ("type", "local", "seal_wrap")
 
 class AuthMethodKind:
     name = "auth_method"
+    parent_of = staticmethod(no_parent)
+    refusal = staticmethod(never_refused)
     prune_key = "auth_methods"
     data_loss = staticmethod(mount_data_loss)
 

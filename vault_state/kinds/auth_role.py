@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from vault_state.kinds.auth import CREATE_ONLY_ROLE_FIELDS, auth_type
 from vault_state.kinds.auth.shape import AuthType
-from vault_state.kinds.base import ReadScope, VaultReader, data_of
+from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused
 from vault_state.kinds.base import show_change as _pair
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.models import StateFile
@@ -23,6 +23,7 @@ from vault_state.spec.sources import Resolver
 
 class AuthRoleKind:
     name = "auth_role"
+    refusal = staticmethod(never_refused)
     prune_key = "auth_roles"
 
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
@@ -69,6 +70,9 @@ class AuthRoleKind:
 
     def deletable(self, resource: Resource) -> bool:
         return True
+
+    def parent_of(self, rid: ResourceId) -> ResourceId | None:
+        return ResourceId("auth_method", rid.path.rsplit("/", 1)[0])
 
     def data_loss(self, before: Resource, after: Resource | None) -> str:
         """A replace (a create-only field changed) deletes the role and creates it again: what was

@@ -51,11 +51,20 @@ class Kind(Protocol):
 
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]: ...
 
+    def parent_of(self, rid: ResourceId) -> ResourceId | None:
+        """The object this one lives in (a role's auth method, a key's engine): created first, and
+        when it is created or replaced, this object starts from nothing."""
+        ...
+
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]: ...
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]: ...
 
     def deletable(self, resource: Resource) -> bool: ...
+
+    def refusal(self, before: Resource, after: Resource) -> str:
+        """Why replacing `before` by `after` may never be applied, even with --allow-destroy ("" if it may)."""
+        ...
 
     def data_loss(self, before: Resource, after: Resource | None) -> str:
         """What replacing `before` by `after` (deleting it, when `after` is None) destroys, as the
@@ -74,6 +83,14 @@ def mount_data_loss(before: Resource, after: Resource | None) -> str:
 
 
 def nothing_lost(before: Resource, after: Resource | None) -> str:
+    return ""
+
+
+def no_parent(rid: ResourceId) -> ResourceId | None:
+    return None
+
+
+def never_refused(before: Resource, after: Resource) -> str:
     return ""
 
 

@@ -1,17 +1,18 @@
-"""A kind that is data: named objects of one state-file section, each at one API path.
+"""A kind that is data: named objects of the state file, each at one API path.
 
 Most of Vault's configuration objects are `<list path>/<name>`: listed with LIST, read with GET,
 written with POST (writes merge, so every managed field is sent, defaults included, to make a
 removal from the file a reset), deleted with DELETE. Such a kind is declared by a `DeclaredKind`:
-its model (the fields, see spec/fields.py), its paths and a few named quirks. Its desired values,
-live reads, replace rules, calls, prune and export all derive from that declaration.
+its model (the fields, see spec/fields.py), where its objects sit (a `Place`: a top-level section,
+a collection under each secrets engine of one type, or one object per engine) and a few named
+quirks. Its desired values, live reads, replace rules, calls, prune and export derive from that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -19,89 +20,243 @@ from vault_state.kinds.base import ReadScope, VaultReader, data_of
 from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.values import create_only, desired_values, field_specs, live_values
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
+from vault_state.spec.fields import CreateOnly
 
 if TYPE_CHECKING:  # spec.models imports the kinds' models: a type only here
     from vault_state.spec.models import StateFile
     from vault_state.spec.sources import Resolver
 
 Raw = dict[str, Any]
+Loc = tuple[str | int, ...]
 
 
 def unchanged(raw: Raw) -> Raw:
     return raw
 
 
+class Place(Protocol):
+    """Where a kind's objects sit in the state file and on the server."""
+
+    @property
+    def single(self) -> bool:
+        """One object per parent, never listed or deleted (an engine's config)."""
+        ...
+
+    def objects(self, state: StateFile) -> Iterable[tuple[str, Loc, BaseModel]]:
+        """(id path, location in the file, spec) of every object the file declares."""
+        ...
+
+    def api_path(self, id_path: str) -> str: ...
+
+    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
+        """(id prefix, LIST path) of every collection to read."""
+        ...
+
+    def parent(self, id_path: str) -> ResourceId | None: ...
+
+
+@dataclass(frozen=True)
+class TopLevel:
+    """`section: {name: object}` at the top of the file; objects at `<path>/<name>`."""
+
+    section: str
+    path: str
+    single = False
+
+    def objects(self, state: StateFile) -> Iterable[tuple[str, Loc, BaseModel]]:
+        specs: Mapping[str, BaseModel] = getattr(state, self.section)
+        for name, spec in specs.items():
+            yield name, (self.section, name), spec
+
+    def api_path(self, id_path: str) -> str:
+        return f"{self.path}/{id_path}"
+
+    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
+        return [("", self.path)]
+
+    def parent(self, id_path: str) -> ResourceId | None:
+        return None
+
+
+def _engine_section(engine: Any, section: tuple[str, ...]) -> Any:
+    node = engine
+    for part in section:
+        node = getattr(node, part, None) if not isinstance(node, dict) else node.get(part)
+        if node is None:
+            return None
+    return node
+
+
+def _managed_engines(scope: ReadScope, engine_type: str) -> list[str]:
+    """Engines of `engine_type` the file declares and the server has with that type (else they
+    are created or replaced, and what is in them starts from nothing)."""
+    mounts = []
+    for rid, wanted in scope.desired.items():
+        live = scope.live.get(rid)
+        same = live is not None and live.values.get("type") == engine_type
+        if rid.kind == "secrets_engine" and wanted.values.get("type") == engine_type and same:
+            mounts.append(rid.path)
+    return mounts
+
+
+@dataclass(frozen=True)
+class UnderEngine:
+    """`secrets_engines.<mount>.<section...>: {name: object}` for engines of `engine_type`; objects
+    at `<mount>/<path>/<name>`, ids `<kind>/<mount>/<name>`."""
+
+    engine_type: str
+    section: tuple[str, ...]
+    path: str
+    single = False
+
+    def objects(self, state: StateFile) -> Iterable[tuple[str, Loc, BaseModel]]:
+        for mount, engine in state.secrets_engines.items():
+            specs = _engine_section(engine, self.section) if engine.type == self.engine_type else None
+            for name, spec in (specs or {}).items():
+                yield f"{mount}/{name}", ("secrets_engines", mount, *self.section, name), spec
+
+    def api_path(self, id_path: str) -> str:
+        mount, name = id_path.rsplit("/", 1)
+        return f"{mount}/{self.path}/{name}"
+
+    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
+        return [(f"{mount}/", f"{mount}/{self.path}") for mount in _managed_engines(scope, self.engine_type)]
+
+    def parent(self, id_path: str) -> ResourceId | None:
+        return ResourceId("secrets_engine", id_path.rsplit("/", 1)[0])
+
+
+@dataclass(frozen=True)
+class EngineSingleton:
+    """`secrets_engines.<mount>.<section...>: object`, one per engine of `engine_type`, at
+    `<mount>/<path>`; id `<kind>/<mount>`. Never listed or deleted: removing it resets it."""
+
+    engine_type: str
+    section: tuple[str, ...]
+    path: str
+    single = True
+
+    def objects(self, state: StateFile) -> Iterable[tuple[str, Loc, BaseModel]]:
+        for mount, engine in state.secrets_engines.items():
+            spec = _engine_section(engine, self.section) if engine.type == self.engine_type else None
+            if spec is not None:
+                yield mount, ("secrets_engines", mount, *self.section), spec
+
+    def api_path(self, id_path: str) -> str:
+        return f"{id_path}/{self.path}"
+
+    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
+        return []
+
+    def parent(self, id_path: str) -> ResourceId | None:
+        return ResourceId("secrets_engine", id_path)
+
+
+CallsQuirk = Callable[["DeclaredKind", Change], list[Call]]
+
+
 @dataclass(frozen=True)
 class DeclaredKind:
-    """`section`: the StateFile attribute holding `{name: model}`. `path`: the API path of the
-    objects (`auth/token/roles`); an object is `<path>/<name>`. `lowercase`: Vault lowercases names,
-    so ids are lowercase. `builtin`: names that are never deleted. `read_quirk`: undoes a Vault
-    behaviour on the server's answer before it is made canonical (each names the behaviour)."""
+    """`place`: where the objects sit. `lowercase`: Vault lowercases names, so ids are lowercase.
+    `builtin`: names never deleted. `read_quirk`: undoes a Vault behaviour on the server's answer
+    before it is made canonical. `calls_quirk`: the writes, where they are not one POST and one
+    DELETE at the object's path (each quirk is a named function saying which Vault behaviour)."""
 
     name: str
     prune_key: str
-    section: str
     model: type[BaseModel]
-    path: str
+    place: Place
     lowercase: bool = False
     builtin: frozenset[str] = frozenset()
     read_quirk: Callable[[Raw], Raw] = unchanged
+    calls_quirk: CallsQuirk | None = None
+    notes: tuple[str, ...] = field(default=())
 
-    def _objects(self, state: StateFile) -> Mapping[str, BaseModel]:
-        objects: Mapping[str, BaseModel] = getattr(state, self.section)
-        return objects
+    @property
+    def section(self) -> str:
+        """The file's top-level key of a top-level kind ("" for one nested in engines)."""
+        return self.place.section if isinstance(self.place, TopLevel) else ""
 
-    def _id(self, name: str) -> ResourceId:
-        return ResourceId(self.name, name.lower() if self.lowercase else name)
+    def _id(self, path: str) -> ResourceId:
+        return ResourceId(self.name, path.lower() if self.lowercase else path)
+
+    def parent_of(self, rid: ResourceId) -> ResourceId | None:
+        return self.place.parent(rid.path)
 
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
-        for name, spec in self._objects(state).items():
-            loc = (self.section, name)
+        for path, loc, spec in self.place.objects(state):
             values, write_only = desired_values(spec, resolver, loc)
+            rid = self._id(path)
             yield Resource(
-                self._id(name),
+                rid,
                 values,
                 write_only=write_only,
                 location=resolver.source.locate(loc, key=True),
                 prevent_destroy=bool(getattr(spec, "prevent_destroy", False)),
+                api_path=self.place.api_path(rid.path),
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
         if not scope.needs(self.name, self.prune_key):
             return
-        ids = [ResourceId(self.name, name) for name in vault.list(self.path)]
+        if self.place.single:
+            ids = [rid for rid in scope.desired if rid.kind == self.name and self._parent_kept(rid, scope)]
+        else:
+            ids = [self._id(prefix + n) for prefix, path in self.place.listings(scope) for n in vault.list(path)]
         wanted = [rid for rid in ids if rid in scope.desired]
-        responses = vault.read_many([f"{self.path}/{rid.path}" for rid in wanted])
+        responses = vault.read_many([self.place.api_path(rid.path) for rid in wanted])
         for rid, raw in zip(wanted, responses, strict=True):
-            yield Resource(rid, live_values(self.model, self.read_quirk(data_of(raw))))
+            values = live_values(self.model, self.read_quirk(data_of(raw)))
+            yield Resource(rid, values, api_path=self.place.api_path(rid.path))
         # Objects the file does not declare are read for prune only: their names are enough.
-        yield from (Resource(rid, {}) for rid in ids if rid not in scope.desired)
+        yield from (Resource(r, {}, api_path=self.place.api_path(r.path)) for r in ids if r not in scope.desired)
+
+    def _parent_kept(self, rid: ResourceId, scope: ReadScope) -> bool:
+        parent = self.parent_of(rid)
+        if parent is None:
+            return True
+        live, wanted = scope.live.get(parent), scope.desired.get(parent)
+        return live is not None and wanted is not None and live.values.get("type") == wanted.values.get("type")
+
+    def _create_only(self) -> dict[str, CreateOnly]:
+        return {f.name: f.create_only for f in field_specs(self.model) if f.create_only is not None}
+
+    def changed_create_only(self, before: Resource, after: Resource) -> list[str]:
+        return [n for n in self._create_only() if n in before.values and before.values[n] != after.values.get(n)]
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         old, new = before.values, after.values
         return [
             f"{name} can only be set when the object is created ({_pair(old.get(name), new.get(name))})"
-            for name in create_only(self.model)
-            if name in old and old.get(name) != new.get(name)
+            for name in self.changed_create_only(before, after)
         ]
+
+    def refusal(self, before: Resource, after: Resource) -> str:
+        """Why this change may never be applied, even with --allow-destroy ("" when it may)."""
+        marks = self._create_only()
+        return "; ".join(marks[n].refuse for n in self.changed_create_only(before, after) if marks[n].refuse)
 
     def data_loss(self, before: Resource, after: Resource | None) -> str:
         if after is None:
             return ""
-        lost = sorted({create_only(self.model)[n] for n in self._changed_create_only(before, after)} - {""})
+        marks = self._create_only()
+        lost = sorted({marks[n].loss for n in self.changed_create_only(before, after)} - {""})
         return f"deletes and re-creates {before.id}: {'; '.join(lost)}" if lost else ""
 
-    def _changed_create_only(self, before: Resource, after: Resource) -> list[str]:
-        return [n for n in create_only(self.model) if n in before.values and before.values[n] != after.values.get(n)]
-
     def deletable(self, resource: Resource) -> bool:
-        return resource.id.path not in self.builtin
+        return not self.place.single and resource.id.path not in self.builtin
 
     def warnings(self, change: Change) -> list[str]:
         return []
 
     def calls(self, change: Change) -> list[Call]:
-        path = f"{self.path}/{change.id.path}"
+        if self.calls_quirk is not None:
+            return self.calls_quirk(self, change)
+        return self.plain_calls(change)
+
+    def plain_calls(self, change: Change) -> list[Call]:
+        """DELETE for a delete; POST of every value (not the create-only ones on an update)."""
+        path = self.place.api_path(change.id.path)
         if change.action is Action.DELETE:
             return [Call("DELETE", path)]
         assert change.after is not None
@@ -109,10 +264,6 @@ class DeclaredKind:
         if change.action is Action.UPDATE:
             body = {k: v for k, v in body.items() if k not in create_only(self.model)}
         calls = [Call("POST", path, body)]
-        if change.action is Action.REPLACE:
+        if change.action is Action.REPLACE and not self.place.single:
             calls.insert(0, Call("DELETE", path))
         return calls
-
-    def field_names(self) -> list[str]:
-        """The declared fields, for docs and export."""
-        return [spec.name for spec in field_specs(self.model) if not spec.meta]

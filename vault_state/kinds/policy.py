@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vault_state.kinds.base import ReadScope, VaultReader, data_of, nothing_lost
+from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, no_parent, nothing_lost
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.models import StateFile
 from vault_state.spec.policies import canonical_text
@@ -18,6 +18,8 @@ from vault_state.spec.sources import Resolver
 
 class PolicyKind:
     name = "policy"
+    parent_of = staticmethod(no_parent)
+    refusal = staticmethod(never_refused)
     prune_key = "policies"
     data_loss = staticmethod(nothing_lost)
 

@@ -13,6 +13,8 @@ from vault_state.kinds.base import (
     VaultReader,
     data_of,
     mount_data_loss,
+    never_refused,
+    no_parent,
     strip_mount,
     touches,
 )
@@ -32,6 +34,8 @@ KV_DEFAULTS = {"max_versions": 0, "cas_required": False, "delete_version_after":
 
 class SecretsEngineKind:
     name = "secrets_engine"
+    parent_of = staticmethod(no_parent)
+    refusal = staticmethod(never_refused)
     prune_key = "secrets_engines"
     data_loss = staticmethod(mount_data_loss)
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.declared import DeclaredKind, TopLevel
 from vault_state.spec.fields import CidrSet, Literal_, LowerNameSet, Seconds
 from vault_state.spec.types import Strict
 
@@ -55,9 +55,5 @@ class TokenRole(Strict):
 
 
 KIND = DeclaredKind(
-    name="token_role",
-    prune_key="token_roles",
-    section="token_roles",
-    model=TokenRole,
-    path="auth/token/roles",
+    name="token_role", prune_key="token_roles", model=TokenRole, place=TopLevel("token_roles", "auth/token/roles")
 )

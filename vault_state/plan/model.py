@@ -72,6 +72,9 @@ class Change:
     reason: str = ""
     data_loss: str = ""
     warnings: tuple[str, ...] = ()
+    refusal: str = ""
+    """Why apply must refuse this change even with --allow-destroy (a create-only field Vault can
+    never change, such as a transit key's type); "" when it may run."""
 
     @property
     def destroys_data(self) -> bool:

@@ -26,8 +26,8 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
     gone_parents: set[ResourceId] = set()
     for rid in sorted(desired, key=_order_key):
         before = live.get(rid)
-        if rid.kind == "auth_role" and _parent(rid) in gone_parents:
-            before = None  # its auth method is created or replaced: the role starts from nothing
+        if BY_NAME[rid.kind].parent_of(rid) in gone_parents:
+            before = None  # its parent (an auth method, an engine) is created or replaced: it starts from nothing
         change = _compare(rid, before, desired[rid])
         if change.action in (Action.CREATE, Action.REPLACE):
             gone_parents.add(rid)
@@ -35,8 +35,8 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
     for rid, resource in live.items():
         if rid in desired or not getattr(prune, BY_NAME[rid.kind].prune_key):
             continue
-        if rid.kind == "auth_role" and _parent(rid) in gone_parents:
-            continue
+        if BY_NAME[rid.kind].parent_of(rid) in gone_parents:
+            continue  # goes with its parent
         if BY_NAME[rid.kind].deletable(resource):
             changes[rid] = _delete(resource)
     return Plan(tuple(sorted(changes.values(), key=_apply_order)))
@@ -52,7 +52,8 @@ def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Chang
     reasons = kind.replace_reasons(before, after)
     action = Action.REPLACE if reasons else Action.UPDATE
     loss = kind.data_loss(before, after) if reasons else ""
-    change = Change(rid, action, before, after, diffs, "; ".join(reasons), data_loss=loss)
+    refusal = kind.refusal(before, after) if reasons else ""
+    change = Change(rid, action, before, after, diffs, "; ".join(reasons), data_loss=loss, refusal=refusal)
     return replace(change, warnings=tuple(kind.warnings(change)))
 
 
@@ -102,10 +103,6 @@ def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):  # True == 1 in Python, not in Vault
         return type(a) is type(b) and a == b
     return bool(a == b)
-
-
-def _parent(rid: ResourceId) -> ResourceId:
-    return ResourceId("auth_method", rid.path.rsplit("/", 1)[0])
 
 
 def _order_key(rid: ResourceId) -> tuple[int, str]:

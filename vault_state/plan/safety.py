@@ -22,7 +22,9 @@ def destroy_refusals(plan: Plan, allow_destroy: bool, prune_at: Mapping[str, Loc
         # A delete has no place in the file: it comes from the `prune:` setting of its kind.
         location = change.location or (prune_at or {}).get(change.id.kind)
         where = f"{location}: " if location else ""
-        if change.action is Action.REPLACE and change.after and change.after.prevent_destroy:
+        if change.refusal:
+            refusals.append(f"{where}{change.id}: {change.refusal}")
+        elif change.action is Action.REPLACE and change.after and change.after.prevent_destroy:
             refusals.append(
                 f"{where}{change.id} has prevent_destroy: true, but this plan replaces it ({change.reason})"
             )

@@ -1,7 +1,7 @@
 """Targeting, pure: a plan limited to the objects named with `--target KIND/PATH` and what they need.
 
-A role needs its auth method and the policies it names; every other kind needs only itself. An auth
-method that is created or replaced brings its roles along (replacing a method wipes its roles).
+An object needs its parent (a role its auth method, a key its engine), and a role the policies it
+names. A parent that is created or replaced brings its children along (replacing wipes them).
 """
 
 from __future__ import annotations
@@ -47,19 +47,18 @@ def limit_to_targets(plan: Plan, targets: Sequence[ResourceId]) -> Plan:
 
 def _needs(change: Change, changes: Sequence[Change]) -> set[ResourceId]:
     rid = change.id
-    if rid.kind == "auth_role":
-        return {ResourceId("auth_method", _mount(rid)), *_policies(change)}
-    if rid.kind == "auth_method" and change.action in (Action.CREATE, Action.REPLACE):
-        roles = [c for c in changes if c.id.kind == "auth_role" and _mount(c.id) == rid.path]
-        return {r.id for r in roles} | {p for r in roles for p in _policies(r)}
-    return set()
+    parent = BY_NAME[rid.kind].parent_of(rid)
+    needs = {*_policies(change), *([parent] if parent is not None else [])}
+    if change.action in (Action.CREATE, Action.REPLACE):  # its children start from nothing with it
+        children = [c for c in changes if BY_NAME[c.id.kind].parent_of(c.id) == rid]
+        needs |= {c.id for c in children} | {p for c in children for p in _policies(c)}
+    return needs
 
 
 def _policies(role: Change) -> set[ResourceId]:
+    if role.id.kind != "auth_role":
+        return set()
     resource = role.after or role.before
     names = resource.values.get("token_policies") or [] if resource else []
     return {ResourceId("policy", str(name)) for name in names}
 
-
-def _mount(role: ResourceId) -> str:
-    return role.path.rsplit("/", 1)[0]

@@ -43,6 +43,7 @@ def change_document(change: Change) -> dict[str, Any]:
         "reason": change.reason,
         "destroys_data": change.destroys_data,
         "data_loss": change.data_loss,
+        "refusal": change.refusal,
         "warnings": list(change.warnings),
         "location": str(change.location) if change.location else None,
     }

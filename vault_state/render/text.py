@@ -45,6 +45,8 @@ def change_lines(change: dict[str, Any]) -> list[Line]:
     lines: list[Line] = [(head, style)]
     if change["reason"]:
         lines.append((f"      # replace: {change['reason']}", style))
+    if change["refusal"]:
+        lines.append((f"      !! REFUSED: {change['refusal']}", "bold red"))
     if change["destroys_data"]:
         lines.append((f"      !! DESTROYS DATA: {change['data_loss']}", "bold red"))
     for warning in change["warnings"]:

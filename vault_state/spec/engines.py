@@ -36,6 +36,10 @@ class KvConfig(Strict):
     delete_version_after: Seconds = Field(0, description="0 keeps versions forever.")
 
 
+ENGINE_SECTIONS: dict[str, str] = {}
+"""Engine configuration sections of SecretsEngine (field name -> the engine type it belongs to)."""
+
+
 class SecretsEngine(Strict):
     type: str = Field(min_length=1, description="Engine type: kv, transit, pki, database, ...")
     version: Literal[1, 2] | None = Field(
@@ -75,6 +79,14 @@ class SecretsEngine(Strict):
         if not value.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"invalid engine type {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _engine_sections(self) -> SecretsEngine:
+        # A section named after an engine type (`transit:`, `pki:`) configures that type only.
+        for name, engine_type in ENGINE_SECTIONS.items():
+            if getattr(self, name, None) is not None and self.type != engine_type:
+                raise ValueError(f"'{name}' applies to {engine_type} engines only (this engine's type is {self.type})")
+        return self
 
     @model_validator(mode="after")
     def _kv_fields(self) -> SecretsEngine:

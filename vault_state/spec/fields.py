@@ -40,9 +40,11 @@ class WriteOnly:
 @dataclass(frozen=True)
 class CreateOnly:
     """Vault takes this field only when the object is created; changing it re-creates the object,
-    and `loss` says what that destroys (empty: nothing, so no --allow-destroy is needed)."""
+    and `loss` says what that destroys (empty: nothing, so no --allow-destroy is needed). `refuse`:
+    re-creating is never done, even with --allow-destroy; it says why and what to do instead."""
 
     loss: str = ""
+    refuse: str = ""
 
 
 @dataclass(frozen=True)
