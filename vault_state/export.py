@@ -35,29 +35,14 @@ from vault_state.kinds.values import field_specs
 from vault_state.plan.model import Resource, ResourceId
 from vault_state.spec.auth import (
     LEGACY_TOKEN_ALIASES,
-    AppRoleRole,
     AuthTune,
-    JwtConfig,
-    JwtRole,
-    KubernetesConfig,
-    KubernetesRole,
     TokenFields,
-    UserpassUser,
     _AuthBase,
 )
 from vault_state.spec.engines import KvConfig, SecretsEngine, Tune
 from vault_state.spec.models import Prune
 from vault_state.spec.types import Duration
 
-ROLE_MODELS: dict[str, type[BaseModel]] = {
-    "kubernetes": KubernetesRole,
-    "approle": AppRoleRole,
-    "userpass": UserpassUser,
-    "jwt": JwtRole,
-    "oidc": JwtRole,
-}
-CONFIG_MODELS: dict[str, type[BaseModel]] = {"kubernetes": KubernetesConfig, "jwt": JwtConfig, "oidc": JwtConfig}
-NO_CONFIG = frozenset({"approle", "userpass"})
 _DURATION_METADATA = typing.get_args(Duration)[1:]
 
 
@@ -112,7 +97,7 @@ class _Everything(Mapping[ResourceId, Resource]):
             return Resource(rid, {})
         kind = self.auth_types[rid.path]  # KeyError: not a live auth method
         values: dict[str, Any] = {"type": kind}
-        if kind not in NO_CONFIG and auth_type(kind).has_config:
+        if auth_type(kind).has_config:
             values["config"] = None
         return Resource(rid, values)
 
@@ -251,7 +236,7 @@ def auth_spec(path: str, values: dict[str, Any], roles: list[Resource], exported
     spec = CommentedMap([("type", kind)])
     spec.update(non_default(_AuthBase, values, nested={"tune": AuthTune}))
     config = values.get("config")
-    if config is not None and kind not in NO_CONFIG:
+    if config is not None and auth_type(kind).has_config:
         rendered = config_spec(path, kind, config, exported)
         if rendered is not None:
             spec["config"] = rendered
@@ -268,26 +253,16 @@ def auth_spec(path: str, values: dict[str, Any], roles: list[Resource], exported
 
 
 def config_spec(path: str, kind: str, config: dict[str, Any], exported: Exported) -> CommentedMap | None:
-    model = CONFIG_MODELS.get(kind)
+    model = auth_type(kind).config_model
     if model is None:  # untyped: the config as read, compared on the keys given
         return plain_map({k: v for k, v in config.items() if v is not None})
-    values = {k: v for k, v in config.items() if k != "token_reviewer_jwt_set"}
-    secrets: dict[str, str] = {}
-    if kind == "kubernetes" and config.get("token_reviewer_jwt_set"):
-        secrets["token_reviewer_jwt"] = env_name(path, "TOKEN_REVIEWER_JWT")
-    if kind in ("jwt", "oidc") and config.get("oidc_client_id"):
-        secrets["oidc_client_secret"] = env_name(path, "OIDC_CLIENT_SECRET")
-    for key, name in secrets.items():
-        values[key] = env_source(name)
-    spec = non_default(model, values)
-    for key, name in secrets.items():
-        spec.yaml_add_eol_comment(f"write-only: set {name}", key)
-        exported.env.append(name)
+    spec = write_only_sources(model, config, (path,), exported)
+    spec.update(non_default(model, config))
     return spec if _valid(model, spec, f"auth_methods.{path}.config", exported) else None
 
 
 def role_spec(path: str, kind: str, name: str, values: dict[str, Any], exported: Exported) -> CommentedMap | None:
-    model = ROLE_MODELS.get(kind)
+    model = auth_type(kind).role_model
     if model is None:  # untyped: as read, without the legacy names Vault mirrors into token_*
         # token_* fields at Vault's defaults are left out too (kept as read, e.g. TTLs in seconds).
         token_defaults = {n: i.get_default(call_default_factory=True) for n, i in TokenFields.model_fields.items()}
@@ -298,12 +273,7 @@ def role_spec(path: str, kind: str, name: str, values: dict[str, Any], exported:
             and not (k in token_defaults and _same(v, token_defaults[k]))
         }
         return plain_map(kept)
-    spec = CommentedMap()
-    if kind == "userpass":
-        variable = env_name("USERPASS", path, name, "PASSWORD")
-        spec["password"] = env_source(variable)
-        spec.yaml_add_eol_comment(f"write-only: set {variable}", "password")
-        exported.env.append(variable)
+    spec = write_only_sources(model, values, (kind, path, name), exported)
     spec.update(non_default(model, values, last=tuple(TokenFields.model_fields)))
     section = "users" if kind == "userpass" else "roles"
     return spec if _valid(model, spec, f"auth_methods.{path}.{section}.{name}", exported) else None
@@ -323,16 +293,29 @@ def declared_section(kind: DeclaredKind, resources: list[Resource], exported: Ex
 
 def object_spec(kind: DeclaredKind, resource: Resource, exported: Exported) -> CommentedMap | None:
     """One object's non-default fields; write-only ones as `{env: NAME}` sources (None: not valid)."""
+    spec = write_only_sources(kind.model, resource.values, (kind.name, resource.id.path), exported)
+    spec.update(non_default(kind.model, resource.values))
+    return spec if _valid(kind.model, spec, str(resource.id), exported) else None
+
+
+def write_only_sources(
+    model: type[BaseModel], values: Mapping[str, Any], where: tuple[str, ...], exported: Exported
+) -> CommentedMap:
+    """The write-only fields the server has a value for, as `{env: NAME}` sources with a comment
+    naming the variable: Vault never returns them, so the exported file reads them from the
+    environment. A field is written when it is required, when Vault reports it set (`reported_as`)
+    or when the field that implies it is set (`implied_by`: a client id has a client secret)."""
     spec = CommentedMap()
-    for declared in field_specs(kind.model):
+    for declared in field_specs(model):
         secret = declared.write_only
-        if secret is not None and (declared.required or resource.values.get(secret.reported_as)):
-            variable = env_name(kind.name, resource.id.path, declared.name)
+        if secret is None:
+            continue
+        if declared.required or values.get(secret.reported_as) or values.get(secret.implied_by):
+            variable = env_name(*where, declared.name)
             spec[declared.name] = env_source(variable)
             spec.yaml_add_eol_comment(f"write-only: set {variable}", declared.name)
             exported.env.append(variable)
-    spec.update(non_default(kind.model, resource.values))
-    return spec if _valid(kind.model, spec, str(resource.id), exported) else None
+    return spec
 
 
 def env_source(name: str) -> CommentedMap:

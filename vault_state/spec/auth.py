@@ -23,7 +23,6 @@ from vault_state.spec.fields import (
     Pem,
     PemSet,
     Seconds,
-    Secret,
     StringMap,
     Text,
     Url,
@@ -197,7 +196,9 @@ class JwtConfig(Strict):
     oidc_discovery_url: Text = ""
     oidc_discovery_ca_pem: Text = ""
     oidc_client_id: Text = ""
-    oidc_client_secret: Secret = None
+    oidc_client_secret: Annotated[Value | None, WriteOnly(implied_by="oidc_client_id")] = Field(
+        None, description="Write-only: sent, never read back or compared."
+    )
     oidc_response_mode: Literal["", "query", "form_post"] = ""
     oidc_response_types: NameSet = Field(default_factory=list)
     jwks_url: Text = ""

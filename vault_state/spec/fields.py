@@ -34,7 +34,10 @@ class WriteOnly:
     """Vault never returns this field: it is sent, never compared. `reported_as` names the boolean
     Vault returns instead (kubernetes' `token_reviewer_jwt_set`), compared as "is one set"."""
 
+
     reported_as: str = ""
+    implied_by: str = ""
+    """A field whose value implies this one is set (export then asks for it): a client id's secret."""
 
 
 @dataclass(frozen=True)
