@@ -42,7 +42,7 @@ from vault_state.spec.auth import (
     UserpassUser,
 )
 from vault_state.spec.engines import KvConfig, SecretsEngine, Tune
-from vault_state.spec.models import Lint, Prune
+from vault_state.spec.models import Lint, Namespace, Prune
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -261,6 +261,7 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("jwt and oidc", 0): JwtConfig,
     ("jwt and oidc", 1): JwtRole,
     ("`prune`", 0): Prune,
+    ("`namespaces`", 0): Namespace,
     ("`lint`", 0): Lint,
     # Every declared kind has its section, named after its key in the state file.
     **{(f"`{kind.section}`", 0): kind.model for kind in DECLARED},

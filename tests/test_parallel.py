@@ -64,10 +64,12 @@ class CountingGateway(Gateway):
         self.log: list[tuple[str, str]] = []
         self.threads: set[str] = set()
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        self.log.append((method, path))  # list.append is atomic under the GIL
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, namespace: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        self.log.append((method, f"{namespace}:{path}" if namespace else path))  # list.append is atomic under the GIL
         self.threads.add(threading.current_thread().name)
-        return super().request(method, path, body)
+        return super().request(method, path, body, namespace)
 
 
 def _plan(bao: DevServer, state: Path, parallelism: int) -> tuple[Plan, CountingGateway]:

@@ -22,9 +22,11 @@ class CountingGateway(Gateway):
         super().__init__(*args)
         self.log: list[tuple[str, str]] = []
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        self.log.append((method, path))
-        return super().request(method, path, body)
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, namespace: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        self.log.append((method, f"{namespace}:{path}" if namespace else path))
+        return super().request(method, path, body, namespace)
 
 
 def _read(bao: DevServer, state: Path) -> CountingGateway:

@@ -56,7 +56,7 @@ def test_unknown_and_malformed_targets() -> None:
         with pytest.raises(TargetError) as bad:
             parse_target(text)
         assert str(bad.value) == (
-            f"invalid --target {text!r}: expected KIND/PATH, with KIND one of "
+            f"invalid --target {text!r}: expected KIND/PATH or NAMESPACE:KIND/PATH or NAMESPACE:*, with KIND one of "
             f"{', '.join(BY_NAME)}"  # every kind, in apply order, from the registry
         )
 

@@ -8,7 +8,7 @@ a time. After a failure no new change starts; changes already running finish and
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vault_state.errors import VaultStateError
 from vault_state.kinds.registry import BY_NAME
@@ -30,7 +30,12 @@ class ApplyReport:
 
 
 def calls_for(change: Change) -> list[Call]:
-    return BY_NAME[change.id.kind].calls(change)
+    """The change's calls, each sent in the change's namespace (joined with the call's own, if any)."""
+    namespace = change.id.namespace
+    calls = BY_NAME[change.id.kind].calls(change)
+    if not namespace:
+        return calls
+    return [replace(c, namespace=f"{namespace}/{c.namespace}" if c.namespace else namespace) for c in calls]
 
 
 def apply_plan(
@@ -70,9 +75,14 @@ def apply_stages(changes: tuple[Change, ...]) -> list[list[Change]]:
     the rest (the plan already puts deletes first, in reverse kind order)."""
     stages: list[list[Change]] = []
     for change in changes:
-        key = (change.id.kind, change.action is Action.DELETE)
-        if stages and (stages[-1][0].id.kind, stages[-1][0].action is Action.DELETE) == key:
+        if stages and _stage_key(stages[-1][0]) == _stage_key(change):
             stages[-1].append(change)
         else:
             stages.append([change])
     return stages
+
+
+def _stage_key(change: Change) -> tuple[str, bool, int]:
+    # Namespaces one level at a time: a namespace is created after its parent, deleted before it.
+    level = change.id.namespace.count("/") + bool(change.id.namespace) if change.id.kind == "namespace" else 0
+    return change.id.kind, change.action is Action.DELETE, level

@@ -284,6 +284,7 @@ def cmd_export(args: argparse.Namespace, io: Io) -> int:
     include = [parse_pattern(p, "--include") for p in args.include or []]
     exclude = [parse_pattern(p, "--exclude") for p in args.exclude or []]
     gateway = _gateway(args, io)
+    gateway.check_namespace()
     with gateway.forbidden_reads_collected():
         exported = export_state(gateway, source=gateway.connection.address, include=include, exclude=exclude)
     if args.output is None:
@@ -345,9 +346,10 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     if not quiet:
         io.warn(loaded.warnings)
     gateway = _gateway(args, io)
+    gateway.check_namespace()
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
         live = read_live(gateway, desired, loaded.state.prune)
-    known = {rid.path for rid in live if rid.kind == "policy"}
+    known = {rid.path for rid in live if rid.kind == "policy" and not rid.namespace}
     warnings = [*lint_state(loaded.state, loaded.source, references=False),
                 *check_policy_references(loaded.state, loaded.source, known=known),
                 *reviewer_warnings(loaded.state, loaded.source, desired)]

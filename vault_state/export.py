@@ -125,6 +125,9 @@ class _Tolerant:
     def read_many(self, paths: list[str]) -> list[dict[str, Any] | None]:
         return [self.read(path) for path in paths]  # one by one: each read tolerates a 405
 
+    def within(self, namespace: str) -> _Tolerant:
+        return _Tolerant(self.vault.within(namespace))
+
     def list(self, path: str) -> list[str]:
         try:
             return self.vault.list(path)

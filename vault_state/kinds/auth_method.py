@@ -25,7 +25,7 @@ from vault_state.kinds.values import desired_values, live_values
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.sensitive import Sensitive
 from vault_state.spec.auth import _AuthBase
-from vault_state.spec.models import StateFile
+from vault_state.spec.models import Sections
 from vault_state.spec.sources import Resolver
 
 ENABLE_TIME_FIELDS = ("type", "local", "seal_wrap")
@@ -38,7 +38,7 @@ class AuthMethodKind:
     prune_key = "auth_methods"
     data_loss = staticmethod(mount_data_loss)
 
-    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
+    def desired(self, state: Sections, resolver: Resolver) -> Iterable[Resource]:
         for path, spec in state.auth_methods.items():
             loc = ("auth_methods", path)
             values: dict[str, Any] = {"type": spec.type, **desired_values(spec, resolver, loc, model=_AuthBase)[0]}

@@ -16,7 +16,7 @@ from vault_state.kinds.auth.shape import AuthType
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused
 from vault_state.kinds.base import show_change as _pair
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
-from vault_state.spec.models import StateFile
+from vault_state.spec.models import Sections
 from vault_state.spec.semantics import role_section, roles_of
 from vault_state.spec.sources import Resolver
 
@@ -26,7 +26,7 @@ class AuthRoleKind:
     refusal = staticmethod(never_refused)
     prune_key = "auth_roles"
 
-    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
+    def desired(self, state: Sections, resolver: Resolver) -> Iterable[Resource]:
         for mount, method in state.auth_methods.items():
             kind = auth_type(method.type)
             section = role_section(method)

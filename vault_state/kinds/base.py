@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from vault_state.plan.model import Call, Change, Resource, ResourceId
 
 if TYPE_CHECKING:  # the state file's model imports the kinds that declare their own models
-    from vault_state.spec.models import Prune, StateFile
+    from vault_state.spec.models import Prune, Sections
     from vault_state.spec.sources import Resolver
 
 
@@ -27,6 +27,10 @@ class VaultReader(Protocol):
     def read_many(self, paths: list[str]) -> list[dict[str, Any] | None]: ...
 
     def list(self, path: str) -> list[str]: ...
+
+    def within(self, namespace: str) -> VaultReader:
+        """A reader of a child namespace (`namespace` relative to this reader's)."""
+        ...
 
 
 @dataclass
@@ -49,7 +53,7 @@ class Kind(Protocol):
     @property
     def prune_key(self) -> str: ...
 
-    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]: ...
+    def desired(self, state: Sections, resolver: Resolver) -> Iterable[Resource]: ...
 
     def parent_of(self, rid: ResourceId) -> ResourceId | None:
         """The object this one lives in (a role's auth method, a key's engine): created first, and

@@ -23,7 +23,7 @@ from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.fields import CreateOnly
 
 if TYPE_CHECKING:  # spec.models imports the kinds' models: a type only here
-    from vault_state.spec.models import StateFile
+    from vault_state.spec.models import Sections
     from vault_state.spec.sources import Resolver
 
 Raw = dict[str, Any]
@@ -42,7 +42,7 @@ class Place(Protocol):
         """One object per parent, never listed or deleted (an engine's config)."""
         ...
 
-    def objects(self, state: StateFile) -> Iterable[tuple[str, Loc, BaseModel]]:
+    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
         """(id path, location in the file, spec) of every object the file declares."""
         ...
 
@@ -63,7 +63,7 @@ class TopLevel:
     path: str
     single = False
 
-    def objects(self, state: StateFile) -> Iterable[tuple[str, Loc, BaseModel]]:
+    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
         specs: Mapping[str, BaseModel] = getattr(state, self.section)
         for name, spec in specs.items():
             yield name, (self.section, name), spec
@@ -109,7 +109,7 @@ class UnderEngine:
     path: str
     single = False
 
-    def objects(self, state: StateFile) -> Iterable[tuple[str, Loc, BaseModel]]:
+    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
         for mount, engine in state.secrets_engines.items():
             specs = _engine_section(engine, self.section) if engine.type == self.engine_type else None
             for name, spec in (specs or {}).items():
@@ -136,7 +136,7 @@ class EngineSingleton:
     path: str
     single = True
 
-    def objects(self, state: StateFile) -> Iterable[tuple[str, Loc, BaseModel]]:
+    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
         for mount, engine in state.secrets_engines.items():
             spec = _engine_section(engine, self.section) if engine.type == self.engine_type else None
             if spec is not None:
@@ -183,7 +183,7 @@ class DeclaredKind:
     def parent_of(self, rid: ResourceId) -> ResourceId | None:
         return self.place.parent(rid.path)
 
-    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
+    def desired(self, state: Sections, resolver: Resolver) -> Iterable[Resource]:
         for path, loc, spec in self.place.objects(state):
             values, write_only = desired_values(spec, resolver, loc)
             rid = self._id(path)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, no_parent, nothing_lost
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
-from vault_state.spec.models import StateFile
+from vault_state.spec.models import Sections
 from vault_state.spec.policies import canonical_text
 from vault_state.spec.sources import Resolver
 
@@ -23,7 +23,7 @@ class PolicyKind:
     prune_key = "policies"
     data_loss = staticmethod(nothing_lost)
 
-    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
+    def desired(self, state: Sections, resolver: Resolver) -> Iterable[Resource]:
         for name, spec in state.policies.items():
             text = spec if isinstance(spec, str) else spec.to_hcl()
             yield Resource(

@@ -22,7 +22,7 @@ from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.values import desired_values, live_values
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.engines import KvConfig, SecretsEngine
-from vault_state.spec.models import StateFile
+from vault_state.spec.models import Sections
 from vault_state.spec.sources import Resolver
 from vault_state.spec.types import LOCK_MOUNT
 
@@ -39,7 +39,7 @@ class SecretsEngineKind:
     prune_key = "secrets_engines"
     data_loss = staticmethod(mount_data_loss)
 
-    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
+    def desired(self, state: Sections, resolver: Resolver) -> Iterable[Resource]:
         for path, spec in state.secrets_engines.items():
             yield Resource(
                 ResourceId(self.name, path),

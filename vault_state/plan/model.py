@@ -14,13 +14,22 @@ from vault_state.sensitive import Sensitive
 
 @dataclass(frozen=True, order=True)
 class ResourceId:
-    """A resource named as KIND/PATH: `policy/eso-policy`, `auth_role/kubernetes/eso-role`."""
+    """A resource named as KIND/PATH: `policy/eso-policy`, `auth_role/kubernetes/eso-role`; inside a
+    namespace, prefixed with the namespace's path and a colon: `team-a/staging:policy/eso-policy`."""
 
     kind: str
     path: str
+    namespace: str = ""
 
     def __str__(self) -> str:
-        return f"{self.kind}/{self.path}"
+        return f"{self.namespace}:{self.kind}/{self.path}" if self.namespace else f"{self.kind}/{self.path}"
+
+    def local(self) -> ResourceId:
+        """This id as the kinds name it, inside its namespace."""
+        return ResourceId(self.kind, self.path)
+
+    def within(self, namespace: str) -> ResourceId:
+        return ResourceId(self.kind, self.path, namespace)
 
 
 @dataclass(frozen=True)
@@ -123,3 +132,7 @@ class Call:
     method: str
     path: str
     body: dict[str, Any] | None = None
+    namespace: str = ""
+    """The namespace the call is sent in (X-Vault-Namespace), relative to the connection's."""
+    until_gone: bool = False
+    """After the call, wait until a GET of `path` answers 404 (OpenBao deletes namespaces asynchronously)."""

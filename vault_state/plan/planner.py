@@ -26,7 +26,7 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
     gone_parents: set[ResourceId] = set()
     for rid in sorted(desired, key=_order_key):
         before = live.get(rid)
-        if BY_NAME[rid.kind].parent_of(rid) in gone_parents:
+        if _parent(rid) in gone_parents:
             before = None  # its parent (an auth method, an engine) is created or replaced: it starts from nothing
         change = _compare(rid, before, desired[rid])
         if change.action in (Action.CREATE, Action.REPLACE):
@@ -35,7 +35,7 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
     for rid, resource in live.items():
         if rid in desired or not getattr(prune, BY_NAME[rid.kind].prune_key):
             continue
-        if BY_NAME[rid.kind].parent_of(rid) in gone_parents:
+        if _parent(rid) in gone_parents:
             continue  # goes with its parent
         if BY_NAME[rid.kind].deletable(resource):
             changes[rid] = _delete(resource)
@@ -105,11 +105,23 @@ def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _order_key(rid: ResourceId) -> tuple[int, str]:
-    return ORDER[rid.kind], rid.path
+def _parent(rid: ResourceId) -> ResourceId | None:
+    """The parent the kind names (in the kind's own terms), in the same namespace as `rid`."""
+    parent = BY_NAME[rid.kind].parent_of(rid.local())
+    return parent.within(rid.namespace) if parent is not None else None
 
 
-def _apply_order(change: Change) -> tuple[int, int, str]:
-    if change.action is Action.DELETE:
-        return 0, -ORDER[change.id.kind], change.id.path
-    return 1, ORDER[change.id.kind], change.id.path
+def depth(rid: ResourceId) -> int:
+    """How deep the object's namespace is (0: the root); a namespace counts as inside its parent."""
+    return rid.namespace.count("/") + 1 if rid.namespace else 0
+
+
+def _order_key(rid: ResourceId) -> tuple[int, int, str, str]:
+    return ORDER[rid.kind], depth(rid), rid.namespace, rid.path
+
+
+def _apply_order(change: Change) -> tuple[int, int, int, str, str]:
+    rid = change.id
+    if change.action is Action.DELETE:  # the reverse: inner objects first, deeper namespaces first
+        return 0, -ORDER[rid.kind], -depth(rid), rid.namespace, rid.path
+    return 1, ORDER[rid.kind], depth(rid), rid.namespace, rid.path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator
@@ -11,7 +12,7 @@ from vault_state.spec.access import Check, ExternalSecrets
 from vault_state.spec.auth import AuthMethod
 from vault_state.spec.engines import SecretsEngine
 from vault_state.spec.policies import StructuredPolicy
-from vault_state.spec.types import MountPath, PolicyName, RoleName, Strict
+from vault_state.spec.types import MountPath, NamespaceName, PolicyName, RoleName, Strict
 
 
 def _policy_tag(value: Any) -> str | None:
@@ -38,6 +39,7 @@ class Prune(Strict):
     secrets_engines: bool = False
     auth_methods: bool = False
     token_roles: bool = False
+    namespaces: bool = Field(False, description="Namespaces not in the file, with everything in them.")
 
 
 class Lint(Strict):
@@ -49,8 +51,9 @@ class Lint(Strict):
     )
 
 
-class StateFile(Strict):
-    version: Literal[1] = Field(description="Format version of the state file; must be 1.")
+class Sections(Strict):
+    """The configuration sections: the root's, and each namespace's (a namespace holds every section)."""
+
     secrets_engines: dict[MountPath, SecretsEngine] = Field(default_factory=dict, description="Key: mount path.")
     policies: dict[PolicyName, PolicySpec] = Field(
         default_factory=dict, description="Key: policy name. Value: HCL text or a structured form."
@@ -59,6 +62,20 @@ class StateFile(Strict):
     token_roles: dict[RoleName, TokenRole] = Field(
         default_factory=dict, description="Key: role name. Roles of the built-in token auth method."
     )
+    namespaces: dict[NamespaceName, Namespace] = Field(
+        default_factory=dict, description="Key: namespace name (one path segment). Namespaces nest."
+    )
+
+
+class Namespace(Sections):
+    """A namespace (sys/namespaces/NAME) and everything in it, addressed with X-Vault-Namespace."""
+
+    custom_metadata: dict[str, str] = Field(default_factory=dict, description="Replaced as a whole on write.")
+    prevent_destroy: bool = Field(False, description="Refuse any plan that would delete this namespace.")
+
+
+class StateFile(Sections):
+    version: Literal[1] = Field(description="Format version of the state file; must be 1.")
     prune: Prune = Field(default_factory=Prune)
     lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")
     checks: list[Check] = Field(default_factory=list, description="Access checks of `vault-state verify`.")
@@ -70,3 +87,12 @@ class StateFile(Strict):
         if type(value) is not int or value != 1:
             raise ValueError(f"unsupported format version {value!r}; write 'version: 1'")
         return value
+
+
+def walk_sections(
+    sections: Sections, namespace: str = "", prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, Sections, tuple[str, ...]]]:
+    """(namespace path, its sections, its place in the file) for the root and every namespace in it."""
+    yield namespace, sections, prefix
+    for name, child in sections.namespaces.items():
+        yield from walk_sections(child, f"{namespace}/{name}" if namespace else name, (*prefix, "namespaces", name))

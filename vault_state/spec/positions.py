@@ -58,3 +58,21 @@ def _has(node: CommentedMap | CommentedSeq, part: str | int) -> bool:
     if isinstance(node, CommentedMap):
         return part in node
     return isinstance(part, int) and 0 <= part < len(node)
+
+
+class PrefixedSource(SourceMap):
+    """The SourceMap of a part of the file (a namespace's sections): `loc`s are relative to `prefix`.
+    Wraps any SourceMap (the round-trip loader's or the fast loader's)."""
+
+    def __init__(self, source: SourceMap, prefix: Sequence[str | int]) -> None:
+        super().__init__(source.file, source.root)
+        self.inner, self.prefix = source, tuple(prefix)
+
+    def locate(self, loc: Sequence[str | int], *, key: bool = False) -> Location:
+        return self.inner.locate((*self.prefix, *loc), key=key)
+
+    def node(self, loc: Sequence[str | int]) -> Any:
+        return self.inner.node((*self.prefix, *loc))
+
+    def text_line(self, loc: Sequence[str | int], line_in_text: int) -> Location:
+        return self.inner.text_line((*self.prefix, *loc), line_in_text)

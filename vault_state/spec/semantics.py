@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from vault_state.errors import Diagnostic, Severity
 from vault_state.spec.access_checks import check_access
 from vault_state.spec.auth import AnyAuth, TokenFields
-from vault_state.spec.models import StateFile
+from vault_state.spec.models import Sections, StateFile, walk_sections
 from vault_state.spec.policies import check_policy_text
 
 if TYPE_CHECKING:  # only a type here: the planner imports this module and stays free of ruamel
@@ -21,16 +21,25 @@ BUILTIN_POLICIES = frozenset({"default", "root"})
 
 
 def check_semantics(state: StateFile, source: SourceMap) -> list[Diagnostic]:
+    """The checks of every section (the root's and each namespace's), and of the root's access checks."""
+    from vault_state.spec.positions import PrefixedSource  # ruamel: only where a file is checked
+
+    found = [*check_access(state, source)]
+    for _, sections, prefix in walk_sections(state):
+        found += check_sections(sections, PrefixedSource(source, prefix) if prefix else source)
+    return found
+
+
+def check_sections(state: Sections, source: SourceMap) -> list[Diagnostic]:
     return [
         *_policy_texts(state.policies, source),
         *_lowercase_names(state, source),
         *_mount_overlaps({"secrets_engines": state.secrets_engines, "auth_methods": state.auth_methods}, source),
         *_builtin_auth_path(state, source),
-        *check_access(state, source),
     ]
 
 
-def _builtin_auth_path(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+def _builtin_auth_path(state: Sections, source: SourceMap) -> Iterator[Diagnostic]:
     """`auth/token/` is the built-in token auth method; no other method can be enabled there."""
     for path in state.auth_methods:
         if path.split("/")[0] == "token":
@@ -45,12 +54,19 @@ def check_unvalidated(data: Mapping[str, Any], source: SourceMap) -> list[Diagno
 
     `data` is the plain parsed document; parts of the wrong shape are skipped (validation names them).
     """
+    from vault_state.spec.positions import PrefixedSource  # ruamel: only where a file is checked
+
     policies = data.get("policies")
     sections = {s: data.get(s) for s in ("secrets_engines", "auth_methods")}
-    return [
+    found = [
         *_policy_texts(policies if isinstance(policies, dict) else {}, source),
         *_mount_overlaps({k: v for k, v in sections.items() if isinstance(v, dict)}, source),
     ]
+    namespaces = data.get("namespaces")
+    for name, inner in (namespaces if isinstance(namespaces, dict) else {}).items():
+        if isinstance(inner, dict):  # a namespace holds every section: the same checks inside it
+            found += check_unvalidated(inner, PrefixedSource(source, ("namespaces", name)))
+    return found
 
 
 def roles_of(method: AnyAuth) -> dict[str, TokenFields]:
@@ -73,7 +89,7 @@ def _policy_texts(policies: Mapping[Any, Any], source: SourceMap) -> Iterator[Di
                 yield Diagnostic(location, f"policy '{name}': {problem.message}")
 
 
-def _lowercase_names(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+def _lowercase_names(state: Sections, source: SourceMap) -> Iterator[Diagnostic]:
     yield from _case_check(state.policies, ("policies",), "policy", source)
     for mount, method in state.auth_methods.items():
         section = role_section(method)

@@ -183,6 +183,14 @@ def _policy_key(name: str) -> str:
     return name
 
 
+def _namespace_name(name: str) -> str:
+    check_name(name, "namespace")
+    if name in ("root", "sys", "audit", "auth", "cubbyhole", "identity") or " " in name or "@" in name:
+        raise ValueError(f"invalid namespace name {name!r}: a reserved name, or a space or '@' (one path segment)")
+    return name
+
+
 MountPath = Annotated[str, AfterValidator(_mount_key)]
+NamespaceName = Annotated[str, AfterValidator(_namespace_name)]
 PolicyName = Annotated[str, AfterValidator(_policy_key)]
 RoleName = Annotated[str, AfterValidator(lambda name: check_name(name, "role"))]

@@ -61,7 +61,7 @@ class Gateway:
             client = hvac.Client(
                 url=self.connection.address,
                 token=self.connection.token.reveal(),
-                namespace=self.connection.namespace or None,
+                namespace=None,  # sent by _send on every request: it differs per call (namespaces in the file)
                 verify=verify,
                 timeout=self.timeout,
                 adapter=RawAdapter,
@@ -69,8 +69,10 @@ class Gateway:
             adapter = self._local.adapter = client.adapter
         return adapter
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        """Send one request; returns (status, parsed JSON or {}).
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, namespace: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        """Send one request in `namespace` (relative to the connection's); returns (status, parsed JSON or {}).
 
         Transient faults (vault/retry.py) are retried with backoff, each retry sent to the active node
         as rediscovered; raises VaultConnectionError when no node answers within the retry policy.
@@ -81,7 +83,7 @@ class Gateway:
         waited, lost_answer, retry = 0.0, False, -1
         while True:
             retry += 1
-            answer = self._send(method, path, kwargs)
+            answer = self._send(method, path, kwargs, namespace)
             if isinstance(answer, VaultConnectionError):
                 lost_answer, status, payload = True, 0, dict[str, Any]()
                 fault: str | None = str(answer) if self._answered else None
@@ -102,14 +104,18 @@ class Gateway:
                 self.faults_retried += 1
                 self._target = ""  # the leader may have changed: ask sys/leader again
 
-    def _send(self, method: str, path: str, kwargs: dict[str, Any]) -> Answer | VaultConnectionError:
+    def _send(self, method: str, path: str, kwargs: dict[str, Any], namespace: str) -> Answer | VaultConnectionError:
         """One HTTP exchange with the current target; a transport failure is returned, not raised."""
         with self._lock:
             self.requests_made += 1
         adapter = self._adapter()
         adapter.base_uri = self._target_address()
+        headers = self.index.headers()
+        full = "/".join(part for part in (self.connection.namespace, namespace) if part)
+        if full:
+            headers = {**headers, "X-Vault-Namespace": full}
         try:
-            response = adapter.request(method, f"/v1/{path}", headers=self.index.headers(), **kwargs)
+            response = adapter.request(method, f"/v1/{path}", headers=headers, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise VaultConnectionError(f"TLS error talking to {_host(exc, adapter.base_uri)}: {_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
@@ -149,32 +155,48 @@ class Gateway:
         except (requests.exceptions.RequestException, ValueError, OSError):
             return None
 
-    def read(self, path: str) -> dict[str, Any] | None:
+    def read(self, path: str, namespace: str = "") -> dict[str, Any] | None:
         """GET `path`; None when Vault answers 404."""
-        status, payload = self.request("GET", path)
+        status, payload = self.request("GET", path, namespace=namespace)
         if status == 404 or self._forbidden_recorded(status, "GET", path):
             return None
         _raise_for(status, "GET", path, payload)
         return payload
 
-    def read_many(self, paths: builtins.list[str]) -> builtins.list[dict[str, Any] | None]:
+    def read_many(self, paths: builtins.list[str], namespace: str = "") -> builtins.list[dict[str, Any] | None]:
         """`read` of every path, at most `parallelism` at a time; results in path order."""
         self.tracker.expect(len(paths))
-        return self.workers.map(self._read_tracked, paths)
+        return self.workers.map(lambda path: self._read_tracked(path, namespace), paths)
 
-    def _read_tracked(self, path: str) -> dict[str, Any] | None:
-        payload = self.read(path)
+    def _read_tracked(self, path: str, namespace: str) -> dict[str, Any] | None:
+        payload = self.read(path, namespace)
         self.tracker.advance()
         return payload
 
-    def list(self, path: str) -> builtins.list[str]:
+    def list(self, path: str, namespace: str = "") -> builtins.list[str]:
         """LIST `path`; [] when there is nothing (Vault answers 404)."""
-        status, payload = self.request("LIST", path)
+        status, payload = self.request("LIST", path, namespace=namespace)
         if status == 404 or self._forbidden_recorded(status, "LIST", path):
             return []
         _raise_for(status, "LIST", path, payload)
         keys: builtins.list[object] = (payload.get("data") or {}).get("keys") or []
         return [str(k) for k in keys]
+
+    def check_namespace(self) -> None:
+        """Raise ConfigurationError when --namespace/VAULT_NAMESPACE names a namespace the server does
+        not have: its reads would all answer 404 and plan as an empty server."""
+        if not self.connection.namespace:
+            return
+        status, payload = self.request("GET", "sys/namespaces?list=true")
+        if status == 404 and "namespace not found" in (payload.get("errors") or []):
+            raise ConfigurationError(
+                f"namespace {self.connection.namespace!r} does not exist on {self.connection.address} "
+                "(--namespace or VAULT_NAMESPACE): create it, or plan it from its parent's state file"
+            )
+
+    def within(self, namespace: str) -> NamespaceView:
+        """A reader of `namespace` (relative to the connection's), for the kinds' reads."""
+        return NamespaceView(self, namespace)
 
     @contextlib.contextmanager
     def forbidden_reads_collected(self) -> Iterator[ForbiddenReads]:
@@ -195,9 +217,40 @@ class Gateway:
 
     def execute(self, call: Call) -> builtins.list[str]:
         """Run one call; returns Vault's warnings for it."""
-        status, payload = self.request(call.method, call.path, call.body)
+        status, payload = self.request(call.method, call.path, call.body, call.namespace)
         _raise_for(status, call.method, call.path, payload)
+        if call.until_gone:
+            self._wait_gone(call)
         return [str(w) for w in payload.get("warnings") or []]
+
+    def _wait_gone(self, call: Call, limit: float = 120.0) -> None:
+        """Poll until a GET of the call's path answers 404: OpenBao deletes a namespace in the
+        background and answers the DELETE with status "in-progress"."""
+        waited, pause = 0.0, 0.1
+        while self.request("GET", call.path, namespace=call.namespace)[0] != 404:
+            if waited >= limit:
+                raise VaultApiError(call.method, call.path, 504, [f"still present {limit:.0f} s after the delete"])
+            time.sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, 2.0)
+
+
+class NamespaceView:
+    """The gateway's reads inside one namespace (X-Vault-Namespace), as the kinds' VaultReader."""
+
+    def __init__(self, gateway: Gateway, namespace: str) -> None:
+        self.gateway, self.namespace = gateway, namespace
+
+    def read(self, path: str) -> dict[str, Any] | None:
+        return self.gateway.read(path, self.namespace)
+
+    def read_many(self, paths: builtins.list[str]) -> builtins.list[dict[str, Any] | None]:
+        return self.gateway.read_many(paths, self.namespace)
+
+    def list(self, path: str) -> builtins.list[str]:
+        return self.gateway.list(path, self.namespace)
+
+    def within(self, namespace: str) -> NamespaceView:
+        return NamespaceView(self.gateway, "/".join(p for p in (self.namespace, namespace) if p))
 
 
 def _raise_for(status: int, method: str, path: str, payload: dict[str, Any]) -> None:
