@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,15 @@ def test_errors_inside_a_namespace_are_located(offline_cli: Cli, tmp_path: Path)
         f"{state}:5:12: policy 'bad': invalid policy: path 'x': invalid capability 'fly'",
         f"{state}:7:7: invalid namespace name 'sys': a reserved name, or a space or '@' (one path segment)",
     ]
+
+
+def test_a_saved_plan_applies_inside_namespaces(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = write_state(tmp_path, STATE)
+    planfile = str(tmp_path / "plan.json")
+    saved = cli("plan", "-f", str(state), "-o", planfile, "--format", "json")
+    assert saved.code == 0, saved.err
+    assert any(c["id"] == "team-a/staging/eu:policy/eu-reader" for c in json.loads(saved.out)["changes"])
+    result = cli("apply", planfile)
+    assert result.code == 0, result.out + result.err
+    assert data(bao, "sys/policies/acl/eu-reader", "team-a/staging/eu")["name"] == "eu-reader"
+    assert_empty(cli, state)

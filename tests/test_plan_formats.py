@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 from conftest import Cli, write_state
 
+from vault_state.kinds.registry import BY_NAME
 from vault_state.sandbox import DevServer
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json").read_text())
@@ -163,3 +164,10 @@ def test_colors_only_on_a_terminal_and_never_with_no_color(bao: DevServer, tmp_p
     no_color = _run(bao, state, {"NO_COLOR": "1"}, tty=True)
     assert b"+ policy/reader" in no_color
     assert not any(f"\x1b[{code}".encode() in no_color for code in ("3", "9", "38;"))
+
+
+def test_the_plan_schema_names_every_kind() -> None:
+    """The schema's kinds and id pattern follow the registry (a new kind must be added to both)."""
+    assert SCHEMA["$defs"]["kind"]["enum"] == list(BY_NAME)
+    pattern = SCHEMA["$defs"]["change"]["properties"]["id"]["pattern"]
+    assert pattern == f"^([^:/][^:]*:)?({'|'.join(BY_NAME)})/.+$"
