@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import requests
 from conftest import REVIEWER_JWT, Cli, write_state
-from test_reads import CountingGateway
+from test_parallel import CountingGateway
 
 from vault_state.desired import build_desired
 from vault_state.plan.planner import plan
@@ -199,3 +201,48 @@ def test_a_saved_plan_applies_inside_namespaces(cli: Cli, bao: DevServer, tmp_pa
     assert result.code == 0, result.out + result.err
     assert data(bao, "sys/policies/acl/eu-reader", "team-a/staging/eu")["name"] == "eu-reader"
     assert_empty(cli, state)
+
+
+def test_sibling_namespaces_are_read_concurrently_within_the_parallelism(
+    cli: Cli, bao: DevServer, tmp_path: Path
+) -> None:
+    siblings = "".join(f"  team-{i}:\n    policies:\n      reader: '{POLICY}'\n" for i in range(6))
+    state = write_state(tmp_path, f"version: 1\nnamespaces:\n{siblings}")
+    applied(cli, state)
+    loaded = load_state(state)
+    desired = build_desired(loaded, dict(os.environ))
+    gateway = ThreadCountingGateway(connection_from(bao.env()), parallelism=3)
+    live = read_live(gateway, desired, loaded.state.prune, parallelism=3)
+    assert not plan(desired, live, loaded.state.prune).has_changes
+    assert any(name.startswith("namespaces") for name in gateway.threads)  # siblings read at once
+    assert 1 < gateway.most_in_flight <= 3
+
+
+class ThreadCountingGateway(CountingGateway):
+    """Records which threads send requests and the most requests in flight at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.threads: set[str] = set()
+        self.in_flight = self.most_in_flight = 0
+        self.guard = threading.Lock()
+
+    def _adapter(self) -> Any:
+        adapter = super()._adapter()
+        if not getattr(adapter, "counted", False):
+            send, adapter.counted = adapter.request, True
+
+            def request(*args: Any, **kwargs: Any) -> Any:
+                with self.guard:
+                    self.in_flight += 1
+                    self.most_in_flight = max(self.most_in_flight, self.in_flight)
+                    self.threads.add(threading.current_thread().name)
+                try:
+                    time.sleep(0.01)  # long enough for the others to overlap
+                    return send(*args, **kwargs)
+                finally:
+                    with self.guard:
+                        self.in_flight -= 1
+
+            adapter.request = request
+        return adapter

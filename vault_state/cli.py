@@ -348,7 +348,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     gateway = _gateway(args, io)
     gateway.check_namespace()
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
-        live = read_live(gateway, desired, loaded.state.prune)
+        live = read_live(gateway, desired, loaded.state.prune, gateway.workers.limit)
     known = {rid.path for rid in live if rid.kind == "policy" and not rid.namespace}
     warnings = [*lint_state(loaded.state, loaded.source, references=False),
                 *check_policy_references(loaded.state, loaded.source, known=known),

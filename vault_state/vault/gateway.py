@@ -51,6 +51,8 @@ class Gateway:
         self.requests_made = 0
         self._lock = threading.Lock()
         self._local = threading.local()
+        # Requests in flight, whichever thread sends them (reads of several namespaces run at once).
+        self._in_flight = threading.BoundedSemaphore(parallelism)
 
     def _adapter(self) -> Any:
         adapter = getattr(self._local, "adapter", None)
@@ -115,7 +117,8 @@ class Gateway:
         if full:
             headers = {**headers, "X-Vault-Namespace": full}
         try:
-            response = adapter.request(method, f"/v1/{path}", headers=headers, **kwargs)
+            with self._in_flight:
+                response = adapter.request(method, f"/v1/{path}", headers=headers, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise VaultConnectionError(f"TLS error talking to {_host(exc, adapter.base_uri)}: {_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:

@@ -7,6 +7,8 @@ a namespace carry its path (`team-a:policy/x`); a namespace that does not exist 
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from vault_state.kinds.base import ReadScope, VaultReader
@@ -15,19 +17,34 @@ from vault_state.plan.model import Resource, ResourceId
 from vault_state.spec.models import Prune
 
 
-def read_live(vault: VaultReader, desired: dict[ResourceId, Resource], prune: Prune) -> dict[ResourceId, Resource]:
+def read_live(
+    vault: VaultReader, desired: dict[ResourceId, Resource], prune: Prune, parallelism: int = 1
+) -> dict[ResourceId, Resource]:
+    """The live snapshot. The namespaces of one depth are read concurrently (`parallelism` at a time;
+    the gateway bounds the requests in flight to the same number)."""
     live: dict[ResourceId, Resource] = {}
-    queue = [""]
-    while queue:
-        namespace = queue.pop(0)
-        found = read_namespace(vault.within(namespace) if namespace else vault, desired, prune, namespace)
-        live.update(found)
-        queue += [
-            child for rid in found
-            if rid.kind == "namespace" and (child := _join(namespace, rid.path)) and rid in desired
-            and any(d.namespace == child for d in desired)
-        ]
+    wanted = {rid.namespace for rid in desired}
+    level = [""]
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="namespaces") as pool:
+        while level:
+            reads = [(ns, vault.within(ns) if ns else vault) for ns in level]
+            one = functools.partial(_read_one, desired=desired, prune=prune)
+            # One namespace (or a limit of 1) is read in this thread: the sequential behaviour, exactly.
+            results = list(map(one, reads) if len(reads) == 1 or parallelism == 1 else pool.map(one, reads))
+            level = []
+            for namespace, found in zip((ns for ns, _ in reads), results, strict=True):
+                live.update(found)
+                level += [
+                    child for rid in found
+                    if rid.kind == "namespace" and rid in desired and (child := _join(namespace, rid.path)) in wanted
+                ]
     return live
+
+
+def _read_one(
+    item: tuple[str, VaultReader], desired: dict[ResourceId, Resource], prune: Prune
+) -> dict[ResourceId, Resource]:
+    return read_namespace(item[1], desired, prune, item[0])
 
 
 def read_namespace(
