@@ -118,8 +118,17 @@ class Plan:
 
 @dataclass(frozen=True)
 class Call:
-    """One HTTP request an apply will make: data, not I/O. `body` may hold Sensitive values."""
+    """One HTTP request an apply will make: data, not I/O. `body` may hold Sensitive values.
+    `show`: fields of Vault's answer the apply output shows (public values made on the server,
+    such as an SSH CA's public key); never a secret."""
 
     method: str
     path: str
     body: dict[str, Any] | None = None
+    show: tuple[str, ...] = ()
+
+
+class Shown(str):
+    """A line of the apply output made from Vault's answer to a call (`Call.show`), not a warning."""
+
+    __slots__ = ()
