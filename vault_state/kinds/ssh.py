@@ -144,7 +144,8 @@ class SshRole(Strict):
         other = CA_ONLY if self.key_type == "otp" else OTP_ONLY
         given = sorted(name for name in self.model_fields_set if name in other)
         if given:
-            raise ValueError(f"{', '.join(given)}: not used by key_type {self.key_type} roles (Vault ignores it)")
+            names = ", ".join(given)
+            raise ValueError(f"{names}: not used by key_type {self.key_type} roles (Vault silently drops them)")
         if self.key_type == "otp" and not self.default_user:
             raise ValueError("key_type otp roles need a default_user")
         if self.key_type == "ca" and not (self.allow_user_certificates or self.allow_host_certificates):
