@@ -226,8 +226,8 @@ class DeclaredKind:
         for rid, raw in zip(wanted, responses, strict=True):
             values = live_values(self.model, self.read_quirk(data_of(raw)))
             # Fields Vault never returns are not compared: the live side takes the file's values.
-            wanted = scope.desired[rid].values
-            values.update({n: wanted[n] for n in not_returned(self.model) if n in wanted})
+            declared = scope.desired[rid].values
+            values.update({n: declared[n] for n in not_returned(self.model) if n in declared})
             yield Resource(rid, values, api_path=self.place.api_path(rid.path))
         # Objects the file does not declare are read for prune only: their names are enough.
         yield from (Resource(r, {}, api_path=self.place.api_path(r.path)) for r in ids if r not in scope.desired)
