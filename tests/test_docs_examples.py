@@ -30,6 +30,9 @@ from tests.conftest import EXAMPLES, Cli
 from tests.test_eso import validate_manifest
 from vault_state.cli import build_parser
 from vault_state.kinds.registry import DECLARED
+from vault_state.kinds.ssh import SshCa, SshRole
+from vault_state.kinds.totp import TotpKey
+from vault_state.kinds.transit import TransitKey
 from vault_state.spec.auth import (
     AppRoleRole,
     JwtConfig,
@@ -263,8 +266,12 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("`prune`", 0): Prune,
     ("`namespaces`", 0): Namespace,
     ("`lint`", 0): Lint,
-    # Every declared kind has its section, named after its key in the state file.
-    **{(f"`{kind.section}`", 0): kind.model for kind in DECLARED},
+    ("transit", 0): TransitKey,
+    ("ssh", 0): SshCa,
+    ("ssh", 1): SshRole,
+    ("totp", 0): TotpKey,
+    # Every top-level declared kind has its section, named after its key in the state file.
+    **{(f"`{kind.section}`", 0): kind.model for kind in DECLARED if kind.section},
 }
 
 

@@ -85,6 +85,20 @@ ERRORS: dict[str, list[str]] = {
         f"6:3: invalid policy name '../sys/seal': {NAME_RULE}",
         f"11:7: invalid role name 'ci/admin': {NAME_RULE}",
     ],
+    # what is inside secrets engines
+    "transit_key_type": [
+        "8:17: type: Input should be 'aes128-gcm96', 'aes256-gcm96', 'chacha20-poly1305', 'xchacha20-poly1305', "
+        "'ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'ed25519', 'rsa-2048', 'rsa-3072', 'rsa-4096' or 'hmac'"
+    ],
+    "transit_convergent_not_derived": ["8:11: payments: convergent_encryption requires derived: true"],
+    "transit_on_kv": ["4:5: secret: 'transit' applies to transit engines only (this engine's type is kv)"],
+    "ssh_otp_certificate_fields": [
+        "8:11: otp-role: allow_user_certificates, ttl: not used by key_type otp roles (Vault silently drops them)"
+    ],
+    "ssh_ca_role_without_certificates": [
+        "8:11: ops: key_type ca roles need allow_user_certificates or allow_host_certificates"
+    ],
+    "totp_digits": ["10:19: digits: Input should be 6 or 8"],
     # auth methods and roles
     "legacy_and_token_name": ["7:9: ci: 'ttl' is the legacy name of 'token_ttl': give only 'token_ttl'"],
     "value_source_without_env_file": ["7:27: token_reviewer_jwt: expected a string, {env: NAME}, {file: PATH} or {kubernetes: ca_cert|token}"],

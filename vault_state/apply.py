@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from vault_state.errors import VaultStateError
 from vault_state.kinds.registry import BY_NAME
-from vault_state.plan.model import Action, Call, Change, Plan
+from vault_state.plan.model import Action, Call, Change, Plan, Shown
 from vault_state.progress import Silent, Tracker
 from vault_state.vault.parallel import Workers
 
@@ -23,6 +23,8 @@ class ApplyReport:
     failed: list[tuple[Change, str]] = field(default_factory=list)
     pending: list[Change] = field(default_factory=list)
     warnings: list[tuple[Change, str]] = field(default_factory=list)
+    shown: list[tuple[Change, str]] = field(default_factory=list)
+    """Values of Vault's answers the output shows (`Call.show`), e.g. a generated public key."""
 
     @property
     def ok(self) -> bool:
@@ -63,7 +65,8 @@ def apply_plan(
                 report.pending.append(change)
             else:
                 report.applied.append(change)
-                report.warnings += [(change, w) for w in outcome.value or []]
+                report.warnings += [(change, w) for w in outcome.value or [] if not isinstance(w, Shown)]
+                report.shown += [(change, w) for w in outcome.value or [] if isinstance(w, Shown)]
         if report.failed:
             report.pending += [change for later in stages[index + 1 :] for change in later]
             return report

@@ -457,6 +457,8 @@ def _confirm(args: argparse.Namespace, io: Io) -> None:
 def _report(report: ApplyReport, the_plan: Plan, io: Io) -> int:
     for change, warning in report.warnings:
         io.err.print(f"warning: {change.id}: Vault says: {warning}", style="yellow", markup=False, highlight=False)
+    for change, line in report.shown:
+        io.out.print(f"{change.id}: {line}", markup=False, highlight=False)
     if report.ok:
         counts = the_plan.counts()
         io.out.print(

@@ -73,9 +73,11 @@ def read_everything(vault: VaultReader) -> dict[ResourceId, Resource]:
     `desired` is a mapping that names every live object (auth methods with their live type)."""
     mounts = data_of(vault.read("sys/auth"))
     types = {strip_mount(k): str(m.get("type", "")) for k, m in mounts.items() if isinstance(m, dict)}
+    engines = data_of(vault.read("sys/mounts"))
+    engine_types = {strip_mount(k): str(m.get("type", "")) for k, m in engines.items() if isinstance(m, dict)}
     # Prune on for every kind: each kind then reads all its objects, whatever `desired` iterates to.
     everything = Prune(**dict.fromkeys(Prune.model_fields, True))
-    scope = ReadScope(_Everything(types), everything, {})
+    scope = ReadScope(_Everything(types, engine_types), everything, {})
     for kind in KINDS:
         for resource in kind.read(vault, scope):
             scope.live[resource.id] = resource
@@ -86,13 +88,18 @@ class _Everything(Mapping[ResourceId, Resource]):
     """A stand-in for the desired snapshot that contains every id, so every detail is read.
 
     An auth method is "desired" with its live type and a config (for types that have one), so its
-    config and roles are read; every other id is desired with no values (only membership is used).
+    config and roles are read; a secrets engine with its live type, so what is inside it is read;
+    every other id is desired with no values (only membership is used). It iterates to the engines
+    and to the one-per-engine objects (an SSH engine's CA), which are not listed but read by id.
     """
 
-    def __init__(self, auth_types: dict[str, str]) -> None:
+    def __init__(self, auth_types: dict[str, str], engine_types: dict[str, str]) -> None:
         self.auth_types = auth_types
+        self.engine_types = engine_types
 
     def __getitem__(self, rid: ResourceId) -> Resource:
+        if rid.kind == "secrets_engine" and rid.path in self.engine_types:
+            return Resource(rid, {"type": self.engine_types[rid.path]})
         if rid.kind != "auth_method":
             return Resource(rid, {})
         kind = self.auth_types[rid.path]  # KeyError: not a live auth method
@@ -102,10 +109,18 @@ class _Everything(Mapping[ResourceId, Resource]):
         return Resource(rid, values)
 
     def __iter__(self) -> Iterator[ResourceId]:
-        return iter(())
+        engines = [ResourceId("secrets_engine", path) for path in self.engine_types]
+        singles = [
+            ResourceId(kind.name, path)
+            for kind in DECLARED
+            if isinstance(kind.place, EngineSingleton)
+            for path, engine_type in self.engine_types.items()
+            if engine_type == kind.place.engine_type
+        ]
+        return iter(engines + singles)
 
     def __len__(self) -> int:
-        return 0
+        return sum(1 for _ in self)
 
 
 class _Tolerant:

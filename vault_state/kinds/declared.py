@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from vault_state.kinds.base import ReadScope, VaultReader, data_of
 from vault_state.kinds.base import show_change as _pair
-from vault_state.kinds.values import create_only, desired_values, field_specs, live_values
+from vault_state.kinds.values import create_only, desired_values, field_specs, live_values, not_returned
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.fields import CreateOnly
 
@@ -153,6 +153,12 @@ class EngineSingleton:
 
 
 CallsQuirk = Callable[["DeclaredKind", Change], list[Call]]
+ChangeQuirk = Callable[[Raw, Raw], str]
+"""(live values, desired values) -> a message; "" for none."""
+
+
+def never(before: Raw, after: Raw) -> str:
+    return ""
 
 
 @dataclass(frozen=True)
@@ -160,7 +166,13 @@ class DeclaredKind:
     """`place`: where the objects sit. `lowercase`: Vault lowercases names, so ids are lowercase.
     `builtin`: names never deleted. `read_quirk`: undoes a Vault behaviour on the server's answer
     before it is made canonical. `calls_quirk`: the writes, where they are not one POST and one
-    DELETE at the object's path (each quirk is a named function saying which Vault behaviour)."""
+    DELETE at the object's path (each quirk is a named function saying which Vault behaviour).
+    `refuse_change`: why an in-place change may never be applied (a flag Vault can turn on but
+    never off); `warn_change`: what the plan must warn about a change (turning such a flag on).
+    `delete_loss`: what deleting an object destroys (then a delete needs --allow-destroy).
+    `exists_list`: for one object per engine whose read path answers an error, not 404, while it
+    was never configured, a LIST path under the engine that is empty until it exists.
+    `notes`: said in a plan about an object that exists and is not changed."""
 
     name: str
     prune_key: str
@@ -170,6 +182,10 @@ class DeclaredKind:
     builtin: frozenset[str] = frozenset()
     read_quirk: Callable[[Raw], Raw] = unchanged
     calls_quirk: CallsQuirk | None = None
+    refuse_change: ChangeQuirk = never
+    warn_change: ChangeQuirk = never
+    delete_loss: str = ""
+    exists_list: str = ""
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -201,12 +217,17 @@ class DeclaredKind:
             return
         if self.place.single:
             ids = [rid for rid in scope.desired if rid.kind == self.name and self._parent_kept(rid, scope)]
+            if self.exists_list:
+                ids = [rid for rid in ids if vault.list(f"{rid.path}/{self.exists_list}")]
         else:
             ids = [self._id(prefix + n) for prefix, path in self.place.listings(scope) for n in vault.list(path)]
         wanted = [rid for rid in ids if rid in scope.desired]
         responses = vault.read_many([self.place.api_path(rid.path) for rid in wanted])
         for rid, raw in zip(wanted, responses, strict=True):
             values = live_values(self.model, self.read_quirk(data_of(raw)))
+            # Fields Vault never returns are not compared: the live side takes the file's values.
+            declared = scope.desired[rid].values
+            values.update({n: declared[n] for n in not_returned(self.model) if n in declared})
             yield Resource(rid, values, api_path=self.place.api_path(rid.path))
         # Objects the file does not declare are read for prune only: their names are enough.
         yield from (Resource(r, {}, api_path=self.place.api_path(r.path)) for r in ids if r not in scope.desired)
@@ -234,11 +255,13 @@ class DeclaredKind:
     def refusal(self, before: Resource, after: Resource) -> str:
         """Why this change may never be applied, even with --allow-destroy ("" when it may)."""
         marks = self._create_only()
-        return "; ".join(marks[n].refuse for n in self.changed_create_only(before, after) if marks[n].refuse)
+        reasons = [marks[n].refuse for n in self.changed_create_only(before, after) if marks[n].refuse]
+        reasons.append(self.refuse_change(before.values, after.values))
+        return "; ".join(r for r in reasons if r)
 
     def data_loss(self, before: Resource, after: Resource | None) -> str:
         if after is None:
-            return ""
+            return f"deletes {before.id}: {self.delete_loss}" if self.delete_loss else ""
         marks = self._create_only()
         lost = sorted({marks[n].loss for n in self.changed_create_only(before, after)} - {""})
         return f"deletes and re-creates {before.id}: {'; '.join(lost)}" if lost else ""
@@ -247,7 +270,12 @@ class DeclaredKind:
         return not self.place.single and resource.id.path not in self.builtin
 
     def warnings(self, change: Change) -> list[str]:
-        return []
+        if change.before is None or change.after is None:
+            return []
+        if change.action is Action.NOOP:
+            return list(self.notes)
+        warning = self.warn_change(change.before.values, change.after.values)
+        return [warning] if warning else []
 
     def calls(self, change: Change) -> list[Call]:
         if self.calls_quirk is not None:

@@ -5,13 +5,27 @@ Deletes run in the reverse of this order. An explicit tuple, not an import-time 
 
 from __future__ import annotations
 
-from vault_state.kinds import auth_method, auth_role, namespace, policy, secrets_engine, token_role
+from vault_state.kinds import (
+    auth_method,
+    auth_role,
+    namespace,
+    policy,
+    secrets_engine,
+    ssh,
+    token_role,
+    totp,
+    transit,
+)
 from vault_state.kinds.base import Kind
 from vault_state.kinds.declared import DeclaredKind
 
 KINDS: tuple[Kind, ...] = (
     namespace.KIND,  # first: everything in a namespace is created after it, and deleted before it
     secrets_engine.KIND,
+    transit.KIND,
+    ssh.CA_KIND,
+    ssh.ROLE_KIND,
+    totp.KIND,
     policy.KIND,
     auth_method.KIND,
     auth_role.KIND,

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from vault_state.sensitive import Sensitive
-from vault_state.spec.fields import Canon, CreateOnly, Meta, WriteOnly
+from vault_state.spec.fields import Canon, CreateOnly, Meta, NotReturned, WriteOnly
 from vault_state.spec.sources import Resolver
 from vault_state.spec.types import EnvSource, FileSource, KubeCaSource, KubeTokenSource
 
@@ -38,6 +38,7 @@ class FieldSpec:
     nested: type[BaseModel] | None
     meta: bool
     required: bool
+    not_returned: bool = False
 
 
 @functools.cache
@@ -64,6 +65,7 @@ def _spec(name: str, info: FieldInfo) -> FieldSpec:
         _model_of(info.annotation),
         bool(first(Meta)),
         info.is_required(),
+        bool(first(NotReturned)),
     )
 
 
@@ -78,6 +80,11 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 def create_only(model: type[BaseModel]) -> dict[str, str]:
     """The create-only fields of `model` and what re-creating the object loses ("" for nothing)."""
     return {f.name: f.create_only.loss for f in field_specs(model) if f.create_only is not None}
+
+
+def not_returned(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields Vault accepts but never returns (not secrets): the live side takes the file's."""
+    return tuple(f.name for f in field_specs(model) if f.not_returned)
 
 
 def canonical(spec: FieldSpec, value: Any) -> Any:
@@ -130,11 +137,12 @@ def _resolved(value: Any, resolver: Resolver | None, loc: Sequence[str | int]) -
 
 def live_values(model: type[BaseModel], raw: Mapping[str, Any] | None, skip: Sequence[str] = ()) -> Values:
     """The server's answer in the model's canonical form: undeclared fields dropped, omitted ones
-    defaulted, write-only ones replaced by what Vault reports about them (`reported_as`)."""
+    defaulted, write-only ones replaced by what Vault reports about them (`reported_as`), the ones
+    Vault never returns left out (the caller takes the file's values for those)."""
     raw = raw or {}
     values: Values = {}
     for spec in field_specs(model):
-        if spec.meta or spec.name in skip:
+        if spec.meta or spec.not_returned or spec.name in skip:
             continue
         if spec.write_only is not None:
             if spec.write_only.reported_as:

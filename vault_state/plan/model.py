@@ -127,7 +127,9 @@ class Plan:
 
 @dataclass(frozen=True)
 class Call:
-    """One HTTP request an apply will make: data, not I/O. `body` may hold Sensitive values."""
+    """One HTTP request an apply will make: data, not I/O. `body` may hold Sensitive values.
+    `show`: fields of Vault's answer the apply output shows (public values made on the server,
+    such as an SSH CA's public key); never a secret."""
 
     method: str
     path: str
@@ -136,3 +138,10 @@ class Call:
     """The namespace the call is sent in (X-Vault-Namespace), relative to the connection's."""
     until_gone: bool = False
     """After the call, wait until a GET of `path` answers 404 (OpenBao deletes namespaces asynchronously)."""
+    show: tuple[str, ...] = ()
+
+
+class Shown(str):
+    """A line of the apply output made from Vault's answer to a call (`Call.show`), not a warning."""
+
+    __slots__ = ()

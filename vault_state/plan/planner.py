@@ -33,7 +33,8 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
             gone_parents.add(rid)
         changes[rid] = change
     for rid, resource in live.items():
-        if rid in desired or not getattr(prune, BY_NAME[rid.kind].prune_key):
+        key = BY_NAME[rid.kind].prune_key  # "" for a kind never pruned (one object per engine)
+        if rid in desired or not (key and getattr(prune, key)):
             continue
         if _parent(rid) in gone_parents:
             continue  # goes with its parent
@@ -48,11 +49,12 @@ def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Chang
         return Change(rid, Action.CREATE, None, after, field_diffs({}, after.values))
     diffs = field_diffs(_visible(before.values, after), after.values)
     if not diffs:
-        return Change(rid, Action.NOOP, before, after)
+        noop = Change(rid, Action.NOOP, before, after)
+        return replace(noop, warnings=tuple(kind.warnings(noop)))  # notes on an object kept as it is
     reasons = kind.replace_reasons(before, after)
     action = Action.REPLACE if reasons else Action.UPDATE
     loss = kind.data_loss(before, after) if reasons else ""
-    refusal = kind.refusal(before, after) if reasons else ""
+    refusal = kind.refusal(before, after)  # an in-place change may be refused too (a flag never turned off)
     change = Change(rid, action, before, after, diffs, "; ".join(reasons), data_loss=loss, refusal=refusal)
     return replace(change, warnings=tuple(kind.warnings(change)))
 

@@ -21,6 +21,8 @@ def plan_lines(document: dict[str, Any]) -> list[Line]:
     lines: list[Line] = []
     for warning in document.get("warnings", []):
         lines.append((f"warning: {warning}", "yellow"))
+    for kept in document["changes"]:  # what a kind says about an object it leaves as it is
+        lines += [(f"note: {kept['id']}: {note}", "dim") for note in kept["warnings"] if kept["action"] == "no-op"]
     if not changes:
         lines.append(("No changes. The server matches the state file.", "bold"))
         return lines

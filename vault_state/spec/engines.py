@@ -6,6 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from vault_state.kinds.ssh import SshSection
+from vault_state.kinds.totp import TotpSection
+from vault_state.kinds.transit import TransitSection
 from vault_state.spec.fields import Meta, NameSet, Seconds
 from vault_state.spec.types import Strict, exact_int
 
@@ -36,7 +39,7 @@ class KvConfig(Strict):
     delete_version_after: Seconds = Field(0, description="0 keeps versions forever.")
 
 
-ENGINE_SECTIONS: dict[str, str] = {}
+ENGINE_SECTIONS: dict[str, str] = {"transit": "transit", "ssh": "ssh", "totp": "totp"}
 """Engine configuration sections of SecretsEngine (field name -> the engine type it belongs to)."""
 
 
@@ -55,6 +58,9 @@ class SecretsEngine(Strict):
     prevent_destroy: Annotated[bool, Meta()] = Field(
         False, description="Refuse any plan that would disable this mount."
     )
+    transit: Annotated[TransitSection | None, Meta()] = Field(None, description="transit engines: keys.")
+    ssh: Annotated[SshSection | None, Meta()] = Field(None, description="ssh engines: the CA key and roles.")
+    totp: Annotated[TotpSection | None, Meta()] = Field(None, description="totp engines: keys.")
 
     @model_validator(mode="before")
     @classmethod

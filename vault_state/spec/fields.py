@@ -51,6 +51,13 @@ class CreateOnly:
 
 
 @dataclass(frozen=True)
+class NotReturned:
+    """Vault accepts this field but never returns it, and it is no secret (a TOTP key's skew, the
+    SSH CA's key_type): sent when the object is written, never compared; the live side of a plan
+    takes the file's value, and export cannot write it."""
+
+
+@dataclass(frozen=True)
 class Meta:
     """Not a value sent to Vault: settings of the tool (prevent_destroy) or child objects (roles)."""
 
@@ -119,6 +126,13 @@ def _cidr(value: str) -> str:
     return str(iface.ip) if host else f"{iface.ip}/{iface.network.prefixlen}"
 
 
+def comma_set(value: str | Iterable[str] | None) -> str:
+    """A comma-separated string Vault splits into a set (SSH roles' allowed_users, allowed_domains):
+    sorted, without blanks or duplicates, joined by ','. The file may give a string or a list."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return ",".join(sorted({item.strip() for item in items} - {""}))
+
+
 def sorted_map(value: dict[str, Any] | None) -> dict[str, Any]:
     """A map compared by key: Vault returns null for an empty one."""
     return dict(sorted((value or {}).items()))
@@ -142,6 +156,8 @@ LowerNameSet = Annotated[list[str], Canon(lower_name_set)]
 CidrSet = Annotated[list[str], Canon(cidr_set)]
 PemSet = Annotated[list[str], Canon(pem_set)]
 StringMap = Annotated[dict[str, str], Canon(sorted_map)]
+CommaSet = Annotated[str | list[str], Canon(comma_set)]
+"""Names Vault keeps as one comma-separated string but uses as a set ("ops,deploy" or a list)."""
 Seconds = Annotated[Duration, Canon(seconds)]
 Secret = Annotated[Value | None, WriteOnly(), Field(description="Write-only: sent, never read back or compared.")]
 

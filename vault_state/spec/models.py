@@ -40,6 +40,9 @@ class Prune(Strict):
     auth_methods: bool = False
     token_roles: bool = False
     namespaces: bool = Field(False, description="Namespaces not in the file, with everything in them.")
+    transit_keys: bool = Field(False, description="Keys of the transit engines in this file (needs --allow-destroy).")
+    ssh_roles: bool = Field(False, description="Roles of the ssh engines in this file.")
+    totp_keys: bool = Field(False, description="Keys of the totp engines in this file (needs --allow-destroy).")
 
 
 class Lint(Strict):

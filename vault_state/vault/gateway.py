@@ -20,7 +20,7 @@ import requests
 from hvac.adapters import RawAdapter
 
 from vault_state.errors import ConfigurationError, VaultApiError, VaultConnectionError
-from vault_state.plan.model import Call
+from vault_state.plan.model import Call, Shown
 from vault_state.progress import Silent, Tracker
 from vault_state.sensitive import reveal_all
 from vault_state.vault.connection import Connection
@@ -219,12 +219,16 @@ class Gateway:
         return True
 
     def execute(self, call: Call) -> builtins.list[str]:
-        """Run one call; returns Vault's warnings for it."""
+        """Run one call; returns Vault's warnings for it, and the fields of its answer the call
+        asks to show (as `Shown` lines)."""
         status, payload = self.request(call.method, call.path, call.body, call.namespace)
         _raise_for(status, call.method, call.path, payload)
         if call.until_gone:
             self._wait_gone(call)
-        return [str(w) for w in payload.get("warnings") or []]
+        data = payload.get("data")
+        data = data if isinstance(data, dict) else {}
+        shown = [Shown(f"{name} = {str(data[name]).strip()}") for name in call.show if data.get(name)]
+        return [str(w) for w in payload.get("warnings") or []] + shown
 
     def _wait_gone(self, call: Call, limit: float = 120.0) -> None:
         """Poll until a GET of the call's path answers 404: OpenBao deletes a namespace in the
