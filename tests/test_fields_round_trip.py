@@ -23,7 +23,11 @@ from conftest import REVIEWER_JWT, Cli, read
 from pydantic import BaseModel
 from test_auth_kinds import public_key_pem
 
+from vault_state.kinds.audit_device import AuditDevice
 from vault_state.kinds.auth import _TYPES
+from vault_state.kinds.password_policy import PasswordPolicy
+from vault_state.kinds.quota import RateLimitQuota
+from vault_state.kinds.sys_config import AuditedHeader, Cors, UiHeader
 from vault_state.kinds.registry import DECLARED
 from vault_state.kinds.values import field_specs
 from vault_state.sandbox import DevServer
@@ -92,7 +96,23 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
         "verbose_oidc_logging": True,
     },
     **{kind.model: (lambda tmp, kind=kind: TOKEN_ROLE) for kind in DECLARED if kind.name == "token_role"},
+    AuditDevice: lambda tmp: {
+        "type": "file", "description": "round trip", "local": True,
+        "options": {"file_path": str(tmp / "audit.log"), "log_raw": "true", "hmac_accessor": "false", "format": "json"},
+    },
+    PasswordPolicy: lambda tmp: {"policy": PASSWORD_POLICY},
+    RateLimitQuota: lambda tmp: {
+        "path": "auth/ap", "rate": 1000.5, "interval": "2m", "block_interval": "1h", "role": "ci", "inheritable": True,
+    },
+    Cors: lambda tmp: {
+        "enabled": True, "allowed_origins": ["https://b.example", "https://a.example"],
+        "allowed_headers": ["X-Custom", "Authorization"], "allow_credentials": True,
+    },
+    UiHeader: lambda tmp: {"values": ["b", "a"]},
+    AuditedHeader: lambda tmp: {"hmac": True},
 }
+PASSWORD_POLICY = 'length = 24\r\nrule "charset" {\n  charset = "abcdefghjkmnpqrstuvwxyz"\n  min-chars = 2\n}\n\n'
+API_AUDIT = "unsafe_allow_api_audit_creation = true\n"
 TOKEN_ROLE = {
     "allowed_policies": ["CI", "deploy"], "disallowed_policies": ["root-ish"], "allowed_policies_glob": ["team-*"],
     "disallowed_policies_glob": ["admin-*"], "orphan": True, "renewable": False, "path_suffix": "ci-v1",
@@ -119,6 +139,7 @@ class Case:
     read_path: str  # where the object is read back on the server (drift is written there)
     drift: tuple[str, Any, str]  # (API field, value written behind the tool's back, the plan's field path)
     minimal: dict[str, Any]  # the object with only what it requires
+    server_config: str = ""  # the test server's configuration (DevServer.config_hcl)
 
 
 def _k8s(obj: dict[str, Any]) -> dict[str, Any]:
@@ -153,6 +174,23 @@ CASES = [
          {"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["vault"]}),
     *[Case(kind.model, lambda o, kind=kind: {kind.section: {"r": o}}, kind.place.api_path("r"),
            ("orphan", False, "orphan"), {}) for kind in DECLARED if kind.name == "token_role"],
+    # A replace (every audit device field is create-only): the drift is a device re-enabled with other options.
+    Case(AuditDevice, lambda o: {"audit_devices": {"file": o}}, "sys/audit/file",
+         ("REPLACE", {"type": "file", "options": {"file_path": "/dev/null"}}, "options.file_path"),
+         {"type": "file", "options": {"file_path": "/dev/null"}}, server_config=API_AUDIT),
+    Case(PasswordPolicy, lambda o: {"password_policies": {"p": o}}, "sys/policies/password/p",
+         ("policy", 'length = 8\nrule "charset" {\n  charset = "ab"\n}\n', "policy"),
+         {"policy": 'length = 10\nrule "charset" {\n  charset = "xyz"\n}\n'}),
+    Case(RateLimitQuota, lambda o: {"auth_methods": {"ap": {"type": "approle"}}, "quotas": {"rate_limit": {"q": o}}},
+         "sys/quotas/rate-limit/q", ("rate", 2000, "rate"), {"path": "auth/ap", "rate": 1000}),
+    Case(Cors, lambda o: {"sys_config": {"cors": o}}, "sys/config/cors",
+         ("allowed_origins", ["https://other.example"], "allowed_origins"), {}),
+    Case(UiHeader, lambda o: {"sys_config": {"ui_headers": {"x-round-trip": o}}}, "sys/config/ui/headers/X-Round-Trip",
+         ("values", ["c"], "values"), {"values": ["z"]}),
+    Case(AuditedHeader, lambda o: {"sys_config": {"audited_headers": {"X-Round-Trip": o}}},
+         "sys/config/auditing/request-headers/x-round-trip", ("hmac", False, "hmac"), {}),
+    *[Case(kind.model, lambda o: {"token_auth": {"tune": o}}, "sys/auth/token/tune",
+           ("listing_visibility", "hidden", "listing_visibility"), {}) for kind in DECLARED if kind.name == "token_auth"],
 ]
 ENV = {"TOKEN_REVIEWER_JWT": REVIEWER_JWT, "ALICE_PASSWORD": "alice-pass-SECRET-1"}
 
@@ -183,10 +221,18 @@ def state_text(case: Case, obj: dict[str, Any], tmp: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.model.__name__)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.model.__name__}-{c.read_path.split('/')[0]}")
 def test_every_field_applies_reads_back_exports_resets_and_repairs(
-    case: Case, cli: Cli, bao: DevServer, tmp_path: Path
+    case: Case, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    bao = DevServer(config_hcl=case.server_config).start()
+    try:
+        round_trip(case, Cli(capsys, monkeypatch, bao), bao, tmp_path)
+    finally:
+        bao.stop()
+
+
+def round_trip(case: Case, cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     full = {**case.minimal, **EXAMPLES[case.model](tmp_path)}
     state = state_text(case, full, tmp_path)
     applied = cli("apply", "-f", str(state), "--auto-approve", env=ENV)
@@ -201,8 +247,15 @@ def test_every_field_applies_reads_back_exports_resets_and_repairs(
     assert_empty(cli, copy, env=env)
 
     # A config write replaces the whole config: drift is the current config with one field changed.
-    current = read(bao, case.read_path) if case.read_path.endswith("/config") else {}
-    bao.request("POST", case.read_path, {**current, case.drift[0]: case.drift[1]})
+    whole = case.read_path.endswith("/config") or case.read_path == "sys/config/cors"
+    current = read(bao, case.read_path) if whole else {}
+    if case.drift[0] == "REPLACE":  # no update exists: the object is re-created with other values
+        bao.request("DELETE", case.read_path)
+        bao.request("POST", case.read_path, case.drift[1])
+    elif case.read_path.startswith("sys/quotas/"):  # a quota write replaces it: every field again
+        bao.request("POST", case.read_path, {**read(bao, case.read_path), case.drift[0]: case.drift[1]})
+    else:
+        bao.request("POST", case.read_path, {**current, case.drift[0]: case.drift[1]})
     drifted = cli("plan", "-f", str(state), env=ENV)
     assert f"~ {case.drift[2]}:" in drifted.out, drifted.out
     assert cli("apply", "-f", str(state), "--auto-approve", env=ENV).code == 0

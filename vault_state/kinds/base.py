@@ -39,7 +39,7 @@ class ReadScope:
 
     def needs(self, kind: str, prune_key: str) -> bool:
         """Whether any object of `kind` must be read: the file declares one, or prune covers the kind."""
-        return bool(getattr(self.prune, prune_key)) or any(rid.kind == kind for rid in self.desired)
+        return bool(getattr(self.prune, prune_key, False)) or any(rid.kind == kind for rid in self.desired)
 
 
 class Kind(Protocol):

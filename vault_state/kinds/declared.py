@@ -55,24 +55,60 @@ class Place(Protocol):
     def parent(self, id_path: str) -> ResourceId | None: ...
 
 
+def _section_of(state: StateFile, section: str) -> Any:
+    """The node at a dotted section (`sys_config.ui_headers`); None when a part is unset."""
+    node: Any = state
+    for part in section.split("."):
+        node = getattr(node, part, None)
+        if node is None:
+            return None
+    return node
+
+
 @dataclass(frozen=True)
 class TopLevel:
-    """`section: {name: object}` at the top of the file; objects at `<path>/<name>`."""
+    """`section: {name: object}` at the top of the file (a dotted section nests: `quotas.rate_limit`);
+    objects at `<path>/<name>`."""
 
     section: str
     path: str
     single = False
 
     def objects(self, state: StateFile) -> Iterable[tuple[str, Loc, BaseModel]]:
-        specs: Mapping[str, BaseModel] = getattr(state, self.section)
+        specs: Mapping[str, BaseModel] = _section_of(state, self.section) or {}
         for name, spec in specs.items():
-            yield name, (self.section, name), spec
+            yield name, (*self.section.split("."), name), spec
 
     def api_path(self, id_path: str) -> str:
         return f"{self.path}/{id_path}"
 
     def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
         return [("", self.path)]
+
+    def parent(self, id_path: str) -> ResourceId | None:
+        return None
+
+
+@dataclass(frozen=True)
+class TopSingleton:
+    """`section: object`, one object of the whole server at `path` (`sys/config/cors`), id
+    `<kind>/<name>`. Never listed or deleted: removing it from the file leaves it unmanaged."""
+
+    section: str
+    path: str
+    name: str
+    single = True
+
+    def objects(self, state: StateFile) -> Iterable[tuple[str, Loc, BaseModel]]:
+        spec = _section_of(state, self.section)
+        if spec is not None:
+            yield self.name, tuple(self.section.split(".")), spec
+
+    def api_path(self, id_path: str) -> str:
+        return self.path
+
+    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
+        return []
 
     def parent(self, id_path: str) -> ResourceId | None:
         return None
@@ -153,6 +189,11 @@ class EngineSingleton:
 
 
 CallsQuirk = Callable[["DeclaredKind", Change], list[Call]]
+ReadAll = Callable[[VaultReader], dict[str, Raw]]
+
+
+def same_path(path: str) -> str:
+    return path
 
 
 @dataclass(frozen=True)
@@ -160,7 +201,12 @@ class DeclaredKind:
     """`place`: where the objects sit. `lowercase`: Vault lowercases names, so ids are lowercase.
     `builtin`: names never deleted. `read_quirk`: undoes a Vault behaviour on the server's answer
     before it is made canonical. `calls_quirk`: the writes, where they are not one POST and one
-    DELETE at the object's path (each quirk is a named function saying which Vault behaviour)."""
+    DELETE at the object's path (each quirk is a named function saying which Vault behaviour).
+    `name_canon`: how Vault spells a name it stores (header names), applied to ids.
+    `read_path`: where an object is read, from its API path (a query Vault needs, or another endpoint).
+    `read_all`: for a collection Vault returns whole in one GET and cannot LIST (sys/audit): it reads
+    that GET and returns each object's fields by name. `warn`: the plan's warnings for a change.
+    `last_warning`: said on a delete that leaves the server none of this kind's objects."""
 
     name: str
     prune_key: str
@@ -171,13 +217,19 @@ class DeclaredKind:
     read_quirk: Callable[[Raw], Raw] = unchanged
     calls_quirk: CallsQuirk | None = None
     notes: tuple[str, ...] = field(default=())
+    name_canon: Callable[[str], str] = same_path
+    read_path: Callable[[str], str] = same_path
+    read_all: ReadAll | None = None
+    warn: Callable[[Change], list[str]] | None = None
+    last_warning: str = ""
 
     @property
     def section(self) -> str:
         """The file's top-level key of a top-level kind ("" for one nested in engines)."""
-        return self.place.section if isinstance(self.place, TopLevel) else ""
+        return self.place.section if isinstance(self.place, TopLevel | TopSingleton) else ""
 
     def _id(self, path: str) -> ResourceId:
+        path = self.name_canon(path)
         return ResourceId(self.name, path.lower() if self.lowercase else path)
 
     def parent_of(self, rid: ResourceId) -> ResourceId | None:
@@ -197,14 +249,22 @@ class DeclaredKind:
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
-        if not scope.needs(self.name, self.prune_key):
+        if not isinstance(self.place, TopSingleton) and not scope.needs(self.name, self.prune_key):
             return
-        if self.place.single:
+        whole = {self._id(n): raw for n, raw in self.read_all(vault).items()} if self.read_all else None
+        if whole is not None:
+            ids = list(whole)
+        elif isinstance(self.place, TopSingleton):
+            ids = [self._id(self.place.name)]  # one object that always exists
+        elif self.place.single:
             ids = [rid for rid in scope.desired if rid.kind == self.name and self._parent_kept(rid, scope)]
         else:
             ids = [self._id(prefix + n) for prefix, path in self.place.listings(scope) for n in vault.list(path)]
         wanted = [rid for rid in ids if rid in scope.desired]
-        responses = vault.read_many([self.place.api_path(rid.path) for rid in wanted])
+        if whole is not None:
+            responses: list[Raw | None] = [{"data": whole[rid]} for rid in wanted]
+        else:
+            responses = vault.read_many([self.read_path(self.place.api_path(rid.path)) for rid in wanted])
         for rid, raw in zip(wanted, responses, strict=True):
             values = live_values(self.model, self.read_quirk(data_of(raw)))
             yield Resource(rid, values, api_path=self.place.api_path(rid.path))
@@ -244,10 +304,11 @@ class DeclaredKind:
         return f"deletes and re-creates {before.id}: {'; '.join(lost)}" if lost else ""
 
     def deletable(self, resource: Resource) -> bool:
-        return not self.place.single and resource.id.path not in self.builtin
+        managed_elsewhere = bool(resource.managed_by)  # never ours to delete
+        return not self.place.single and resource.id.path not in self.builtin and not managed_elsewhere
 
     def warnings(self, change: Change) -> list[str]:
-        return []
+        return self.warn(change) if self.warn is not None else []
 
     def calls(self, change: Change) -> list[Call]:
         if self.calls_quirk is not None:

@@ -1,15 +1,43 @@
 """The kinds in apply order: mounts before their config, policies before the roles naming them.
 
 Deletes run in the reverse of this order. An explicit tuple, not an import-time registry.
+Audit devices and audited headers come first, so that everything else the apply does is recorded
+(and, deletes running in reverse, an audit device is disabled only after every other delete).
+Password policies precede the engines whose configs name them; rate limit quotas come after every
+mount (Vault refuses a quota on a path that is not one) and last, so they throttle no earlier write.
 """
 
 from __future__ import annotations
 
-from vault_state.kinds import auth_method, auth_role, policy, secrets_engine, token_role
+from vault_state.kinds import (
+    audit_device,
+    auth_method,
+    auth_role,
+    password_policy,
+    policy,
+    quota,
+    secrets_engine,
+    sys_config,
+    token_auth,
+    token_role,
+)
 from vault_state.kinds.base import Kind
 from vault_state.kinds.declared import DeclaredKind
 
-KINDS: tuple[Kind, ...] = (secrets_engine.KIND, policy.KIND, auth_method.KIND, auth_role.KIND, token_role.KIND)
+KINDS: tuple[Kind, ...] = (
+    audit_device.KIND,
+    sys_config.AUDITED_HEADER,
+    sys_config.CORS,
+    sys_config.UI_HEADER,
+    password_policy.KIND,
+    secrets_engine.KIND,
+    policy.KIND,
+    auth_method.KIND,
+    token_auth.KIND,
+    auth_role.KIND,
+    token_role.KIND,
+    quota.KIND,
+)
 DECLARED: tuple[DeclaredKind, ...] = tuple(k for k in KINDS if isinstance(k, DeclaredKind))
 """The kinds that are pure declarations: export, docs and --target derive everything from them."""
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}

@@ -6,6 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
+from vault_state.kinds.audit_device import AuditDevice
+from vault_state.kinds.password_policy import PasswordPolicy
+from vault_state.kinds.quota import Quotas
+from vault_state.kinds.sys_config import SysConfig
+from vault_state.kinds.token_auth import TokenAuth
 from vault_state.kinds.token_role import TokenRole
 from vault_state.spec.access import Check, ExternalSecrets
 from vault_state.spec.auth import AuthMethod
@@ -38,6 +43,11 @@ class Prune(Strict):
     secrets_engines: bool = False
     auth_methods: bool = False
     token_roles: bool = False
+    audit_devices: bool = Field(False, description="Never one the server's configuration file declares.")
+    password_policies: bool = False
+    rate_limit_quotas: bool = False
+    ui_headers: bool = False
+    audited_headers: bool = False
 
 
 class Lint(Strict):
@@ -59,6 +69,13 @@ class StateFile(Strict):
     token_roles: dict[RoleName, TokenRole] = Field(
         default_factory=dict, description="Key: role name. Roles of the built-in token auth method."
     )
+    audit_devices: dict[MountPath, AuditDevice] = Field(default_factory=dict, description="Key: the device's path.")
+    password_policies: dict[PolicyName, PasswordPolicy] = Field(
+        default_factory=dict, description="Key: policy name. Value: HCL text, or {policy: TEXT}."
+    )
+    quotas: Quotas = Field(default_factory=Quotas, description="Quotas by type (OpenBao has rate_limit only).")
+    sys_config: SysConfig = Field(default_factory=SysConfig, description="CORS, UI headers, audited headers.")
+    token_auth: TokenAuth = Field(default_factory=TokenAuth, description="The built-in token auth method.")
     prune: Prune = Field(default_factory=Prune)
     lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")
     checks: list[Check] = Field(default_factory=list, description="Access checks of `vault-state verify`.")
