@@ -27,8 +27,8 @@ from vault_state.kinds.audit_device import AuditDevice
 from vault_state.kinds.auth import _TYPES
 from vault_state.kinds.password_policy import PasswordPolicy
 from vault_state.kinds.quota import RateLimitQuota
-from vault_state.kinds.sys_config import AuditedHeader, Cors, UiHeader
 from vault_state.kinds.registry import DECLARED
+from vault_state.kinds.sys_config import AuditedHeader, Cors, UiHeader
 from vault_state.kinds.values import field_specs
 from vault_state.sandbox import DevServer
 from vault_state.spec.auth import AppRoleRole, AuthTune, JwtConfig, JwtRole, KubernetesConfig, KubernetesRole, _AuthBase
@@ -290,7 +290,7 @@ def assert_empty(cli: Cli, path: Path, env: dict[str, str] | None = None) -> Non
 
 def test_reads_back_what_vault_stores(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     """The canonical forms are Vault's: lowercased entity aliases and policies, bare host CIDRs."""
-    case = CASES[-1]
+    case = next(c for c in CASES if c.read_path == "auth/token/roles/r")
     state = state_text(case, TOKEN_ROLE, tmp_path)
     assert cli("apply", "-f", str(state), "--auto-approve").code == 0
     role = read(bao, "auth/token/roles/r")

@@ -24,7 +24,10 @@ from vault_state.plan.model import Action, Change, Resource
 from vault_state.spec.fields import CreateOnly, Literal_, StringMap
 from vault_state.spec.types import Strict
 
-SERVER_CONFIG = "the server's configuration file"
+SERVER_CONFIG = (
+    "the server's configuration file (its `audit` stanzas, applied at start and on SIGHUP; OpenBao "
+    "writes no audit device through the API unless it sets unsafe_allow_api_audit_creation)"
+)
 Fixed = CreateOnly()  # no in-place change exists: any change disables and re-enables the device
 
 

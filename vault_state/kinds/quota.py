@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from vault_state.kinds.declared import DeclaredKind, TopLevel
-from vault_state.spec.fields import Canon, Literal_, Seconds
+from vault_state.spec.fields import Canon, CreateOnly, Literal_, Seconds
 from vault_state.spec.types import Strict
 
 
@@ -32,7 +32,10 @@ class RateLimitQuota(Strict):
     rate: float = Field(gt=0, description="Requests allowed per interval (fractions allowed).")
     interval: Seconds = Field(1, description="The window `rate` counts over (Vault's default: 1s).")
     block_interval: Seconds = Field(0, description="How long a client over the limit is refused; 0: not blocked.")
-    role: Literal_ = Field("", description="A role of the auth method at `path`: limits that role's logins only.")
+    # Vault ignores an empty role on a write (the old one stays): a changed role re-creates the quota.
+    role: Annotated[Literal_, CreateOnly()] = Field(
+        "", description="A role of the auth method at `path`: limits its logins only. A change re-creates the quota."
+    )
     inheritable: bool = Field(
         False, description="Applies to child namespaces too (Vault sets it for a quota on the whole server)."
     )
