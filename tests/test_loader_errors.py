@@ -53,6 +53,7 @@ ERRORS: dict[str, list[str]] = {
         '4:13: policy: invalid password policy: at least one `rule "charset" { charset = "..." }` block is required'
     ],
     "cors_enabled_no_origin": ["4:5: cors: CORS enabled needs at least one allowed origin (or '*'); Vault refuses none"],
+    "ui_header_twice": ["5:5: header 'x-frame-options' and 'X-Frame-Options' are the same header (names ignore case)"],
     "ui_header_x_vault": ["4:5: UI header 'X-Vault-Thing': Vault refuses to set X-Vault headers"],
     "audit_option_not_string": [
         "5:55: log_raw: expected a string (quote a value that looks like a number, date or boolean)"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from vault_state.kinds.declared import DeclaredKind, TopLevel
 from vault_state.spec.fields import Canon, CreateOnly, Literal_, Seconds
-from vault_state.spec.types import Strict
+from vault_state.spec.types import Strict, check_name
 
 
 def quota_path(value: Any) -> str:
@@ -55,5 +55,8 @@ KIND = DeclaredKind(
 )
 
 
+QuotaName = Annotated[str, AfterValidator(lambda name: check_name(name, "quota"))]
+
+
 class Quotas(Strict):
-    rate_limit: dict[str, RateLimitQuota] = Field(default_factory=dict, description="Key: quota name.")
+    rate_limit: dict[QuotaName, RateLimitQuota] = Field(default_factory=dict, description="Key: quota name.")

@@ -16,7 +16,7 @@ from vault_state.kinds.base import VaultReader, data_of
 from vault_state.kinds.declared import DeclaredKind, TopLevel, TopSingleton
 from vault_state.plan.model import Call, Change
 from vault_state.spec.fields import Canon, NameSet, name_set
-from vault_state.spec.types import Strict
+from vault_state.spec.types import Strict, check_name
 
 # Vault answers these in allowed_headers whatever was written, and adds them back on every write.
 STANDARD_CORS_HEADERS = frozenset({
@@ -72,7 +72,13 @@ def _not_vault_header(name: str) -> str:
     return name
 
 
-UiHeaderName = Annotated[str, AfterValidator(_not_vault_header)]
+def _header_name(name: str) -> str:
+    check_name(name, "header")
+    return name
+
+
+UiHeaderName = Annotated[str, AfterValidator(_header_name), AfterValidator(_not_vault_header)]
+HeaderName = Annotated[str, AfterValidator(_header_name)]
 
 
 class UiHeader(Strict):
@@ -117,4 +123,4 @@ AUDITED_HEADER = DeclaredKind(
 class SysConfig(Strict):
     cors: Cors | None = Field(None, description="`sys/config/cors`; absent: not managed.")
     ui_headers: dict[UiHeaderName, UiHeader] = Field(default_factory=dict, description="Key: header name.")
-    audited_headers: dict[str, AuditedHeader] = Field(default_factory=dict, description="Key: header name.")
+    audited_headers: dict[HeaderName, AuditedHeader] = Field(default_factory=dict, description="Key: header name.")

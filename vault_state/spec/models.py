@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator
 
 from vault_state.kinds.audit_device import AuditDevice
 from vault_state.kinds.password_policy import PasswordPolicy
@@ -16,7 +16,9 @@ from vault_state.spec.access import Check, ExternalSecrets
 from vault_state.spec.auth import AuthMethod
 from vault_state.spec.engines import SecretsEngine
 from vault_state.spec.policies import StructuredPolicy
-from vault_state.spec.types import MountPath, PolicyName, RoleName, Strict
+from vault_state.spec.types import MountPath, PolicyName, RoleName, Strict, check_name
+
+PasswordPolicyName = Annotated[str, AfterValidator(lambda name: check_name(name, "password policy"))]
 
 
 def _policy_tag(value: Any) -> str | None:
@@ -70,7 +72,7 @@ class StateFile(Strict):
         default_factory=dict, description="Key: role name. Roles of the built-in token auth method."
     )
     audit_devices: dict[MountPath, AuditDevice] = Field(default_factory=dict, description="Key: the device's path.")
-    password_policies: dict[PolicyName, PasswordPolicy] = Field(
+    password_policies: dict[PasswordPolicyName, PasswordPolicy] = Field(
         default_factory=dict, description="Key: policy name. Value: HCL text, or {policy: TEXT}."
     )
     quotas: Quotas = Field(default_factory=Quotas, description="Quotas by type (OpenBao has rate_limit only).")

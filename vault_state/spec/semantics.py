@@ -26,8 +26,22 @@ def check_semantics(state: StateFile, source: SourceMap) -> list[Diagnostic]:
         *_lowercase_names(state, source),
         *_mount_overlaps({"secrets_engines": state.secrets_engines, "auth_methods": state.auth_methods}, source),
         *_builtin_auth_path(state, source),
+        *_header_names(state, source),
         *check_access(state, source),
     ]
+
+
+def _header_names(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+    """HTTP header names ignore case, and Vault stores one spelling: two keys for one header conflict."""
+    for section in ("ui_headers", "audited_headers"):
+        seen: dict[str, str] = {}
+        for name in getattr(state.sys_config, section):
+            if name.lower() in seen:
+                yield Diagnostic(
+                    source.locate(("sys_config", section, name), key=True),
+                    f"header '{name}' and '{seen[name.lower()]}' are the same header (names ignore case)",
+                )
+            seen[name.lower()] = name
 
 
 def _builtin_auth_path(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
