@@ -163,3 +163,16 @@ def test_a_quota_on_a_mount_the_same_apply_creates(cli: Cli, bao: DevServer, tmp
     assert applied.code == 0, applied.out + applied.err
     assert read(bao, "sys/quotas/rate-limit/kv")["path"] == "kv/"
     assert cli("plan", "-f", str(path), "--detailed-exitcode").code == 0
+
+
+def test_export_of_a_config_only_server_holds_its_devices_and_plans_empty(
+    config_bao: DevServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cli = on(config_bao, capsys, monkeypatch)
+    exported = cli("export")
+    assert exported.code == 0, exported.err
+    assert "audit_devices:\n  cfg:\n    type: file\n    description: from config\n" in exported.out, exported.out
+    copy = tmp_path / "exported.yaml"
+    copy.write_text(exported.out)
+    planned = cli("plan", "-f", str(copy), "--detailed-exitcode")
+    assert planned.code == 0, planned.out + planned.err

@@ -37,7 +37,7 @@ class RateLimitQuota(Strict):
         "", description="A role of the auth method at `path`: limits its logins only. A change re-creates the quota."
     )
     inheritable: bool = Field(
-        False, description="Applies to child namespaces too (Vault sets it for a quota on the whole server)."
+        False, description="Applies to child namespaces too."
     )
 
 
