@@ -221,7 +221,7 @@ def state_text(case: Case, obj: dict[str, Any], tmp: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.model.__name__}-{c.read_path.split('/')[0]}")
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.model.__name__)
 def test_every_field_applies_reads_back_exports_resets_and_repairs(
     case: Case, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

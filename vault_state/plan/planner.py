@@ -44,12 +44,13 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
 
 def _last_ones_warned(changes: dict[ResourceId, Change], desired: Snapshot, live: Snapshot) -> dict[ResourceId, Change]:
     """A delete that leaves the server no object of its kind gets the kind's `last_warning` (the
-    last audit device: Vault then records nothing)."""
+    last audit device: Vault then records nothing). One pass over the snapshots per such kind."""
     deleted = {rid for rid, change in changes.items() if change.action is Action.DELETE}
-    for rid in deleted:
-        warning = str(getattr(BY_NAME[rid.kind], "last_warning", ""))
-        kept = [r for r in (*desired, *live) if r.kind == rid.kind and r not in deleted]
-        if warning and not kept:
+    warned = {rid.kind: str(getattr(BY_NAME[rid.kind], "last_warning", "")) for rid in deleted}
+    for kind, warning in warned.items():
+        if not warning or any(r.kind == kind and r not in deleted for r in (*desired, *live)):
+            continue
+        for rid in (r for r in deleted if r.kind == kind):
             changes[rid] = replace(changes[rid], warnings=(*changes[rid].warnings, warning))
     return changes
 
