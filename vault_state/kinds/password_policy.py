@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from vault_state.kinds.declared import DeclaredKind, TopLevel
-from vault_state.spec.fields import Canon
+from vault_state.spec.fields import Canon, or_shorthand
 from vault_state.spec.hcl_text import loads_hcl
 from vault_state.spec.policies import canonical_text
 from vault_state.spec.types import Strict
@@ -20,6 +20,8 @@ PolicyText = Annotated[str, Canon(canonical_text)]
 
 
 class PasswordPolicy(Strict):
+    model_config = ConfigDict(json_schema_extra=or_shorthand({"type": "string"}))
+
     policy: PolicyText = Field(
         description="HCL: `length` and one or more `rule \"charset\" {charset = ..., min-chars = N}` blocks."
     )

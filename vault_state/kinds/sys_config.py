@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from vault_state.kinds.base import VaultReader, data_of
 from vault_state.kinds.declared import DeclaredKind, TopLevel, TopSingleton
 from vault_state.plan.model import Call, Change
-from vault_state.spec.fields import Canon, NameSet, name_set
+from vault_state.spec.fields import Canon, NameSet, name_set, or_shorthand
 from vault_state.spec.types import Strict, check_name
 
 # Vault answers these in allowed_headers whatever was written, and adds them back on every write.
@@ -82,6 +82,8 @@ HeaderName = Annotated[str, AfterValidator(_header_name)]
 
 
 class UiHeader(Strict):
+    model_config = ConfigDict(json_schema_extra=or_shorthand({"type": "array", "items": {"type": "string"}}))
+
     values: list[str] = Field(min_length=1, description="The header's values, in order (a list alone also works).")
 
     @model_validator(mode="before")
