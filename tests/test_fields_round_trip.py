@@ -23,9 +23,13 @@ from conftest import REVIEWER_JWT, Cli, read
 from pydantic import BaseModel
 from test_auth_kinds import public_key_pem
 
+from vault_state.kinds.audit_device import AuditDevice
 from vault_state.kinds.auth import _TYPES
+from vault_state.kinds.password_policy import PasswordPolicy
+from vault_state.kinds.quota import RateLimitQuota
 from vault_state.kinds.registry import DECLARED
 from vault_state.kinds.ssh import SshCa, SshRole
+from vault_state.kinds.sys_config import AuditedHeader, Cors, UiHeader
 from vault_state.kinds.totp import TotpKey
 from vault_state.kinds.transit import TransitKey
 from vault_state.kinds.values import field_specs
@@ -117,7 +121,23 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
         "generate": True, "issuer": "Example Corp", "account_name": "alice@example.com", "period": "1m",
         "algorithm": "SHA512", "digits": 8, "key_size": 32, "skew": 0, "qr_size": 0, "exported": False,
     },
+    AuditDevice: lambda tmp: {
+        "type": "file", "description": "round trip", "local": True,
+        "options": {"file_path": str(tmp / "audit.log"), "log_raw": "true", "hmac_accessor": "false", "format": "json"},
+    },
+    PasswordPolicy: lambda tmp: {"policy": PASSWORD_POLICY},
+    RateLimitQuota: lambda tmp: {
+        "path": "auth/ap", "rate": 1000.5, "interval": "2m", "block_interval": "1h", "role": "ci", "inheritable": True,
+    },
+    Cors: lambda tmp: {
+        "enabled": True, "allowed_origins": ["https://b.example", "https://a.example"],
+        "allowed_headers": ["X-Custom", "Authorization"], "allow_credentials": True,
+    },
+    UiHeader: lambda tmp: {"values": ["b", "a"]},
+    AuditedHeader: lambda tmp: {"hmac": True},
 }
+PASSWORD_POLICY = 'length = 24\r\nrule "charset" {\n  charset = "abcdefghjkmnpqrstuvwxyz"\n  min-chars = 2\n}\n\n'
+API_AUDIT = "unsafe_allow_api_audit_creation = true\n"
 TOKEN_ROLE = {
     "allowed_policies": ["CI", "deploy"], "disallowed_policies": ["root-ish"], "allowed_policies_glob": ["team-*"],
     "disallowed_policies_glob": ["admin-*"], "orphan": True, "renewable": False, "path_suffix": "ci-v1",
@@ -156,6 +176,7 @@ class Case:
     kept: tuple[str, ...] = ()  # fields Vault can never reset (refused): the reset file keeps their value
     repair: tuple[str, ...] = ()  # flags the repair of drift needs (a re-create: --allow-destroy)
     compared: bool = True  # False: Vault returns none of the fields, so neither drift nor a reset shows
+    server_config: str = ""  # the test server's configuration (DevServer.config_hcl)
 
 
 def _engine(kind: str, section: str, name: str | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -205,6 +226,23 @@ CASES = [
          repair=("--allow-destroy",)),
     *[Case(kind.model, lambda o, kind=kind: {kind.section: {"r": o}}, kind.place.api_path("r"),
            ("orphan", False, "orphan"), {}) for kind in DECLARED if kind.name == "token_role"],
+    # A replace (every audit device field is create-only): the drift is a device re-enabled with other options.
+    Case(AuditDevice, lambda o: {"audit_devices": {"file": o}}, "sys/audit/file",
+         ("REPLACE", {"type": "file", "options": {"file_path": "/dev/null"}}, "options.file_path"),
+         {"type": "file", "options": {"file_path": "/dev/null"}}, server_config=API_AUDIT),
+    Case(PasswordPolicy, lambda o: {"password_policies": {"p": o}}, "sys/policies/password/p",
+         ("policy", 'length = 8\nrule "charset" {\n  charset = "ab"\n}\n', "policy"),
+         {"policy": 'length = 10\nrule "charset" {\n  charset = "xyz"\n}\n'}),
+    Case(RateLimitQuota, lambda o: {"auth_methods": {"ap": {"type": "approle"}}, "quotas": {"rate_limit": {"q": o}}},
+         "sys/quotas/rate-limit/q", ("rate", 2000, "rate"), {"path": "auth/ap", "rate": 1000}),
+    Case(Cors, lambda o: {"sys_config": {"cors": o}}, "sys/config/cors",
+         ("allowed_origins", ["https://other.example"], "allowed_origins"), {}),
+    Case(UiHeader, lambda o: {"sys_config": {"ui_headers": {"x-round-trip": o}}}, "sys/config/ui/headers/X-Round-Trip",
+         ("values", ["c"], "values"), {"values": ["z"]}),
+    Case(AuditedHeader, lambda o: {"sys_config": {"audited_headers": {"X-Round-Trip": o}}},
+         "sys/config/auditing/request-headers/x-round-trip", ("hmac", False, "hmac"), {}),
+    *[Case(kind.model, lambda o: {"token_auth": {"tune": o}}, "sys/auth/token/tune",
+           ("listing_visibility", "hidden", "listing_visibility"), {}) for kind in DECLARED if kind.name == "token_auth"],
 ]
 ENV = {"TOKEN_REVIEWER_JWT": REVIEWER_JWT, "ALICE_PASSWORD": "alice-pass-SECRET-1"}
 
@@ -237,8 +275,16 @@ def state_text(case: Case, obj: dict[str, Any], tmp: Path) -> Path:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.model.__name__)
 def test_every_field_applies_reads_back_exports_resets_and_repairs(
-    case: Case, cli: Cli, bao: DevServer, tmp_path: Path
+    case: Case, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    bao = DevServer(config_hcl=case.server_config).start()
+    try:
+        round_trip(case, Cli(capsys, monkeypatch, bao), bao, tmp_path)
+    finally:
+        bao.stop()
+
+
+def round_trip(case: Case, cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     full = {**case.minimal, **EXAMPLES[case.model](tmp_path)}
     state = state_text(case, full, tmp_path)
     applied = cli("apply", "-f", str(state), "--auto-approve", env=ENV)
@@ -253,10 +299,16 @@ def test_every_field_applies_reads_back_exports_resets_and_repairs(
     assert_empty(cli, copy, env=env)
 
     # A config write replaces the whole config: drift is the current config with one field changed.
-    whole = case.whole or case.read_path.endswith("/config")
+    whole = case.whole or case.read_path.endswith("/config") or case.read_path == "sys/config/cors"
     current = read(bao, case.read_path) if whole else {}
-    body = {**current, **dict(case.drift_base), case.drift[0]: case.drift[1]}
-    assert bao.request("POST", case.drift_path or case.read_path, body).ok
+    if case.drift[0] == "REPLACE":  # no update exists: the object is re-created with other values
+        bao.request("DELETE", case.read_path)
+        bao.request("POST", case.read_path, case.drift[1])
+    elif case.read_path.startswith("sys/quotas/"):  # a quota write replaces it: every field again
+        bao.request("POST", case.read_path, {**read(bao, case.read_path), case.drift[0]: case.drift[1]})
+    else:
+        body = {**current, **dict(case.drift_base), case.drift[0]: case.drift[1]}
+        assert bao.request("POST", case.drift_path or case.read_path, body).ok
     if not case.compared:  # the drift is a write Vault accepted, and the plan still compares nothing
         assert_empty(cli, state)
         assert_empty(cli, state_text(case, case.minimal, tmp_path))
@@ -297,7 +349,7 @@ def assert_empty(cli: Cli, path: Path, env: dict[str, str] | None = None) -> Non
 
 def test_reads_back_what_vault_stores(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     """The canonical forms are Vault's: lowercased entity aliases and policies, bare host CIDRs."""
-    case = CASES[-1]
+    case = next(c for c in CASES if c.read_path == "auth/token/roles/r")
     state = state_text(case, TOKEN_ROLE, tmp_path)
     assert cli("apply", "-f", str(state), "--auto-approve").code == 0
     role = read(bao, "auth/token/roles/r")

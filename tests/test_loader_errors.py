@@ -48,6 +48,16 @@ ERRORS: dict[str, list[str]] = {
     # ruamel resolves an alias inside its own anchor to null: no cycle is built, the value is just empty.
     "self_alias": ["2:11: readers: expected policy HCL text or a mapping with 'path'"],
     "surrogate_escape": ["7:19: invalid text: a \\ud800-\\udfff escape is not a character"],
+    # system configuration
+    "password_policy_no_charset": [
+        '4:13: policy: invalid password policy: at least one `rule "charset" { charset = "..." }` block is required'
+    ],
+    "cors_enabled_no_origin": ["4:5: cors: CORS enabled needs at least one allowed origin (or '*'); Vault refuses none"],
+    "ui_header_twice": ["5:5: header 'x-frame-options' and 'X-Frame-Options' are the same header (names ignore case)"],
+    "ui_header_x_vault": ["4:5: UI header 'X-Vault-Thing': Vault refuses to set X-Vault headers"],
+    "audit_option_not_string": [
+        "5:55: log_raw: expected a string (quote a value that looks like a number, date or boolean)"
+    ],
     # format version
     "missing_version": ["1:1: missing required key 'version' (the format version; write 'version: 1')"],
     "version_2": ["1:10: version: unsupported format version 2; write 'version: 1'"],

@@ -508,3 +508,50 @@ def _existing_modules(root: Path, name: str) -> list[str]:
         if path.is_dir() or path.with_suffix(".py").is_file():
             result.append(".".join(candidate))
     return result
+
+
+# --- objects managed elsewhere, and the last audit device -------------------------------------
+
+AUDIT = {"type": "file", "description": "", "local": False, "options": {"file_path": "/dev/null"}}
+CONFIG_FILE = "the server's configuration file"
+
+
+def device(path: str, managed_by: str = "", **values: Any) -> Resource:
+    return Resource(ResourceId("audit_device", path), {**AUDIT, **values}, managed_by=managed_by)
+
+
+def test_an_object_managed_elsewhere_is_compared_and_its_changes_refused() -> None:
+    desired = snapshot(device("same"), device("edited", description="new"), device("absent"))
+    live = snapshot(device("same", CONFIG_FILE), device("edited", CONFIG_FILE),
+                    Resource(ResourceId("audit_device", "absent"), {}, managed_by=CONFIG_FILE))
+    changes = {c.id.path: c for c in plan(desired, live, NO_PRUNE).changes}
+    assert changes["same"].action is Action.NOOP and not changes["same"].refusal
+    assert changes["edited"].action is Action.UPDATE  # not a replace: nothing is disabled
+    assert [d.path for d in changes["edited"].diffs] == ["description"]
+    assert changes["absent"].action is Action.CREATE and changes["absent"].before is None
+    refusal = "managed by the server's configuration file; vault-state cannot change it: change it there, or change the file"
+    assert changes["edited"].refusal == changes["absent"].refusal == refusal
+
+
+def test_an_object_managed_elsewhere_is_never_pruned() -> None:
+    live = snapshot(device("cfg", CONFIG_FILE), device("api"))
+    result = plan({}, live, Prune(audit_devices=True))
+    assert [str(c.id) for c in result.changes] == ["audit_device/api"]
+
+
+def test_only_the_delete_of_the_last_audit_device_warns_loudly() -> None:
+    loud = "THIS DISABLES THE LAST AUDIT DEVICE"
+    both = snapshot(device("a"), device("b"))
+    one_kept = plan(snapshot(device("a")), both, Prune(audit_devices=True)).changes
+    assert not any(loud in w for c in one_kept for w in c.warnings)
+    none_kept = plan({}, both, Prune(audit_devices=True)).changes
+    assert [sum(loud in w for w in c.warnings) for c in none_kept] == [1, 1]
+    config_kept = plan({}, snapshot(device("a"), device("cfg", CONFIG_FILE)), Prune(audit_devices=True)).changes
+    assert [c.warnings for c in config_kept] == [()]  # the configuration file's device still records
+
+
+def test_replacing_an_audit_device_warns_of_the_fresh_salt() -> None:
+    raw = device("a", options={"file_path": "/dev/null", "log_raw": "true"})
+    change = only(plan(snapshot(raw), snapshot(device("a")), NO_PRUNE))
+    assert change.action is Action.REPLACE and not change.destroys_data
+    assert any("fresh HMAC salt" in w for w in change.warnings)

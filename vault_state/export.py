@@ -29,7 +29,7 @@ from vault_state.errors import VaultApiError
 from vault_state.export_filter import select
 from vault_state.kinds.auth import auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, strip_mount
-from vault_state.kinds.declared import DeclaredKind, EngineSingleton, UnderEngine
+from vault_state.kinds.declared import DeclaredKind, EngineSingleton, TopSingleton, UnderEngine
 from vault_state.kinds.registry import DECLARED, KINDS
 from vault_state.kinds.values import field_specs
 from vault_state.plan.model import Resource, ResourceId
@@ -185,7 +185,7 @@ def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
     sections += [(kind.section, declared_section(kind, by_kind.get(kind.name, []), exported)) for kind in DECLARED]
     for key, section in sections:
         if section:
-            root[key] = section
+            _put(root, key, section)
     exported.counts = {
         "secrets engines": len(engines),
         "policies": len(policies),
@@ -297,10 +297,21 @@ def role_spec(path: str, kind: str, name: str, values: dict[str, Any], exported:
     return spec if _valid(model, spec, f"auth_methods.{path}.{section}.{name}", exported) else None
 
 
+def _put(root: CommentedMap, section: str, value: CommentedMap) -> None:
+    """Set a dotted section (`sys_config.ui_headers`) of the file."""
+    *parents, last = section.split(".")
+    for part in parents:
+        root = root.setdefault(part, CommentedMap())
+    root[last] = value
+
+
 def declared_section(kind: DeclaredKind, resources: list[Resource], exported: Exported) -> CommentedMap:
-    """The objects of a top-level declared kind (nested ones are written inside their engine)."""
+    """The objects of a top-level declared kind (nested ones are written inside their engine); a
+    server-wide singleton (sys_config.cors) only where it differs from Vault's defaults."""
     if not kind.section:
         return CommentedMap()
+    if isinstance(kind.place, TopSingleton):
+        return next((s for r in resources if (s := object_spec(kind, r, exported))), CommentedMap())
     section = CommentedMap()
     for resource in resources:
         spec = object_spec(kind, resource, exported)

@@ -46,6 +46,8 @@ class DevServer:
     """A running `bao server -dev`; stop() ends it."""
 
     extra_args: list[str] = field(default_factory=list)
+    config_hcl: str = ""
+    """Server configuration merged into the dev server's (`-config`), e.g. `unsafe_allow_api_audit_creation = true`."""
     port: int = 0
     token: str = ""
     process: subprocess.Popen[bytes] | None = None
@@ -76,6 +78,9 @@ class DevServer:
             bao_binary(), "server", "-dev", "-dev-no-store-token",
             f"-dev-root-token-id={self.token}", f"-dev-listen-address=127.0.0.1:{self.port}", *self.extra_args,
         ]
+        if self.config_hcl:
+            (self.workdir / "config.hcl").write_text(self.config_hcl)
+            args.append(f"-config={self.workdir / 'config.hcl'}")
         env = {**os.environ, "HOME": str(self.workdir)}
         log = (self.workdir / "server.log").open("wb")
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)

@@ -43,8 +43,7 @@ class ReadScope:
 
     def needs(self, kind: str, prune_key: str) -> bool:
         """Whether any object of `kind` must be read: the file declares one, or prune covers the kind."""
-        pruned = bool(getattr(self.prune, prune_key)) if prune_key else False  # "": one per engine, never pruned
-        return pruned or any(rid.kind == kind for rid in self.desired)
+        return bool(getattr(self.prune, prune_key, False)) or any(rid.kind == kind for rid in self.desired)
 
 
 class Kind(Protocol):

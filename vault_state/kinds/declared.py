@@ -55,24 +55,60 @@ class Place(Protocol):
     def parent(self, id_path: str) -> ResourceId | None: ...
 
 
+def _section_of(state: Sections, section: str) -> Any:
+    """The node at a dotted section (`sys_config.ui_headers`); None when a part is unset."""
+    node: Any = state
+    for part in section.split("."):
+        node = getattr(node, part, None)
+        if node is None:
+            return None
+    return node
+
+
 @dataclass(frozen=True)
 class TopLevel:
-    """`section: {name: object}` at the top of the file; objects at `<path>/<name>`."""
+    """`section: {name: object}` at the top of the file (a dotted section nests: `quotas.rate_limit`);
+    objects at `<path>/<name>`."""
 
     section: str
     path: str
     single = False
 
     def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
-        specs: Mapping[str, BaseModel] = getattr(state, self.section)
+        specs: Mapping[str, BaseModel] = _section_of(state, self.section) or {}
         for name, spec in specs.items():
-            yield name, (self.section, name), spec
+            yield name, (*self.section.split("."), name), spec
 
     def api_path(self, id_path: str) -> str:
         return f"{self.path}/{id_path}"
 
     def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
         return [("", self.path)]
+
+    def parent(self, id_path: str) -> ResourceId | None:
+        return None
+
+
+@dataclass(frozen=True)
+class TopSingleton:
+    """`section: object`, one object of the whole server at `path` (`sys/config/cors`), id
+    `<kind>/<name>`. Never listed or deleted: removing it from the file leaves it unmanaged."""
+
+    section: str
+    path: str
+    name: str
+    single = True
+
+    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
+        spec = _section_of(state, self.section)
+        if spec is not None:
+            yield self.name, tuple(self.section.split(".")), spec
+
+    def api_path(self, id_path: str) -> str:
+        return self.path
+
+    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
+        return []
 
     def parent(self, id_path: str) -> ResourceId | None:
         return None
@@ -161,6 +197,13 @@ def never(before: Raw, after: Raw) -> str:
     return ""
 
 
+ReadAll = Callable[[VaultReader], dict[str, Raw]]
+
+
+def same_path(path: str) -> str:
+    return path
+
+
 @dataclass(frozen=True)
 class DeclaredKind:
     """`place`: where the objects sit. `lowercase`: Vault lowercases names, so ids are lowercase.
@@ -172,7 +215,12 @@ class DeclaredKind:
     `delete_loss`: what deleting an object destroys (then a delete needs --allow-destroy).
     `exists_list`: for one object per engine whose read path answers an error, not 404, while it
     was never configured, a LIST path under the engine that is empty until it exists.
-    `notes`: said in a plan about an object that exists and is not changed."""
+    `notes`: said in a plan about an object that exists and is not changed.
+    `name_canon`: how Vault spells a name it stores (header names), applied to ids.
+    `read_path`: where an object is read, from its API path (a query Vault needs, or another endpoint).
+    `read_all`: for a collection Vault returns whole in one GET and cannot LIST (sys/audit): it reads
+    that GET and returns each object's fields by name. `warn`: the plan's warnings for a change.
+    `last_warning`: said on a delete that leaves the server none of this kind's objects."""
 
     name: str
     prune_key: str
@@ -187,13 +235,19 @@ class DeclaredKind:
     delete_loss: str = ""
     exists_list: str = ""
     notes: tuple[str, ...] = field(default=())
+    name_canon: Callable[[str], str] = same_path
+    read_path: Callable[[str], str] = same_path
+    read_all: ReadAll | None = None
+    warn: Callable[[Change], list[str]] | None = None
+    last_warning: str = ""
 
     @property
     def section(self) -> str:
         """The file's top-level key of a top-level kind ("" for one nested in engines)."""
-        return self.place.section if isinstance(self.place, TopLevel) else ""
+        return self.place.section if isinstance(self.place, TopLevel | TopSingleton) else ""
 
     def _id(self, path: str) -> ResourceId:
+        path = self.name_canon(path)
         return ResourceId(self.name, path.lower() if self.lowercase else path)
 
     def parent_of(self, rid: ResourceId) -> ResourceId | None:
@@ -213,16 +267,24 @@ class DeclaredKind:
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
-        if not scope.needs(self.name, self.prune_key):
+        if not isinstance(self.place, TopSingleton) and not scope.needs(self.name, self.prune_key):
             return
-        if self.place.single:
+        whole = {self._id(n): raw for n, raw in self.read_all(vault).items()} if self.read_all else None
+        if whole is not None:
+            ids = list(whole)
+        elif isinstance(self.place, TopSingleton):
+            ids = [self._id(self.place.name)]  # one object that always exists
+        elif self.place.single:
             ids = [rid for rid in scope.desired if rid.kind == self.name and self._parent_kept(rid, scope)]
             if self.exists_list:
                 ids = [rid for rid in ids if vault.list(f"{rid.path}/{self.exists_list}")]
         else:
             ids = [self._id(prefix + n) for prefix, path in self.place.listings(scope) for n in vault.list(path)]
         wanted = [rid for rid in ids if rid in scope.desired]
-        responses = vault.read_many([self.place.api_path(rid.path) for rid in wanted])
+        if whole is not None:
+            responses: list[Raw | None] = [{"data": whole[rid]} for rid in wanted]
+        else:
+            responses = vault.read_many([self.read_path(self.place.api_path(rid.path)) for rid in wanted])
         for rid, raw in zip(wanted, responses, strict=True):
             values = live_values(self.model, self.read_quirk(data_of(raw)))
             # Fields Vault never returns are not compared: the live side takes the file's values.
@@ -267,15 +329,17 @@ class DeclaredKind:
         return f"deletes and re-creates {before.id}: {'; '.join(lost)}" if lost else ""
 
     def deletable(self, resource: Resource) -> bool:
-        return not self.place.single and resource.id.path not in self.builtin
+        managed_elsewhere = bool(resource.managed_by)  # never ours to delete
+        return not self.place.single and resource.id.path not in self.builtin and not managed_elsewhere
 
     def warnings(self, change: Change) -> list[str]:
+        found = self.warn(change) if self.warn is not None else []
         if change.before is None or change.after is None:
-            return []
+            return found
         if change.action is Action.NOOP:
-            return list(self.notes)
+            return [*found, *self.notes]
         warning = self.warn_change(change.before.values, change.after.values)
-        return [warning] if warning else []
+        return [*found, warning] if warning else found
 
     def calls(self, change: Change) -> list[Call]:
         if self.calls_quirk is not None:

@@ -40,6 +40,8 @@ class Resource:
     `write_only` holds desired values Vault never returns: sent on writes, never compared.
     `partial` lists value paths ("" for the whole resource) compared only on the keys the file gives.
     `api_path` is the object's path in Vault's API where it differs from its id.
+    `managed_by` (live side): what manages this object instead of the API (an OpenBao audit device
+    declared in the server's configuration file); the plan compares it but apply refuses to write it.
     """
 
     id: ResourceId
@@ -49,6 +51,7 @@ class Resource:
     prevent_destroy: bool = False
     partial: tuple[str, ...] = ()
     api_path: str = ""
+    managed_by: str = ""
 
 
 class Action(StrEnum):

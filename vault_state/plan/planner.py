@@ -33,18 +33,32 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
             gone_parents.add(rid)
         changes[rid] = change
     for rid, resource in live.items():
-        key = BY_NAME[rid.kind].prune_key  # "" for a kind never pruned (one object per engine)
-        if rid in desired or not (key and getattr(prune, key)):
+        if rid in desired or not getattr(prune, BY_NAME[rid.kind].prune_key, False):
             continue
         if _parent(rid) in gone_parents:
             continue  # goes with its parent
         if BY_NAME[rid.kind].deletable(resource):
             changes[rid] = _delete(resource)
-    return Plan(tuple(sorted(changes.values(), key=_apply_order)))
+    return Plan(tuple(sorted(_last_ones_warned(changes, desired, live).values(), key=_apply_order)))
+
+
+def _last_ones_warned(changes: dict[ResourceId, Change], desired: Snapshot, live: Snapshot) -> dict[ResourceId, Change]:
+    """A delete that leaves the server no object of its kind gets the kind's `last_warning` (the
+    last audit device: Vault then records nothing). One pass over the snapshots per such kind."""
+    deleted = {rid for rid, change in changes.items() if change.action is Action.DELETE}
+    warned = {rid.kind: str(getattr(BY_NAME[rid.kind], "last_warning", "")) for rid in deleted}
+    for kind, warning in warned.items():
+        if not warning or any(r.kind == kind and r not in deleted for r in (*desired, *live)):
+            continue
+        for rid in (r for r in deleted if r.kind == kind):
+            changes[rid] = replace(changes[rid], warnings=(*changes[rid].warnings, warning))
+    return changes
 
 
 def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Change:
     kind = BY_NAME[rid.kind]
+    if before is not None and before.managed_by:
+        return _managed_elsewhere(rid, before, after)
     if before is None:
         return Change(rid, Action.CREATE, None, after, field_diffs({}, after.values))
     diffs = field_diffs(_visible(before.values, after), after.values)
@@ -57,6 +71,17 @@ def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Chang
     refusal = kind.refusal(before, after)  # an in-place change may be refused too (a flag never turned off)
     change = Change(rid, action, before, after, diffs, "; ".join(reasons), data_loss=loss, refusal=refusal)
     return replace(change, warnings=tuple(kind.warnings(change)))
+
+
+def _managed_elsewhere(rid: ResourceId, before: Resource, after: Resource) -> Change:
+    """An object something else manages (`managed_by`): compared and shown, never written. Its live
+    values are empty when the server lacks it: then the file asks for one that is not there."""
+    diffs = field_diffs(before.values, after.values)
+    if not diffs:
+        return Change(rid, Action.NOOP, before, after)
+    action = Action.UPDATE if before.values else Action.CREATE
+    refusal = f"managed by {before.managed_by}; vault-state cannot change it: change it there, or change the file"
+    return Change(rid, action, before if before.values else None, after, diffs, refusal=refusal)
 
 
 def _delete(resource: Resource) -> Change:

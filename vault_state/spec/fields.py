@@ -162,6 +162,18 @@ Seconds = Annotated[Duration, Canon(seconds)]
 Secret = Annotated[Value | None, WriteOnly(), Field(description="Write-only: sent, never read back or compared.")]
 
 
+def or_shorthand(shorthand: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """A model's JSON Schema that also accepts the short form its before-validator expands
+    (`{type: string}` for a policy's text alone, `{type: array}` for a header's values alone)."""
+
+    def widen(schema: dict[str, Any]) -> None:
+        model = dict(schema)
+        schema.clear()
+        schema.update(anyOf=[shorthand, model], title=model.get("title", ""))
+
+    return widen
+
+
 def prevent_destroy_field(what: str) -> Any:
     return Field(False, description=f"Refuse any plan that would {what}.")
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator
 
+from vault_state.kinds.audit_device import AuditDevice
+from vault_state.kinds.password_policy import PasswordPolicy
+from vault_state.kinds.quota import Quotas
+from vault_state.kinds.sys_config import SysConfig
+from vault_state.kinds.token_auth import TokenAuth
 from vault_state.kinds.token_role import TokenRole
 from vault_state.spec.access import Check, ExternalSecrets
 from vault_state.spec.auth import AuthMethod
 from vault_state.spec.engines import SecretsEngine
 from vault_state.spec.policies import StructuredPolicy
-from vault_state.spec.types import MountPath, NamespaceName, PolicyName, RoleName, Strict
+from vault_state.spec.types import MountPath, NamespaceName, PolicyName, RoleName, Strict, check_name
+
+PasswordPolicyName = Annotated[str, AfterValidator(lambda name: check_name(name, "password policy"))]
 
 
 def _policy_tag(value: Any) -> str | None:
@@ -43,6 +50,11 @@ class Prune(Strict):
     transit_keys: bool = Field(False, description="Keys of the transit engines in this file (needs --allow-destroy).")
     ssh_roles: bool = Field(False, description="Roles of the ssh engines in this file.")
     totp_keys: bool = Field(False, description="Keys of the totp engines in this file (needs --allow-destroy).")
+    audit_devices: bool = Field(False, description="Never one the server's configuration file declares.")
+    password_policies: bool = False
+    rate_limit_quotas: bool = False
+    ui_headers: bool = False
+    audited_headers: bool = False
 
 
 class Lint(Strict):
@@ -65,6 +77,9 @@ class Sections(Strict):
     token_roles: dict[RoleName, TokenRole] = Field(
         default_factory=dict, description="Key: role name. Roles of the built-in token auth method."
     )
+    password_policies: dict[PasswordPolicyName, PasswordPolicy] = Field(
+        default_factory=dict, description="Key: policy name. Value: HCL text, or {policy: TEXT}."
+    )
     namespaces: dict[NamespaceName, Namespace] = Field(
         default_factory=dict, description="Key: namespace name (one path segment). Namespaces nest."
     )
@@ -78,7 +93,13 @@ class Namespace(Sections):
 
 
 class StateFile(Sections):
+    """The whole file: the root's sections, and the server-wide ones (root namespace only)."""
+
     version: Literal[1] = Field(description="Format version of the state file; must be 1.")
+    audit_devices: dict[MountPath, AuditDevice] = Field(default_factory=dict, description="Key: the device's path.")
+    quotas: Quotas = Field(default_factory=Quotas, description="Quotas by type (OpenBao has rate_limit only).")
+    sys_config: SysConfig = Field(default_factory=SysConfig, description="CORS, UI headers, audited headers.")
+    token_auth: TokenAuth = Field(default_factory=TokenAuth, description="The built-in token auth method.")
     prune: Prune = Field(default_factory=Prune)
     lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")
     checks: list[Check] = Field(default_factory=list, description="Access checks of `vault-state verify`.")

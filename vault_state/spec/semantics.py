@@ -24,7 +24,7 @@ def check_semantics(state: StateFile, source: SourceMap) -> list[Diagnostic]:
     """The checks of every section (the root's and each namespace's), and of the root's access checks."""
     from vault_state.spec.positions import PrefixedSource  # ruamel: only where a file is checked
 
-    found = [*check_access(state, source)]
+    found = [*check_access(state, source), *_header_names(state, source)]
     for _, sections, prefix in walk_sections(state):
         found += check_sections(sections, PrefixedSource(source, prefix) if prefix else source)
     return found
@@ -37,6 +37,19 @@ def check_sections(state: Sections, source: SourceMap) -> list[Diagnostic]:
         *_mount_overlaps({"secrets_engines": state.secrets_engines, "auth_methods": state.auth_methods}, source),
         *_builtin_auth_path(state, source),
     ]
+
+
+def _header_names(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+    """HTTP header names ignore case, and Vault stores one spelling: two keys for one header conflict."""
+    for section in ("ui_headers", "audited_headers"):
+        seen: dict[str, str] = {}
+        for name in getattr(state.sys_config, section):
+            if name.lower() in seen:
+                yield Diagnostic(
+                    source.locate(("sys_config", section, name), key=True),
+                    f"header '{name}' and '{seen[name.lower()]}' are the same header (names ignore case)",
+                )
+            seen[name.lower()] = name
 
 
 def _builtin_auth_path(state: Sections, source: SourceMap) -> Iterator[Diagnostic]:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from vault_state.kinds.base import ReadScope, VaultReader
-from vault_state.kinds.registry import KINDS
+from vault_state.kinds.registry import KINDS, ROOT_ONLY
 from vault_state.plan.model import Resource, ResourceId
 from vault_state.spec.models import Prune
 
@@ -54,6 +54,8 @@ def read_namespace(
     with the namespace's path in their ids."""
     scope = ReadScope({rid.local(): r for rid, r in desired.items() if rid.namespace == namespace}, prune, {})
     for kind in KINDS:
+        if namespace and kind.name in ROOT_ONLY:
+            continue
         for resource in kind.read(vault, scope):
             scope.live[resource.id] = resource
     if not namespace:
