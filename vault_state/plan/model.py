@@ -31,6 +31,9 @@ class Resource:
     `write_only` holds desired values Vault never returns: sent on writes, never compared.
     `partial` lists value paths ("" for the whole resource) compared only on the keys the file gives.
     `api_path` is the object's path in Vault's API where it differs from its id.
+    `facts` are values the server assigned to a live object (an auth method's accessor, an
+    alias's id): never compared, used to settle desired values that name them (plan/deferred.py).
+    `needs` are objects this one names by their server ids (a group's member groups): written first.
     """
 
     id: ResourceId
@@ -40,6 +43,8 @@ class Resource:
     prevent_destroy: bool = False
     partial: tuple[str, ...] = ()
     api_path: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+    needs: tuple[ResourceId, ...] = ()
 
 
 class Action(StrEnum):

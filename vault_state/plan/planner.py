@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from vault_state.kinds.registry import BY_NAME, ORDER
+from vault_state.plan.deferred import Deferred, Fact, facts_in, settle_all
 from vault_state.plan.model import Action, Change, FieldDiff, Plan, Resource, ResourceId
 from vault_state.sensitive import Sensitive, contains_sensitive
 from vault_state.spec.models import Prune
@@ -24,11 +25,12 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
     where `prune` makes their kind authoritative. Builtins are never deleted."""
     changes: dict[ResourceId, Change] = {}
     gone_parents: set[ResourceId] = set()
-    for rid in sorted(desired, key=_order_key):
+    depth = _depths(desired)
+    for rid in sorted(desired, key=lambda r: _order_key(desired[r], depth)):
         before = live.get(rid)
         if BY_NAME[rid.kind].parent_of(rid) in gone_parents:
             before = None  # its parent (an auth method, an engine) is created or replaced: it starts from nothing
-        change = _compare(rid, before, desired[rid])
+        change = _compare(rid, before, _settled(desired[rid], live, gone_parents))
         if change.action in (Action.CREATE, Action.REPLACE):
             gone_parents.add(rid)
         changes[rid] = change
@@ -39,7 +41,23 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
             continue  # goes with its parent
         if BY_NAME[rid.kind].deletable(resource):
             changes[rid] = _delete(resource)
-    return Plan(tuple(sorted(changes.values(), key=_apply_order)))
+    return Plan(tuple(sorted(changes.values(), key=lambda c: _apply_order(c, depth))))
+
+
+def _settled(resource: Resource, live: Snapshot, gone: set[ResourceId]) -> Resource:
+    """The resource with the facts the live snapshot knows filled in; facts of objects this plan
+    creates or replaces (ordered before it) stay unknown until apply."""
+
+    def known(fact: Fact) -> str | None:
+        holder = live.get(fact.of)
+        if fact.of in gone or holder is None:
+            return None
+        value = holder.facts.get(fact.name)
+        return value if isinstance(value, str) else None
+
+    if not any(True for _ in facts_in(resource.values)):
+        return resource
+    return replace(resource, values=settle_all(resource.values, known))
 
 
 def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Change:
@@ -96,6 +114,8 @@ def _walk(prefix: str, before: Any, after: Any) -> Iterator[FieldDiff]:
 
 
 def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, Deferred) or isinstance(b, Deferred):
+        return False  # a value known only after apply: written, since it cannot be compared
     if isinstance(a, Sensitive):
         return bool(a == b)
     if isinstance(b, Sensitive):
@@ -105,11 +125,31 @@ def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _order_key(rid: ResourceId) -> tuple[int, str]:
-    return ORDER[rid.kind], rid.path
+def _depths(desired: Snapshot) -> dict[ResourceId, int]:
+    """How many objects of its own kind each object waits for (a group naming a member group
+    is written after it), along the longest chain of `needs`; a cycle counts once."""
+    memo: dict[ResourceId, int] = {}
+
+    def depth(rid: ResourceId, seen: frozenset[ResourceId]) -> int:
+        if rid not in memo:
+            same = [n for n in desired[rid].needs if n.kind == rid.kind and n in desired and n not in seen]
+            memo[rid] = max((1 + depth(n, seen | {rid}) for n in same), default=0)
+        return memo[rid]
+
+    return {rid: depth(rid, frozenset()) for rid in desired}
 
 
-def _apply_order(change: Change) -> tuple[int, int, str]:
+def _order_key(resource: Resource, depth: Mapping[ResourceId, int]) -> tuple[int, int, int, int, str]:
+    """Kind order, except that an object naming facts of a later kind (a policy naming an auth
+    method's accessor) comes after that kind: it is written once those objects exist. Within a
+    kind, an object comes after those it needs."""
+    rid = resource.id
+    waits = max((ORDER[f.of.kind] for f in facts_in(resource.values)), default=-1)
+    return max(ORDER[rid.kind], waits), int(waits > ORDER[rid.kind]), ORDER[rid.kind], depth.get(rid, 0), rid.path
+
+
+def _apply_order(change: Change, depth: Mapping[ResourceId, int]) -> tuple[int, int, int, int, int, str]:
     if change.action is Action.DELETE:
-        return 0, -ORDER[change.id.kind], change.id.path
-    return 1, ORDER[change.id.kind], change.id.path
+        return 0, -ORDER[change.id.kind], 0, 0, 0, change.id.path
+    assert change.after is not None
+    return 1, *_order_key(change.after, depth)

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
+from vault_state.kinds.identity import Identity
 from vault_state.kinds.token_role import TokenRole
 from vault_state.spec.access import Check, ExternalSecrets
 from vault_state.spec.auth import AuthMethod
@@ -38,6 +39,10 @@ class Prune(Strict):
     secrets_engines: bool = False
     auth_methods: bool = False
     token_roles: bool = False
+    identity_entities: bool = Field(False, description="Entities, including those logins created.")
+    identity_entity_aliases: bool = Field(False, description="Aliases of the entities in this file.")
+    identity_groups: bool = False
+    identity_group_aliases: bool = Field(False, description="Aliases of the groups in this file.")
 
 
 class Lint(Strict):
@@ -59,6 +64,7 @@ class StateFile(Strict):
     token_roles: dict[RoleName, TokenRole] = Field(
         default_factory=dict, description="Key: role name. Roles of the built-in token auth method."
     )
+    identity: Identity = Field(default_factory=Identity, description="Entities and groups (identity/).")
     prune: Prune = Field(default_factory=Prune)
     lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")
     checks: list[Check] = Field(default_factory=list, description="Access checks of `vault-state verify`.")

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from vault_state.errors import Diagnostic, Severity
+from vault_state.errors import Diagnostic, Location, Severity
 from vault_state.spec.access_checks import check_access
 from vault_state.spec.auth import AnyAuth, TokenFields
 from vault_state.spec.models import StateFile
-from vault_state.spec.policies import check_policy_text
+from vault_state.spec.policies import check_policy_text, placeholders
 
 if TYPE_CHECKING:  # only a type here: the planner imports this module and stays free of ruamel
     from vault_state.spec.positions import SourceMap
@@ -132,4 +132,55 @@ def check_policy_references(state: StateFile, source: SourceMap, known: set[str]
                         "unknown-policy",
                     )
                 )
+    return found
+
+
+def check_identity_references(
+    state: StateFile,
+    source: SourceMap,
+    auth_mounts: set[str],
+    entities: set[str],
+    groups: set[str],
+    lines: list[str] | None = None,
+) -> list[Diagnostic]:
+    """Errors for names that neither the file nor the server (`auth_mounts`, `entities`, `groups`)
+    has: an alias's auth method, a group's member, a policy placeholder's auth path. `lines`: the
+    file's text, to point at a placeholder's column."""
+    mounts = set(state.auth_methods) | auth_mounts | {"token"}
+    found = []
+    identity = state.identity
+    for name, entity in identity.entities.items():
+        for index, alias in enumerate(entity.aliases):
+            if alias.mount not in mounts:
+                where = source.locate(("identity", "entities", name, "aliases", index, "mount"))
+                found.append(Diagnostic(where, f"entity '{name}': alias mount '{alias.mount}' is an auth method "
+                                               "this file does not declare and the server does not have"))
+    known = {"member_entities": ("entity", set(identity.entities) | entities),
+             "member_groups": ("group", set(identity.groups) | groups)}
+    for name, group in identity.groups.items():
+        if group.alias is not None and group.alias.mount not in mounts:
+            where = source.locate(("identity", "groups", name, "alias", "mount"))
+            found.append(Diagnostic(where, f"group '{name}': alias mount '{group.alias.mount}' is an auth method "
+                                           "this file does not declare and the server does not have"))
+        for field, (what, names) in known.items():
+            members = source.node(("identity", "groups", name, field))
+            for member in getattr(group, field):
+                if member not in names:
+                    index = list(members).index(member) if isinstance(members, list) else 0
+                    found.append(Diagnostic(
+                        source.locate(("identity", "groups", name, field, index)),
+                        f"group '{name}' names {what} '{member}', which this file does not declare "
+                        "and the server does not have",
+                    ))
+    for name, spec in state.policies.items():
+        text = spec if isinstance(spec, str) else spec.to_hcl()
+        for line, path in placeholders(text):
+            if path in mounts:
+                continue
+            where = source.text_line(("policies", name), line)
+            if lines is not None and 0 < where.line <= len(lines):
+                at = lines[where.line - 1].find(f"${{auth/{path}/@accessor}}")
+                where = Location(where.file, where.line, at + 1) if at >= 0 else where
+            found.append(Diagnostic(where, f"policy '{name}': ${{auth/{path}/@accessor}} names auth method "
+                                           f"'{path}', which this file does not declare and the server does not have"))
     return found
