@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from tests.conftest import EXAMPLES, Cli
 from tests.test_eso import validate_manifest
 from vault_state.cli import build_parser
+from vault_state.kinds.identity import Alias, Entity, Group
 from vault_state.kinds.registry import DECLARED
 from vault_state.spec.auth import (
     AppRoleRole,
@@ -263,7 +264,10 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("`prune`", 0): Prune,
     ("`lint`", 0): Lint,
     # Every declared kind has its section, named after its key in the state file.
-    **{(f"`{kind.section}`", 0): kind.model for kind in DECLARED},
+    **{(f"`{kind.section}`", 0): kind.model for kind in DECLARED if kind.section},
+    ("`identity`", 0): Entity,
+    ("`identity`", 1): Group,
+    ("`identity`", 2): Alias,
 }
 
 

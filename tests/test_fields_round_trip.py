@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from test_auth_kinds import public_key_pem
 
 from vault_state.kinds.auth import _TYPES
+from vault_state.kinds.identity import Entity, Group
 from vault_state.kinds.registry import DECLARED
 from vault_state.kinds.values import field_specs
 from vault_state.sandbox import DevServer
@@ -92,6 +93,12 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
         "verbose_oidc_logging": True,
     },
     **{kind.model: (lambda tmp, kind=kind: TOKEN_ROLE) for kind in DECLARED if kind.name == "token_role"},
+    Entity: lambda tmp: {"policies": ["Zeta", "alpha"], "metadata": {"team": "payments", "b": "2"}, "disabled": True},
+    # type: internal is the default; an external group (no members) is tested in test_identity.py.
+    Group: lambda tmp: {
+        "type": "internal", "policies": ["b", "A"], "metadata": {"k": "v"},
+        "member_entities": ["e2", "e1"], "member_groups": ["m"],
+    },
 }
 TOKEN_ROLE = {
     "allowed_policies": ["CI", "deploy"], "disallowed_policies": ["root-ish"], "allowed_policies_glob": ["team-*"],
@@ -153,6 +160,11 @@ CASES = [
          {"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["vault"]}),
     *[Case(kind.model, lambda o, kind=kind: {kind.section: {"r": o}}, kind.place.api_path("r"),
            ("orphan", False, "orphan"), {}) for kind in DECLARED if kind.name == "token_role"],
+    Case(Entity, lambda o: {"identity": {"entities": {"r": o}}}, "identity/entity/name/r",
+         ("disabled", False, "disabled"), {}),
+    # Members exist in the file; drift drops one of them (Vault keeps the rest of the group).
+    Case(Group, lambda o: {"identity": {"entities": {"e1": {}, "e2": {}}, "groups": {"m": {}, "r": o}}},
+         "identity/group/name/r", ("policies", ["other"], "policies"), {}),
 ]
 ENV = {"TOKEN_REVIEWER_JWT": REVIEWER_JWT, "ALICE_PASSWORD": "alice-pass-SECRET-1"}
 

@@ -19,7 +19,7 @@ from vault_state.kinds.declared import DeclaredKind, Loc
 from vault_state.kinds.values import desired_values, live_values
 from vault_state.plan.deferred import fact
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
-from vault_state.spec.fields import CreateOnly, Meta, NameSet, StringMap
+from vault_state.spec.fields import CreateOnly, LowerNameSet, Meta, NameSet, StringMap
 from vault_state.spec.types import Strict, check_mount_path, check_name
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class Alias(Strict):
 
 
 class Entity(Strict):
-    policies: NameSet = Field(default_factory=list, description="Policies every token of this entity gets.")
+    policies: LowerNameSet = Field(default_factory=list, description="Policies its tokens get (lowercased).")
     metadata: StringMap = Field(default_factory=dict, description="Key/value strings (templated policies read them).")
     disabled: bool = Field(False, description="Tokens of a disabled entity are refused.")
     aliases: Annotated[list[Alias], Meta()] = Field(
@@ -58,7 +58,7 @@ class Group(Strict):
     type: Annotated[Literal["internal", "external"], CreateOnly()] = Field(
         "internal", description="internal: members listed here; external: members come from `alias`."
     )
-    policies: NameSet = Field(default_factory=list, description="Policies every member's token gets.")
+    policies: LowerNameSet = Field(default_factory=list, description="Policies every member's token gets (lowercased).")
     metadata: StringMap = Field(default_factory=dict)
     member_entities: NameSet = Field(default_factory=list, description="Entity names (internal groups).")
     member_groups: NameSet = Field(default_factory=list, description="Group names (internal groups).")
@@ -190,7 +190,9 @@ class AliasKind:
         return f"identity_{self.owner}"
 
     def parent_of(self, rid: ResourceId) -> ResourceId | None:
-        return ResourceId(self.owner_kind, rid.path.split("/")[0])
+        """A group's alias goes with its group (re-created on a type change). An entity is never
+        re-created, and a new entity's alias may already exist under another entity: no parent."""
+        return ResourceId(self.owner_kind, rid.path) if self.owner == "group" else None
 
     def _declared(self, state: StateFile) -> Iterable[tuple[str, str, Loc, Alias]]:
         """(id path, owner, location, alias) of every alias in the file."""

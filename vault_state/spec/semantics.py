@@ -163,10 +163,8 @@ def check_identity_references(
             found.append(Diagnostic(where, f"group '{name}': alias mount '{group.alias.mount}' is an auth method "
                                            "this file does not declare and the server does not have"))
         for field, (what, names) in known.items():
-            members = source.node(("identity", "groups", name, field))
-            for member in getattr(group, field):
+            for index, member in enumerate(getattr(group, field)):
                 if member not in names:
-                    index = list(members).index(member) if isinstance(members, list) else 0
                     found.append(Diagnostic(
                         source.locate(("identity", "groups", name, field, index)),
                         f"group '{name}' names {what} '{member}', which this file does not declare "
