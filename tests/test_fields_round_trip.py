@@ -249,7 +249,7 @@ def assert_empty(cli: Cli, path: Path, env: dict[str, str] | None = None) -> Non
 
 def test_reads_back_what_vault_stores(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     """The canonical forms are Vault's: lowercased entity aliases and policies, bare host CIDRs."""
-    case = CASES[-1]
+    (case,) = [c for c in CASES if c.read_path == "auth/token/roles/r"]
     state = state_text(case, TOKEN_ROLE, tmp_path)
     assert cli("apply", "-f", str(state), "--auto-approve").code == 0
     role = read(bao, "auth/token/roles/r")

@@ -259,11 +259,11 @@ def test_unknown_names_are_located_errors_and_nothing_is_written(
         bao.request("POST", "identity/entity/name/alice", {})  # on the server only: a known name
     state = tmp_path / "state.yaml"
     state.write_text(text)
-    before = {p: bao.request("LIST", p).json() for p in ("identity/entity/name", "identity/group/name")}
+    before = {p: bao.request("LIST", p).json().get("data") for p in ("identity/entity/name", "identity/group/name")}
     for command in (("plan",), ("apply", "--auto-approve")):
         result = cli(*command, "-f", str(state))
         assert (result.code, result.err.strip()) == (1, f"{state}:{message}"), result.err
-    assert {p: bao.request("LIST", p).json() for p in before} == before
+    assert {p: bao.request("LIST", p).json().get("data") for p in before} == before
     assert "p" not in bao.request("LIST", "sys/policies/acl").json()["data"]["keys"]
 
 

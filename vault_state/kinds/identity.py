@@ -129,8 +129,9 @@ class GroupKind(DeclaredKind):
 
     def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
         for resource in super().desired(state, resolver):
-            groups = resource.values["member_groups"]
-            yield replace(resource, needs=tuple(ResourceId(self.name, n) for n in groups))
+            groups = [ResourceId(self.name, n) for n in resource.values["member_groups"]]
+            entities = [ResourceId("identity_entity", n) for n in resource.values["member_entities"]]
+            yield replace(resource, needs=(*groups, *entities))
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
         if not scope.needs(self.name, self.prune_key):
@@ -213,6 +214,7 @@ class AliasKind:
                 ResourceId(self.name, path),
                 {**values, "mount_accessor": accessor, self.owner: owner},
                 location=resolver.source.locate(loc),
+                needs=(ResourceId(self.owner_kind, owner),),
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:

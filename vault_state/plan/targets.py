@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from vault_state.errors import VaultStateError
 from vault_state.kinds.registry import BY_NAME
+from vault_state.plan.deferred import facts_in
 from vault_state.plan.model import Action, Change, Plan, ResourceId
 
 
@@ -49,6 +50,8 @@ def _needs(change: Change, changes: Sequence[Change]) -> set[ResourceId]:
     rid = change.id
     parent = BY_NAME[rid.kind].parent_of(rid)
     needs = {*_policies(change), *([parent] if parent is not None else [])}
+    if change.after is not None:  # objects it names by their server ids or facts (an alias's entity)
+        needs |= {*change.after.needs, *(f.of for f in facts_in(change.after.values))}
     if change.action in (Action.CREATE, Action.REPLACE):  # its children start from nothing with it
         children = [c for c in changes if BY_NAME[c.id.kind].parent_of(c.id) == rid]
         needs |= {c.id for c in children} | {p for c in children for p in _policies(c)}
