@@ -267,19 +267,6 @@ def test_unknown_names_are_located_errors_and_nothing_is_written(
     assert "p" not in bao.request("LIST", "sys/policies/acl").json()["data"]["keys"]
 
 
-def test_external_group_members_and_internal_alias_are_refused_offline(offline_cli: Cli, tmp_path: Path) -> None:
-    state = tmp_path / "state.yaml"
-    state.write_text("version: 1\nidentity:\n  groups:\n    g:\n      type: external\n      member_entities: [a]\n")
-    result = offline_cli("validate", "-f", str(state))
-    assert result.code == 1
-    assert f"{state}:5:7: g: an external group's members come from its alias; remove member_entities/member_groups" \
-        in result.err
-    state.write_text("version: 1\nidentity:\n  entities:\n    a:\n      aliases:\n        - {mount: u, name: x}\n"
-                     "        - {mount: u, name: y}\n")
-    result = offline_cli("validate", "-f", str(state))
-    assert "two aliases for mount 'u': an entity has one alias per auth method" in result.err
-
-
 # --- the facts mechanism, without a server --------------------------------------------------------
 
 USERPASS = ResourceId("auth_method", "userpass")
@@ -321,3 +308,30 @@ def test_a_change_needing_one_of_its_own_stage_starts_a_new_stage() -> None:
 
     stages = apply_stages((group("a"), group("b"), group("c", "a"), group("d")))
     assert [[c.id.path for c in stage] for stage in stages] == [["a", "b"], ["c", "d"]]
+
+
+def test_a_saved_plan_with_values_known_after_apply_applies_and_json_shows_them(
+    cli: Cli, bao: DevServer, tmp_path: Path
+) -> None:
+    doc = {
+        "policies": {"own": TEMPLATED},
+        "auth_methods": userpass(),
+        "identity": {
+            "entities": {"alice": {"aliases": [{"mount": "userpass", "name": "alice"}]}},
+            "groups": {"ext": {"type": "external", "alias": {"mount": "userpass", "name": "team"}}},
+        },
+    }
+    state = write(tmp_path, doc)
+    shown = cli("plan", "-f", str(state), "--json", env=ENV)
+    changes = {c["id"]: c for c in json.loads(shown.out)["changes"]}
+    assert changes["identity_entity_alias/alice/userpass"]["after"]["mount_accessor"] == UNKNOWN
+    assert UNKNOWN in changes["policy/own"]["after"]["policy"]
+    saved = tmp_path / "plan.json"
+    assert cli("plan", "-f", str(state), "--out", str(saved), env=ENV).code == 0
+    applied = cli("apply", str(saved), env=ENV)
+    assert applied.code == 0, applied.out + applied.err
+    assert_empty(cli, state)
+    acc = accessor(bao, "userpass")
+    group = read(bao, "identity/group/name/ext")
+    assert (group["alias"]["name"], group["alias"]["mount_accessor"]) == ("team", acc)
+    assert f"aliases.{acc}.name" in read(bao, "sys/policies/acl/own")["policy"]
