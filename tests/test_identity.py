@@ -241,6 +241,11 @@ BAD: dict[str, tuple[str, str]] = {
         "version: 1\nidentity:\n  groups:\n    admins:\n      member_groups:\n        - ops\n",
         "6:11: group 'admins' names group 'ops', which this file does not declare and the server does not have",
     ),
+    "name case": (
+        "version: 1\nidentity:\n  entities:\n    alice: {}\n",
+        "4:5: entity 'alice' is 'Alice' on the server (Vault finds names in any case and keeps the case first "
+        "written): write 'Alice'",
+    ),
     "placeholder": (
         'version: 1\npolicies:\n  p: |\n    path "a/{{identity.entity.aliases.${auth/kubernetes/@accessor}.name}}" {\n'
         '      capabilities = ["read"]\n    }\n',
@@ -257,6 +262,8 @@ def test_unknown_names_are_located_errors_and_nothing_is_written(
     text, message = BAD[name]
     if name == "member entity":
         bao.request("POST", "identity/entity/name/alice", {})  # on the server only: a known name
+    if name == "name case":
+        bao.request("POST", "identity/entity/name/Alice", {})
     state = tmp_path / "state.yaml"
     state.write_text(text)
     before = {p: bao.request("LIST", p).json().get("data") for p in ("identity/entity/name", "identity/group/name")}

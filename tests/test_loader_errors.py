@@ -63,6 +63,7 @@ ERRORS: dict[str, list[str]] = {
         "5:7: alice: two aliases for mount 'userpass': an entity has one alias per auth method"
     ],
     "identity_bad_name": [f"4:5: invalid identity name 'alice/x': {NAME_RULE}"],
+    "identity_name_case": ["5:5: 'admins' and 'Admins' differ only in case; Vault takes them for one name"],
     # policies: the HCL problem is placed on the file line inside the `|` block
     "policy_hcl_syntax": [
         "10:1: policy 'eso-policy': invalid policy HCL: unexpected RIGHTBRACE; "

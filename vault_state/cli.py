@@ -370,13 +370,12 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
 def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId, Resource], text: bytes) -> None:
     """Names an alias, a group or a policy placeholder uses that neither the file nor the server has."""
     identity = loaded.state.identity
-    members = {m for g in identity.groups.values() for m in [*g.member_entities, *g.member_groups]}
-    undeclared = members - set(identity.entities) - set(identity.groups)
+    named = bool(identity.entities or identity.groups)
     problems = check_identity_references(
         loaded.state, loaded.source,
         auth_mounts={rid.path for rid in live if rid.kind == "auth_method"},
-        entities=set(gateway.list("identity/entity/name")) if undeclared else set(),
-        groups=set(gateway.list("identity/group/name")) if undeclared else set(),
+        entities=set(gateway.list("identity/entity/name")) if named else set(),
+        groups=set(gateway.list("identity/group/name")) if named else set(),
         lines=text.decode("utf-8", "replace").splitlines(),
     )
     if problems:

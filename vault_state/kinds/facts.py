@@ -33,10 +33,18 @@ READERS: dict[tuple[str, str], Callable[[VaultReader, str], str | None]] = {
 
 
 def fact_reader(vault: VaultReader) -> Callable[[Fact], str | None]:
-    """`known` for settle_call: reads each fact from the server as it is now."""
+    """`known` for settle_call: reads each fact from the server once it exists, then remembers it
+    (a group of many members reads each member's id once). Facts are only read by changes ordered
+    after the objects they belong to, so an id or accessor read during an apply stays valid."""
+    found: dict[Fact, str] = {}
 
     def known(fact: Fact) -> str | None:
-        reader = READERS.get((fact.of.kind, fact.name))
-        return reader(vault, fact.of.path) if reader is not None else None
+        if fact not in found:
+            reader = READERS.get((fact.of.kind, fact.name))
+            value = reader(vault, fact.of.path) if reader is not None else None
+            if value is None:
+                return None
+            found[fact] = value
+        return found[fact]
 
     return known

@@ -26,6 +26,7 @@ def check_semantics(state: StateFile, source: SourceMap) -> list[Diagnostic]:
         *_lowercase_names(state, source),
         *_mount_overlaps({"secrets_engines": state.secrets_engines, "auth_methods": state.auth_methods}, source),
         *_builtin_auth_path(state, source),
+        *_identity_case(state, source),
         *check_access(state, source),
     ]
 
@@ -38,6 +39,19 @@ def _builtin_auth_path(state: StateFile, source: SourceMap) -> Iterator[Diagnost
                 source.locate(("auth_methods", path), key=True),
                 f"auth method path '{path}' is taken by the built-in token auth method",
             )
+
+
+def _identity_case(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+    """Vault finds entities and groups by name in any case (and keeps the case written first)."""
+    for section in ("entities", "groups"):
+        seen: dict[str, str] = {}
+        for name in getattr(state.identity, section):
+            if name.lower() in seen:
+                yield Diagnostic(
+                    source.locate(("identity", section, name), key=True),
+                    f"'{name}' and '{seen[name.lower()]}' differ only in case; Vault takes them for one name",
+                )
+            seen.setdefault(name.lower(), name)
 
 
 def check_unvalidated(data: Mapping[str, Any], source: SourceMap) -> list[Diagnostic]:
@@ -155,6 +169,15 @@ def check_identity_references(
                 where = source.locate(("identity", "entities", name, "aliases", index, "mount"))
                 found.append(Diagnostic(where, f"entity '{name}': alias mount '{alias.mount}' is an auth method "
                                                "this file does not declare and the server does not have"))
+    for section, what, live in (("entities", "entity", entities), ("groups", "group", groups)):
+        in_case = {n.lower(): n for n in live}
+        for name in getattr(identity, section):
+            if name not in live and in_case.get(name.lower()):
+                found.append(Diagnostic(
+                    source.locate(("identity", section, name), key=True),
+                    f"{what} '{name}' is '{in_case[name.lower()]}' on the server (Vault finds names in any case "
+                    f"and keeps the case first written): write '{in_case[name.lower()]}'",
+                ))
     known = {"member_entities": ("entity", set(identity.entities) | entities),
              "member_groups": ("group", set(identity.groups) | groups)}
     for name, group in identity.groups.items():
