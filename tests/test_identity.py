@@ -92,6 +92,15 @@ def test_alias_to_a_mount_of_the_same_apply_and_a_templated_policy_grant_a_real_
     (alias,) = entity["aliases"]
     assert (alias["mount_accessor"], alias["canonical_id"], alias["name"]) == (acc, entity["id"], "alice")
 
+    # An alias renamed behind the tool's back shows its name, and is repaired in place.
+    bao.request("POST", f"identity/entity-alias/id/{alias['id']}",
+                {"name": "al", "mount_accessor": acc, "canonical_id": entity["id"]})
+    drifted = cli("plan", "-f", str(state), env=ENV)
+    assert '~ identity_entity_alias/alice/userpass' in drifted.out and '~ name: "al" -> "alice"' in drifted.out
+    apply(cli, state)
+    assert_empty(cli, state)
+    assert read(bao, "identity/entity/name/alice")["aliases"][0]["id"] == alias["id"]
+
     # A real login through userpass lands on the declared entity and the templated path grants
     # alice her own secrets and nobody else's.
     bao.request("POST", "secret/data/alice/db", {"data": {"v": "mine"}})
@@ -342,3 +351,13 @@ def test_a_saved_plan_with_values_known_after_apply_applies_and_json_shows_them(
     group = read(bao, "identity/group/name/ext")
     assert (group["alias"]["name"], group["alias"]["mount_accessor"]) == ("team", acc)
     assert f"aliases.{acc}.name" in read(bao, "sys/policies/acl/own")["policy"]
+
+
+def test_an_entity_policy_the_file_and_server_lack_is_a_warning(offline_cli: Cli, tmp_path: Path) -> None:
+    state = tmp_path / "state.yaml"
+    state.write_text("version: 1\nidentity:\n  groups:\n    g:\n      policies: [admin]\n")
+    result = offline_cli("validate", "-f", str(state))
+    assert result.code == 0
+    assert result.err == (
+        f"{state}:5:18: warning: group 'g' names policy 'admin', which this file does not declare [unknown-policy]\n"
+    )

@@ -122,7 +122,8 @@ def _mount_overlaps(sections: Mapping[str, Mapping[Any, Any]], source: SourceMap
 
 
 def check_policy_references(state: StateFile, source: SourceMap, known: set[str] | None) -> list[Diagnostic]:
-    """Warn for each role policy that neither the file nor `known` (the server's policies) has.
+    """Warn for each policy of a role, entity or group that neither the file nor `known` (the
+    server's policies) has.
 
     `known` is None when no server was read (validate): the warning then names the file only.
     """
@@ -146,6 +147,19 @@ def check_policy_references(state: StateFile, source: SourceMap, known: set[str]
                         "unknown-policy",
                     )
                 )
+    for section, what in (("entities", "entity"), ("groups", "group")):
+        for name, spec in getattr(state.identity, section).items():
+            found += [
+                Diagnostic(
+                    source.locate(("identity", section, name, "policies", index)),
+                    f"{what} '{name}' names policy '{policy}', which this file does not declare"
+                    + (" and the server does not have" if known is not None else ""),
+                    Severity.WARNING,
+                    "unknown-policy",
+                )
+                for index, policy in enumerate(spec.policies)
+                if policy.lower() not in declared
+            ]
     return found
 
 
