@@ -142,7 +142,8 @@ class GroupKind(DeclaredKind):
         groups = _names_by_id(vault, "identity/group/id") if wanted else {}
         for name, raw in zip(wanted, vault.read_many([f"identity/group/name/{n}" for n in wanted]), strict=True):
             data = data_of(raw)
-            # Members Vault no longer has (deleted entities) are shown by id, so the plan removes them.
+            # Vault drops a deleted entity from its groups; an id the listing does not name (deleted
+            # between the two reads) is shown as the id, so the plan removes it.
             data["member_entities"] = [entities.get(i, i) for i in data.get("member_entity_ids") or []]
             data["member_groups"] = [groups.get(i, i) for i in data.get("member_group_ids") or []]
             yield Resource(ResourceId(self.name, name), live_values(Group, data), api_path=self.place.api_path(name))
@@ -159,7 +160,8 @@ class GroupKind(DeclaredKind):
             return calls
         body = calls[-1].body or {}
         entities, groups = body.pop("member_entities"), body.pop("member_groups")
-        if change.after.values["type"] == "internal":  # Vault refuses member ids on an external group
+        # Vault refuses member ids on an external group, even empty lists ("can't be set manually").
+        if change.after.values["type"] == "internal":
             body["member_entity_ids"] = [fact(ResourceId("identity_entity", n), "id") for n in entities]
             body["member_group_ids"] = [fact(ResourceId("identity_group", n), "id") for n in groups]
         return calls
