@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from tests.conftest import EXAMPLES, Cli
 from tests.test_eso import validate_manifest
 from vault_state.cli import build_parser
+from vault_state.kinds.identity import Alias, Entity, Group
 from vault_state.kinds.registry import DECLARED
 from vault_state.kinds.ssh import SshCa, SshRole
 from vault_state.kinds.totp import TotpKey
@@ -272,6 +273,9 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("totp", 0): TotpKey,
     # Every top-level declared kind has its section, named after its key in the state file.
     **{(f"`{kind.section}`", 0): kind.model for kind in DECLARED if kind.section},
+    ("`identity`", 0): Entity,
+    ("`identity`", 1): Group,
+    ("`identity`", 2): Alias,
 }
 
 

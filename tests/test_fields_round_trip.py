@@ -25,6 +25,7 @@ from test_auth_kinds import public_key_pem
 
 from vault_state.kinds.audit_device import AuditDevice
 from vault_state.kinds.auth import _TYPES
+from vault_state.kinds.identity import Entity, Group
 from vault_state.kinds.password_policy import PasswordPolicy
 from vault_state.kinds.quota import RateLimitQuota
 from vault_state.kinds.registry import DECLARED
@@ -135,6 +136,12 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
     },
     UiHeader: lambda tmp: {"values": ["b", "a"]},
     AuditedHeader: lambda tmp: {"hmac": True},
+    Entity: lambda tmp: {"policies": ["Zeta", "alpha"], "metadata": {"team": "payments", "b": "2"}, "disabled": True},
+    # type: internal is the default; an external group (no members) is tested in test_identity.py.
+    Group: lambda tmp: {
+        "type": "internal", "policies": ["b", "A"], "metadata": {"k": "v"},
+        "member_entities": ["e2", "e1"], "member_groups": ["m"],
+    },
 }
 PASSWORD_POLICY = 'length = 24\r\nrule "charset" {\n  charset = "abcdefghjkmnpqrstuvwxyz"\n  min-chars = 2\n}\n\n'
 API_AUDIT = "unsafe_allow_api_audit_creation = true\n"
@@ -243,6 +250,11 @@ CASES = [
          "sys/config/auditing/request-headers/x-round-trip", ("hmac", False, "hmac"), {}),
     *[Case(kind.model, lambda o: {"token_auth": {"tune": o}}, "sys/auth/token/tune",
            ("listing_visibility", "hidden", "listing_visibility"), {}) for kind in DECLARED if kind.name == "token_auth"],
+    Case(Entity, lambda o: {"identity": {"entities": {"r": o}}}, "identity/entity/name/r",
+         ("disabled", False, "disabled"), {}),
+    # Members exist in the file; drift drops one of them (Vault keeps the rest of the group).
+    Case(Group, lambda o: {"identity": {"entities": {"e1": {}, "e2": {}}, "groups": {"m": {}, "r": o}}},
+         "identity/group/name/r", ("policies", ["other"], "policies"), {}),
 ]
 ENV = {"TOKEN_REVIEWER_JWT": REVIEWER_JWT, "ALICE_PASSWORD": "alice-pass-SECRET-1"}
 
@@ -350,6 +362,7 @@ def assert_empty(cli: Cli, path: Path, env: dict[str, str] | None = None) -> Non
 def test_reads_back_what_vault_stores(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     """The canonical forms are Vault's: lowercased entity aliases and policies, bare host CIDRs."""
     case = next(c for c in CASES if c.read_path == "auth/token/roles/r")
+    (case,) = [c for c in CASES if c.read_path == "auth/token/roles/r"]
     state = state_text(case, TOKEN_ROLE, tmp_path)
     assert cli("apply", "-f", str(state), "--auto-approve").code == 0
     role = read(bao, "auth/token/roles/r")

@@ -64,6 +64,16 @@ ERRORS: dict[str, list[str]] = {
     "version_true": ["1:10: version: unsupported format version True; write 'version: 1'"],
     # durations
     "bad_duration": [f"6:26: default_lease_ttl: invalid duration '1x': {DURATION_RULE}"],
+    # identity: checked offline (names on the server are checked at plan time, tests/test_identity.py)
+    "identity_external_members": [
+        "5:7: platform: an external group's members come from its alias; remove member_entities/member_groups"
+    ],
+    "identity_internal_alias": ["5:7: admins: only an external group has an alias; set type: external"],
+    "identity_two_aliases": [
+        "5:7: alice: two aliases for mount 'userpass': an entity has one alias per auth method"
+    ],
+    "identity_bad_name": [f"4:5: invalid identity name 'alice/x': {NAME_RULE}"],
+    "identity_name_case": ["5:5: 'admins' and 'Admins' differ only in case; Vault takes them for one name"],
     # policies: the HCL problem is placed on the file line inside the `|` block
     "policy_hcl_syntax": [
         "10:1: policy 'eso-policy': invalid policy HCL: unexpected RIGHTBRACE; "

@@ -74,11 +74,14 @@ def apply_plan(
 
 
 def apply_stages(changes: tuple[Change, ...]) -> list[list[Change]]:
-    """Runs of consecutive changes that may run concurrently: same kind, and deletes apart from
-    the rest (the plan already puts deletes first, in reverse kind order)."""
+    """Runs of consecutive changes that may run concurrently: same kind, deletes apart from the
+    rest (the plan already puts deletes first, in reverse kind order), and none needing another
+    of its run (a group naming a member group: the plan orders it after that group)."""
     stages: list[list[Change]] = []
     for change in changes:
-        if stages and _stage_key(stages[-1][0]) == _stage_key(change):
+        needs = {n.within(change.id.namespace) for n in change.after.needs} if change.after is not None else set()
+        waits = bool(stages) and bool(needs & {c.id for c in stages[-1]})
+        if stages and not waits and _stage_key(stages[-1][0]) == _stage_key(change):
             stages[-1].append(change)
         else:
             stages.append([change])

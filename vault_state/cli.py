@@ -30,13 +30,15 @@ from vault_state.errors import (
 from vault_state.export import export_state
 from vault_state.export_filter import parse_pattern
 from vault_state.inputs import read_local
+from vault_state.kinds.facts import fact_reader
 from vault_state.kinds.registry import KINDS
 from vault_state.kube.settings import KubeSettings, connector
 from vault_state.kube.warnings import reviewer_warnings
 from vault_state.kube_commands import doctor_command, eso_command, verify_command
 from vault_state.lint import lint_state
 from vault_state.lock import ApplyLock, held
-from vault_state.plan.model import Plan
+from vault_state.plan.deferred import settle_call
+from vault_state.plan.model import Plan, Resource, ResourceId
 from vault_state.plan.planner import plan as make_plan
 from vault_state.plan.safety import destroy_refusals
 from vault_state.plan.saved import (
@@ -56,7 +58,7 @@ from vault_state.render.markdown import plan_markdown
 from vault_state.render.text import Line, apply_lines, plan_lines
 from vault_state.spec.loader import LoadedState, load_state
 from vault_state.spec.models import StateFile
-from vault_state.spec.semantics import check_policy_references
+from vault_state.spec.semantics import check_identity_references, check_policy_references
 from vault_state.vault.connection import connection_from
 from vault_state.vault.gateway import Gateway
 from vault_state.vault.login import METHODS as LOGIN_METHODS
@@ -266,7 +268,13 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
     if args.planfile is None:  # a saved plan was reviewed: it needs no confirmation
         _confirm(args, io)
     with progress_bar(io.err, "applying") as tracker:
-        report = apply_plan(the_plan, gateway.execute, gateway.workers, tracker)
+        known = fact_reader(gateway)
+        report = apply_plan(
+            the_plan,
+            lambda call: gateway.execute(settle_call(call, lambda fact: known(fact, call.namespace))),
+            gateway.workers,
+            tracker,
+        )
     return _verify_after(args, io, loaded, gateway, _report(report, the_plan, io))
 
 
@@ -349,6 +357,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     gateway.check_namespace()
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
         live = read_live(gateway, desired, loaded.state.prune, gateway.workers.limit)
+    _check_identity(loaded, gateway, live, local.state_bytes)
     known = {rid.path for rid in live if rid.kind == "policy" and not rid.namespace}
     warnings = [*lint_state(loaded.state, loaded.source, references=False),
                 *check_policy_references(loaded.state, loaded.source, known=known),
@@ -363,6 +372,21 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     observed = Observed(server_address(connection.address), connection.namespace or "", args.file,
                         local.state_bytes, local.sources, live)
     return the_plan, loaded, gateway, observed
+
+
+def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId, Resource], text: bytes) -> None:
+    """Names an alias, a group or a policy placeholder uses that neither the file nor the server has."""
+    identity = loaded.state.identity
+    named = bool(identity.entities or identity.groups)
+    problems = check_identity_references(
+        loaded.state, loaded.source,
+        auth_mounts={rid.path for rid in live if rid.kind == "auth_method"},
+        entities=set(gateway.list("identity/entity/name")) if named else set(),
+        groups=set(gateway.list("identity/group/name")) if named else set(),
+        lines=text.decode("utf-8", "replace").splitlines(),
+    )
+    if problems:
+        raise InputError(problems)
 
 
 def _plan_format(args: argparse.Namespace) -> str:

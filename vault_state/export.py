@@ -30,6 +30,7 @@ from vault_state.export_filter import select
 from vault_state.kinds.auth import auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, strip_mount
 from vault_state.kinds.declared import DeclaredKind, EngineSingleton, TopSingleton, UnderEngine
+from vault_state.kinds.identity import ENTITY, GROUP
 from vault_state.kinds.registry import DECLARED, KINDS
 from vault_state.kinds.values import field_specs
 from vault_state.plan.model import Resource, ResourceId
@@ -183,6 +184,7 @@ def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
     )
     sections = [("secrets_engines", engines), ("policies", policies), ("auth_methods", methods)]
     sections += [(kind.section, declared_section(kind, by_kind.get(kind.name, []), exported)) for kind in DECLARED]
+    sections.append(("identity", identity_section(by_kind, exported)))
     for key, section in sections:
         if section:
             _put(root, key, section)
@@ -191,7 +193,7 @@ def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
         "policies": len(policies),
         "auth methods": len(methods),
         "roles": sum(len(m.get("roles", m.get("users", {}))) for m in methods.values()),
-        **{kind.name.replace("_", " ") + "s": len(by_kind.get(kind.name, [])) for kind in DECLARED},
+        **{kind.prune_key.replace("_", " "): len(by_kind.get(kind.name, [])) for kind in DECLARED},
     }
     root.yaml_set_start_comment(_header(source, exported))
     exported.text = dump(root)
@@ -318,6 +320,36 @@ def declared_section(kind: DeclaredKind, resources: list[Resource], exported: Ex
         if spec is not None:
             section[resource.id.path] = spec
     return section
+
+
+def identity_section(by_kind: dict[str, list[Resource]], exported: Exported) -> CommentedMap:
+    """`identity:` entities with their aliases, groups with theirs, all by name."""
+    aliases: dict[str, list[Resource]] = {}
+    for alias in by_kind.get("identity_entity_alias", []):
+        aliases.setdefault(alias.values["entity"], []).append(alias)
+    group_aliases = {a.values["group"]: a for a in by_kind.get("identity_group_alias", [])}
+    section = CommentedMap()
+    for key, kind, resources in (("entities", ENTITY, "identity_entity"), ("groups", GROUP, "identity_group")):
+        members = CommentedMap()
+        for resource in by_kind.get(resources, []):
+            spec = object_spec(kind, resource, exported)
+            if spec is None:
+                continue
+            mine = aliases.get(resource.id.path, []) if key == "entities" else []
+            if mine:
+                spec["aliases"] = CommentedSeq(_alias_spec(a) for a in mine)
+            if key == "groups" and resource.id.path in group_aliases:
+                spec["alias"] = _alias_spec(group_aliases[resource.id.path])
+            members[resource.id.path] = spec
+        if members:
+            section[key] = members
+    return section
+
+
+def _alias_spec(alias: Resource) -> CommentedMap:
+    spec = CommentedMap([("mount", alias.values["mount"]), ("name", alias.values["name"])])
+    spec.fa.set_flow_style()
+    return spec
 
 
 def object_spec(kind: DeclaredKind, resource: Resource, exported: Exported) -> CommentedMap | None:

@@ -73,7 +73,8 @@ class AuthMethodKind:
             rid = ResourceId(self.name, strip_mount(key))
             # The tune fields are under `config`; auth mounts' token_type defaults to "default-service".
             values = live_values(_AuthBase, {**mount, "tune": mount.get("config")})
-            yield Resource(rid, {"type": mount.get("type", ""), **values})
+            facts = {"accessor": mount.get("accessor", "")}  # assigned at enable time; aliases name it
+            yield Resource(rid, {"type": mount.get("type", ""), **values}, facts=facts)
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return [

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from vault_state.plan.deferred import facts_in
 from vault_state.plan.model import Call, Change, Resource, ResourceId
 
 if TYPE_CHECKING:  # the state file's model imports the kinds that declare their own models
@@ -42,8 +43,13 @@ class ReadScope:
     live: dict[ResourceId, Resource]
 
     def needs(self, kind: str, prune_key: str) -> bool:
-        """Whether any object of `kind` must be read: the file declares one, or prune covers the kind."""
-        return bool(getattr(self.prune, prune_key, False)) or any(rid.kind == kind for rid in self.desired)
+        """Whether any object of `kind` must be read: the file declares one, prune covers the kind,
+        or a declared object names one's facts (an alias naming an auth method's accessor)."""
+        return (
+            bool(getattr(self.prune, prune_key, False))
+            or any(rid.kind == kind for rid in self.desired)
+            or any(f.of.kind == kind for r in self.desired.values() for f in facts_in(r.values))
+        )
 
 
 class Kind(Protocol):

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, no_parent, nothing_lost
+from vault_state.plan.deferred import Deferred, Fact
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.models import Sections
-from vault_state.spec.policies import canonical_text
+from vault_state.spec.policies import PLACEHOLDER, canonical_text
 from vault_state.spec.sources import Resolver
 
 
@@ -28,7 +29,7 @@ class PolicyKind:
             text = spec if isinstance(spec, str) else spec.to_hcl()
             yield Resource(
                 ResourceId(self.name, name.lower()),  # Vault lowercases policy names on write
-                {"policy": canonical_text(text)},
+                {"policy": templated(canonical_text(text))},
                 location=resolver.source.locate(("policies", name), key=True),
             )
 
@@ -57,6 +58,18 @@ class PolicyKind:
             return [Call("DELETE", path)]
         assert change.after is not None
         return [Call("PUT", path, {"policy": change.after.values["policy"]})]
+
+
+def templated(text: str) -> str | Deferred:
+    """The text with each `${auth/PATH/@accessor}` as the accessor of that auth method: the planner
+    fills in live accessors; one created by the same apply is known after apply (and the policy is
+    written after the auth method exists)."""
+    parts: list[str | Fact] = []
+    end = 0
+    for match in PLACEHOLDER.finditer(text):
+        parts += [text[end : match.start()], Fact(ResourceId("auth_method", match.group(1)), "accessor")]
+        end = match.end()
+    return Deferred((*parts, text[end:])) if parts else text
 
 
 KIND = PolicyKind()

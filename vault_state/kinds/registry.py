@@ -13,6 +13,7 @@ from vault_state.kinds import (
     audit_device,
     auth_method,
     auth_role,
+    identity,
     namespace,
     password_policy,
     policy,
@@ -45,6 +46,7 @@ KINDS: tuple[Kind, ...] = (
     token_auth.KIND,
     auth_role.KIND,
     token_role.KIND,
+    *identity.KINDS,  # after auth methods (aliases name their accessors) and policies
     quota.KIND,  # last: after every mount, and throttling none of the apply's own writes
 )
 DECLARED: tuple[DeclaredKind, ...] = tuple(k for k in KINDS if isinstance(k, DeclaredKind))

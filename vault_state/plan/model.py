@@ -42,6 +42,9 @@ class Resource:
     `api_path` is the object's path in Vault's API where it differs from its id.
     `managed_by` (live side): what manages this object instead of the API (an OpenBao audit device
     declared in the server's configuration file); the plan compares it but apply refuses to write it.
+    `facts` are values the server assigned to a live object (an auth method's accessor, an
+    alias's id): never compared, used to settle desired values that name them (plan/deferred.py).
+    `needs` are objects this one names by their server ids (a group's member groups): written first.
     """
 
     id: ResourceId
@@ -52,6 +55,8 @@ class Resource:
     partial: tuple[str, ...] = ()
     api_path: str = ""
     managed_by: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+    needs: tuple[ResourceId, ...] = ()
 
 
 class Action(StrEnum):

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from vault_state.kinds.registry import BY_NAME, ORDER
+from vault_state.plan.deferred import Deferred, Fact, facts_in, settle_all
 from vault_state.plan.model import Action, Change, FieldDiff, Plan, Resource, ResourceId
 from vault_state.sensitive import Sensitive, contains_sensitive
 from vault_state.spec.models import Prune
@@ -24,11 +25,12 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
     where `prune` makes their kind authoritative. Builtins are never deleted."""
     changes: dict[ResourceId, Change] = {}
     gone_parents: set[ResourceId] = set()
-    for rid in sorted(desired, key=_order_key):
+    depth = _depths(desired)
+    for rid in sorted(desired, key=lambda r: _order_key(desired[r], depth)):
         before = live.get(rid)
         if _parent(rid) in gone_parents:
             before = None  # its parent (an auth method, an engine) is created or replaced: it starts from nothing
-        change = _compare(rid, before, desired[rid])
+        change = _compare(rid, before, _settled(desired[rid], live, gone_parents))
         if change.action in (Action.CREATE, Action.REPLACE):
             gone_parents.add(rid)
         changes[rid] = change
@@ -39,7 +41,8 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
             continue  # goes with its parent
         if BY_NAME[rid.kind].deletable(resource):
             changes[rid] = _delete(resource)
-    return Plan(tuple(sorted(_last_ones_warned(changes, desired, live).values(), key=_apply_order)))
+    ordered = _last_ones_warned(changes, desired, live).values()
+    return Plan(tuple(sorted(ordered, key=lambda c: _apply_order(c, depth))))
 
 
 def _last_ones_warned(changes: dict[ResourceId, Change], desired: Snapshot, live: Snapshot) -> dict[ResourceId, Change]:
@@ -53,6 +56,25 @@ def _last_ones_warned(changes: dict[ResourceId, Change], desired: Snapshot, live
         for rid in (r for r in deleted if r.kind == kind):
             changes[rid] = replace(changes[rid], warnings=(*changes[rid].warnings, warning))
     return changes
+
+
+def _settled(resource: Resource, live: Snapshot, gone: set[ResourceId]) -> Resource:
+    """The resource with the facts the live snapshot knows filled in; facts of objects this plan
+    creates or replaces (ordered before it) stay unknown until apply. Facts name objects of the
+    resource's own namespace."""
+    namespace = resource.id.namespace
+
+    def known(fact: Fact) -> str | None:
+        of = fact.of.within(namespace)
+        holder = live.get(of)
+        if of in gone or holder is None:
+            return None
+        value = holder.facts.get(fact.name)
+        return value if isinstance(value, str) else None
+
+    if not any(True for _ in facts_in(resource.values)):
+        return resource
+    return replace(resource, values=settle_all(resource.values, known))
 
 
 def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Change:
@@ -123,6 +145,8 @@ def _walk(prefix: str, before: Any, after: Any) -> Iterator[FieldDiff]:
 
 
 def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, Deferred) or isinstance(b, Deferred):
+        return False  # a value known only after apply: written, since it cannot be compared
     if isinstance(a, Sensitive):
         return bool(a == b)
     if isinstance(b, Sensitive):
@@ -138,17 +162,45 @@ def _parent(rid: ResourceId) -> ResourceId | None:
     return parent.within(rid.namespace) if parent is not None else None
 
 
-def depth(rid: ResourceId) -> int:
+def namespace_depth(rid: ResourceId) -> int:
     """How deep the object's namespace is (0: the root); a namespace counts as inside its parent."""
     return rid.namespace.count("/") + 1 if rid.namespace else 0
 
 
-def _order_key(rid: ResourceId) -> tuple[int, int, str, str]:
-    return ORDER[rid.kind], depth(rid), rid.namespace, rid.path
+def _depths(desired: Snapshot) -> dict[ResourceId, int]:
+    """How many objects of its own kind each object waits for (a group naming a member group
+    is written after it), along the longest chain of `needs`; a cycle counts once. `needs` name
+    objects of the same namespace."""
+    memo: dict[ResourceId, int] = {}
+
+    def needed(rid: ResourceId) -> list[ResourceId]:
+        return [n.within(rid.namespace) for n in desired[rid].needs]
+
+    def depth(rid: ResourceId, seen: frozenset[ResourceId]) -> int:
+        if rid not in memo:
+            same = [n for n in needed(rid) if n.kind == rid.kind and n in desired and n not in seen]
+            memo[rid] = max((1 + depth(n, seen | {rid}) for n in same), default=0)
+        return memo[rid]
+
+    return {rid: depth(rid, frozenset()) for rid in desired}
 
 
-def _apply_order(change: Change) -> tuple[int, int, int, str, str]:
+OrderKey = tuple[int, int, int, int, str, int, str]
+
+
+def _order_key(resource: Resource, depth: Mapping[ResourceId, int]) -> OrderKey:
+    """Kind order, except that an object naming facts of a later kind (a policy naming an auth
+    method's accessor) comes after that kind: it is written once those objects exist. Then
+    namespaces outer first; within a kind, an object comes after those it needs."""
+    rid = resource.id
+    waits = max((ORDER[f.of.kind] for f in facts_in(resource.values)), default=-1)
+    kind = ORDER[rid.kind]
+    return max(kind, waits), int(waits > kind), kind, namespace_depth(rid), rid.namespace, depth.get(rid, 0), rid.path
+
+
+def _apply_order(change: Change, depth: Mapping[ResourceId, int]) -> tuple[int, OrderKey]:
     rid = change.id
     if change.action is Action.DELETE:  # the reverse: inner objects first, deeper namespaces first
-        return 0, -ORDER[rid.kind], -depth(rid), rid.namespace, rid.path
-    return 1, ORDER[rid.kind], depth(rid), rid.namespace, rid.path
+        return 0, (-ORDER[rid.kind], 0, 0, -namespace_depth(rid), rid.namespace, 0, rid.path)
+    assert change.after is not None
+    return 1, _order_key(change.after, depth)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from vault_state.errors import VaultStateError
 from vault_state.kinds.registry import BY_NAME
+from vault_state.plan.deferred import facts_in
 from vault_state.plan.model import Action, Change, Plan, ResourceId
 
 
@@ -79,6 +80,9 @@ def _needs(change: Change) -> set[ResourceId]:
     if rid.namespace:
         outer, _, name = rid.namespace.rpartition("/")
         needs.add(ResourceId("namespace", name, outer))
+    if change.after is not None:  # objects it names by their server ids or facts (an alias's entity)
+        named = {*change.after.needs, *(f.of for f in facts_in(change.after.values))}
+        needs |= {n.within(rid.namespace) for n in named}
     return needs
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vault_state.plan.deferred import shown_all
 from vault_state.plan.model import Change, Plan, Resource
 from vault_state.sensitive import REDACTED, redact_all
 
@@ -33,8 +34,8 @@ def change_document(change: Change) -> dict[str, Any]:
         "diff": [
             {
                 "path": d.path,
-                "before": REDACTED if d.sensitive and d.before is not None else d.before,
-                "after": REDACTED if d.sensitive and d.after is not None else d.after,
+                "before": REDACTED if d.sensitive and d.before is not None else shown_all(d.before),
+                "after": REDACTED if d.sensitive and d.after is not None else shown_all(d.after),
                 "sensitive": d.sensitive,
             }
             for d in change.diffs
@@ -52,7 +53,7 @@ def change_document(change: Change) -> dict[str, Any]:
 def _values(resource: Resource | None) -> dict[str, Any] | None:
     if resource is None:
         return None
-    values = redact_all(resource.values)
+    values = shown_all(redact_all(resource.values))
     for path in resource.write_only:
         _set_path(values, path, REDACTED)
     return values  # type: ignore[no-any-return]

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator
 
 from vault_state.kinds.audit_device import AuditDevice
+from vault_state.kinds.identity import Identity
 from vault_state.kinds.password_policy import PasswordPolicy
 from vault_state.kinds.quota import Quotas
 from vault_state.kinds.sys_config import SysConfig
@@ -55,6 +56,10 @@ class Prune(Strict):
     rate_limit_quotas: bool = False
     ui_headers: bool = False
     audited_headers: bool = False
+    identity_entities: bool = Field(False, description="Entities, including those logins created.")
+    identity_entity_aliases: bool = Field(False, description="Aliases of the entities in this file.")
+    identity_groups: bool = False
+    identity_group_aliases: bool = Field(False, description="Aliases of the groups in this file.")
 
 
 class Lint(Strict):
@@ -80,6 +85,7 @@ class Sections(Strict):
     password_policies: dict[PasswordPolicyName, PasswordPolicy] = Field(
         default_factory=dict, description="Key: policy name. Value: HCL text, or {policy: TEXT}."
     )
+    identity: Identity = Field(default_factory=Identity, description="Entities and groups (identity/).")
     namespaces: dict[NamespaceName, Namespace] = Field(
         default_factory=dict, description="Key: namespace name (one path segment). Namespaces nest."
     )

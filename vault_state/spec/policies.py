@@ -63,6 +63,18 @@ class StructuredPolicy(Strict):
         return "\n\n".join(blocks) + "\n"
 
 
+PLACEHOLDER = re.compile(r"\$\{auth/([^{}]+?)/@accessor\}")
+"""`${auth/PATH/@accessor}`: the accessor of the auth method at PATH (vault-config-operator's form)."""
+
+
+def placeholders(text: str) -> list[tuple[int, str]]:
+    """(line, auth path) of each placeholder in a policy text; lines 1-based."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        found += [(number, m.group(1)) for m in PLACEHOLDER.finditer(line)]
+    return found
+
+
 def canonical_text(text: str) -> str:
     """LF line ends, trailing blanks at the end removed, exactly one trailing newline."""
     return text.replace("\r\n", "\n").rstrip() + "\n"

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from vault_state.errors import Diagnostic, Severity
+from vault_state.errors import Diagnostic, Location, Severity
 from vault_state.spec.access_checks import check_access
 from vault_state.spec.auth import AnyAuth, TokenFields
 from vault_state.spec.models import Sections, StateFile, walk_sections
-from vault_state.spec.policies import check_policy_text
+from vault_state.spec.policies import check_policy_text, placeholders
 
 if TYPE_CHECKING:  # only a type here: the planner imports this module and stays free of ruamel
     from vault_state.spec.positions import SourceMap
@@ -36,6 +36,7 @@ def check_sections(state: Sections, source: SourceMap) -> list[Diagnostic]:
         *_lowercase_names(state, source),
         *_mount_overlaps({"secrets_engines": state.secrets_engines, "auth_methods": state.auth_methods}, source),
         *_builtin_auth_path(state, source),
+        *_identity_case(state, source),
     ]
 
 
@@ -60,6 +61,19 @@ def _builtin_auth_path(state: Sections, source: SourceMap) -> Iterator[Diagnosti
                 source.locate(("auth_methods", path), key=True),
                 f"auth method path '{path}' is taken by the built-in token auth method",
             )
+
+
+def _identity_case(state: Sections, source: SourceMap) -> Iterator[Diagnostic]:
+    """Vault finds entities and groups by name in any case (and keeps the case written first)."""
+    for section in ("entities", "groups"):
+        seen: dict[str, str] = {}
+        for name in getattr(state.identity, section):
+            if name.lower() in seen:
+                yield Diagnostic(
+                    source.locate(("identity", section, name), key=True),
+                    f"'{name}' and '{seen[name.lower()]}' differ only in case; Vault takes them for one name",
+                )
+            seen.setdefault(name.lower(), name)
 
 
 def check_unvalidated(data: Mapping[str, Any], source: SourceMap) -> list[Diagnostic]:
@@ -137,7 +151,8 @@ def _mount_overlaps(sections: Mapping[str, Mapping[Any, Any]], source: SourceMap
 
 
 def check_policy_references(state: StateFile, source: SourceMap, known: set[str] | None) -> list[Diagnostic]:
-    """Warn for each role policy that neither the file nor `known` (the server's policies) has.
+    """Warn for each policy of a role, entity or group that neither the file nor `known` (the
+    server's policies) has.
 
     `known` is None when no server was read (validate): the warning then names the file only.
     """
@@ -161,4 +176,75 @@ def check_policy_references(state: StateFile, source: SourceMap, known: set[str]
                         "unknown-policy",
                     )
                 )
+    for section, what in (("entities", "entity"), ("groups", "group")):
+        for name, spec in getattr(state.identity, section).items():
+            found += [
+                Diagnostic(
+                    source.locate(("identity", section, name, "policies", index)),
+                    f"{what} '{name}' names policy '{policy}', which this file does not declare"
+                    + (" and the server does not have" if known is not None else ""),
+                    Severity.WARNING,
+                    "unknown-policy",
+                )
+                for index, policy in enumerate(spec.policies)
+                if policy.lower() not in declared
+            ]
+    return found
+
+
+def check_identity_references(
+    state: StateFile,
+    source: SourceMap,
+    auth_mounts: set[str],
+    entities: set[str],
+    groups: set[str],
+    lines: list[str] | None = None,
+) -> list[Diagnostic]:
+    """Errors for names that neither the file nor the server (`auth_mounts`, `entities`, `groups`)
+    has: an alias's auth method, a group's member, a policy placeholder's auth path. `lines`: the
+    file's text, to point at a placeholder's column."""
+    mounts = set(state.auth_methods) | auth_mounts | {"token"}
+    found = []
+    identity = state.identity
+    for name, entity in identity.entities.items():
+        for index, alias in enumerate(entity.aliases):
+            if alias.mount not in mounts:
+                where = source.locate(("identity", "entities", name, "aliases", index, "mount"))
+                found.append(Diagnostic(where, f"entity '{name}': alias mount '{alias.mount}' is an auth method "
+                                               "this file does not declare and the server does not have"))
+    for section, what, live in (("entities", "entity", entities), ("groups", "group", groups)):
+        in_case = {n.lower(): n for n in live}
+        for name in getattr(identity, section):
+            if name not in live and in_case.get(name.lower()):
+                found.append(Diagnostic(
+                    source.locate(("identity", section, name), key=True),
+                    f"{what} '{name}' is '{in_case[name.lower()]}' on the server (Vault finds names in any case "
+                    f"and keeps the case first written): write '{in_case[name.lower()]}'",
+                ))
+    known = {"member_entities": ("entity", set(identity.entities) | entities),
+             "member_groups": ("group", set(identity.groups) | groups)}
+    for name, group in identity.groups.items():
+        if group.alias is not None and group.alias.mount not in mounts:
+            where = source.locate(("identity", "groups", name, "alias", "mount"))
+            found.append(Diagnostic(where, f"group '{name}': alias mount '{group.alias.mount}' is an auth method "
+                                           "this file does not declare and the server does not have"))
+        for field, (what, names) in known.items():
+            for index, member in enumerate(getattr(group, field)):
+                if member not in names:
+                    found.append(Diagnostic(
+                        source.locate(("identity", "groups", name, field, index)),
+                        f"group '{name}' names {what} '{member}', which this file does not declare "
+                        "and the server does not have",
+                    ))
+    for name, spec in state.policies.items():
+        text = spec if isinstance(spec, str) else spec.to_hcl()
+        for line, path in placeholders(text):
+            if path in mounts:
+                continue
+            where = source.text_line(("policies", name), line)
+            if lines is not None and 0 < where.line <= len(lines):
+                at = lines[where.line - 1].find(f"${{auth/{path}/@accessor}}")
+                where = Location(where.file, where.line, at + 1) if at >= 0 else where
+            found.append(Diagnostic(where, f"policy '{name}': ${{auth/{path}/@accessor}} names auth method "
+                                           f"'{path}', which this file does not declare and the server does not have"))
     return found
