@@ -27,7 +27,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from vault_state.durations import format_seconds
 from vault_state.errors import VaultApiError
 from vault_state.export_filter import select
-from vault_state.kinds.auth import auth_type
+from vault_state.kinds.auth import _TYPES, auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, strip_mount
 from vault_state.kinds.declared import DeclaredKind, EngineSingleton, UnderEngine
 from vault_state.kinds.registry import DECLARED, KINDS
@@ -35,29 +35,17 @@ from vault_state.kinds.values import field_specs
 from vault_state.plan.model import Resource, ResourceId
 from vault_state.spec.auth import (
     LEGACY_TOKEN_ALIASES,
-    AppRoleRole,
     AuthTune,
-    JwtConfig,
-    JwtRole,
-    KubernetesConfig,
-    KubernetesRole,
     TokenFields,
-    UserpassUser,
     _AuthBase,
 )
 from vault_state.spec.engines import KvConfig, SecretsEngine, Tune
 from vault_state.spec.models import Prune
 from vault_state.spec.types import Duration
 
-ROLE_MODELS: dict[str, type[BaseModel]] = {
-    "kubernetes": KubernetesRole,
-    "approle": AppRoleRole,
-    "userpass": UserpassUser,
-    "jwt": JwtRole,
-    "oidc": JwtRole,
-}
-CONFIG_MODELS: dict[str, type[BaseModel]] = {"kubernetes": KubernetesConfig, "jwt": JwtConfig, "oidc": JwtConfig}
-NO_CONFIG = frozenset({"approle", "userpass"})
+ROLE_MODELS: dict[str, type[BaseModel]] = {k: t.role_model for k, t in _TYPES.items() if t.role_model}
+CONFIG_MODELS: dict[str, type[BaseModel]] = {k: t.config_model for k, t in _TYPES.items() if t.config_model}
+NO_CONFIG = frozenset(k for k, t in _TYPES.items() if not t.has_config)
 _DURATION_METADATA = typing.get_args(Duration)[1:]
 
 

@@ -48,6 +48,12 @@ class CreateOnly:
 
 
 @dataclass(frozen=True)
+class KeptWhenUnset:
+    """Vault fills this field in when it is not given (approle's generated role_id): it is sent and
+    compared only when the file gives it (default None), and removing it leaves the server's value."""
+
+
+@dataclass(frozen=True)
 class Meta:
     """Not a value sent to Vault: settings of the tool (prevent_destroy) or child objects (roles)."""
 
@@ -59,6 +65,11 @@ def _map(value: Any, fn: Callable[[str], str]) -> Any:
 def text(value: Any) -> Any:
     """A string field: Vault returns null or omits it when unset."""
     return _map(value, lambda v: "" if v is None else str(v))
+
+
+def lower_text(value: Any) -> Any:
+    """A string Vault stores lowercased (jwt's default_role)."""
+    return _map(value, lambda v: "" if v is None else str(v).lower())
 
 
 def stripped(value: Any) -> Any:
