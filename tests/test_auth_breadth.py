@@ -278,3 +278,47 @@ secrets_engines:
     assert_applied(cli, state)
     assert read(bao, "sys/mounts/transit")["options"] == {"team": "platform"}  # tier removed
     assert_no_changes(cli, state)
+
+
+# --- what OpenBao 2.7 accepts and drops (docs/openbao-and-vault.md) ----------------------------------
+
+
+def test_openbao_accepts_fields_it_never_stores(bao: DevServer, tmp_path: Path) -> None:
+    """The fields vault-state leaves out because OpenBao 2.7 does not keep them: each write succeeds,
+    and no read returns the field. If one starts being kept, it should be declared."""
+    dropped = {"delegated_auth_accessors": ["auth_x"], "identity_token_key": "default", "allowed_managed_keys": ["k"]}
+    bao.request("POST", "sys/mounts/t", {"type": "transit", "config": dropped})
+    bao.request("POST", "sys/mounts/t/tune", dropped)
+    bao.request("POST", "sys/auth/ap", {"type": "approle", "config": dropped})
+    mount, tune, auth = read(bao, "sys/mounts/t"), read(bao, "sys/mounts/t/tune"), read(bao, "sys/auth")["ap/"]
+    for name in dropped:
+        assert name not in mount and name not in mount["config"] and name not in tune and name not in auth["config"]
+
+    bao.request("POST", "sys/auth/k8s", {"type": "kubernetes"})
+    bao.request("POST", "auth/k8s/config", {"kubernetes_host": "https://k", "kubernetes_ca_cert": CA,
+                                            "use_annotations_as_alias_metadata": True})
+    assert "use_annotations_as_alias_metadata" not in read(bao, "auth/k8s/config")
+
+    bao.request("POST", "sys/auth/jwt", {"type": "jwt"})
+    key = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+                         check=True, capture_output=True).stdout
+    public = subprocess.run(["openssl", "pkey", "-pubout"], input=key, check=True, capture_output=True).stdout
+    bao.request("POST", "auth/jwt/config", {"jwt_validation_pubkeys": [public.decode()],
+                                            "jwks_pairs": [{"jwks_url": "https://idp.example/keys"}]})
+    assert "jwks_pairs" not in read(bao, "auth/jwt/config")
+
+    bao.request("POST", "sys/auth/cert", {"type": "cert"})
+    bao.request("POST", "auth/cert/config", {"role_cache_size": 10})
+    assert set(read(bao, "auth/cert/config")) == {"disable_binding", "enable_identity_alias_metadata", "ocsp_cache_size"}
+
+
+def test_plugin_version_pins_cannot_be_removed_on_openbao(bao: DevServer) -> None:
+    """Why vault-state does not manage plugin_version (docs/openbao-and-vault.md#plugin-versions)."""
+    bao.request("POST", "sys/mounts/t", {"type": "transit"})
+    builtin = read(bao, "sys/mounts/t")["running_plugin_version"]
+    assert builtin.endswith("+builtin.bao") and read(bao, "sys/mounts/t")["plugin_version"] == ""
+    bao.request("POST", "sys/mounts/t/tune", {"plugin_version": builtin})
+    assert read(bao, "sys/mounts/t")["plugin_version"] == builtin
+    refused = requests.post(f"{bao.address}/v1/sys/mounts/t/tune", json={"plugin_version": ""},
+                            headers={"X-Vault-Token": bao.token}, timeout=10)
+    assert refused.status_code == 400 and "not a valid semantic version" in refused.text

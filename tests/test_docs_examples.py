@@ -32,6 +32,8 @@ from vault_state.cli import build_parser
 from vault_state.kinds.registry import DECLARED
 from vault_state.spec.auth import (
     AppRoleRole,
+    CertConfig,
+    CertRole,
     JwtConfig,
     JwtRole,
     KubernetesAuth,
@@ -260,6 +262,8 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("userpass", 0): UserpassUser,
     ("jwt and oidc", 0): JwtConfig,
     ("jwt and oidc", 1): JwtRole,
+    ("cert", 0): CertConfig,
+    ("cert", 1): CertRole,
     ("`prune`", 0): Prune,
     ("`lint`", 0): Lint,
     # Every declared kind has its section, named after its key in the state file.

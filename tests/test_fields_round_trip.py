@@ -109,7 +109,7 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
         **TOKEN_FIELDS, "role_type": "jwt", "user_claim": "repository", "user_claim_json_pointer": True,
         "bound_audiences": ["vault", "b"], "bound_subject": "repo:org/app", "bound_claims": {"ref": ["main"]},
         "bound_claims_type": "glob", "claim_mappings": {"actor": "who"}, "groups_claim": "groups",
-        "allowed_redirect_uris": ["https://a.example/cb"], "oidc_scopes": ["email", "profile"],
+        "allowed_redirect_uris": ["https://a.example/cb", {"env": "REDIRECT_URI", "sensitive": False}], "oidc_scopes": ["email", "profile"],
         "clock_skew_leeway": "1m", "expiration_leeway": "90s", "not_before_leeway": "2m", "max_age": "1h",
         "verbose_oidc_logging": True,
     },
@@ -206,7 +206,7 @@ CASES = [
 ]
 ENV = {
     "TOKEN_REVIEWER_JWT": REVIEWER_JWT, "ALICE_PASSWORD": "alice-pass-SECRET-1", "FIXED_ROLE_ID": "ci-fixed-role-id",
-    "JWT_ISSUER": "https://issuer.example", "OIDC_CLIENT": "vault-client", "OIDC_SECRET": "oidc-SECRET-2",
+    "JWT_ISSUER": "https://issuer.example", "REDIRECT_URI": "https://b.example/cb", "OIDC_CLIENT": "vault-client", "OIDC_SECRET": "oidc-SECRET-2",
 }
 
 

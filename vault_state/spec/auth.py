@@ -27,6 +27,7 @@ from vault_state.spec.fields import (
     Secret,
     StringMap,
     Text,
+    TextSet,
     Url,
     WriteOnly,
     lower_text,
@@ -248,21 +249,28 @@ class JwtConfig(Strict):
 
 class JwtRole(TokenFields):
     role_type: Literal["jwt", "oidc"] = "oidc"
-    user_claim: str = Field(min_length=1)
+    user_claim: Text = Field(description="Required.")
     user_claim_json_pointer: bool = False
-    bound_audiences: NameSet = Field(default_factory=list)
+    bound_audiences: TextSet = Field(default_factory=list)
     bound_subject: Text = ""
     bound_claims: Annotated[dict[str, Any], Canon(sorted_map)] = Field(default_factory=dict)
     bound_claims_type: Literal["string", "glob"] = "string"
     claim_mappings: StringMap = Field(default_factory=dict)
     groups_claim: Text = ""
-    allowed_redirect_uris: NameSet = Field(default_factory=list)
+    allowed_redirect_uris: TextSet = Field(default_factory=list)
     oidc_scopes: NameSet = Field(default_factory=list)
     clock_skew_leeway: Seconds = 0
     expiration_leeway: Seconds = 0
     not_before_leeway: Seconds = 0
     max_age: Seconds = 0
     verbose_oidc_logging: bool = False
+
+    @field_validator("user_claim")
+    @classmethod
+    def _claim_given(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value:
+            raise ValueError("user_claim cannot be empty")
+        return value
 
     @model_validator(mode="after")
     def _jwt_needs_a_bound(self) -> JwtRole:

@@ -146,6 +146,8 @@ Literal_ = Annotated[str, Canon(text)]
 Url = Annotated[Value, Canon(url)]
 Pem = Annotated[Value, Canon(pem)]
 NameSet = Annotated[list[str], Canon(name_set)]
+TextSet = Annotated[list[Value], Canon(name_set)]
+"""A set of strings whose items may come from value sources (a redirect URI that differs per cluster)."""
 LowerNameSet = Annotated[list[str], Canon(lower_name_set)]
 CidrSet = Annotated[list[str], Canon(cidr_set)]
 PemSet = Annotated[list[str], Canon(pem_set)]
