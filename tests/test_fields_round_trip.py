@@ -111,7 +111,9 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
         "bound_claims_type": "glob", "claim_mappings": {"actor": "who"}, "groups_claim": "groups",
         "allowed_redirect_uris": ["https://a.example/cb", {"env": "REDIRECT_URI", "sensitive": False}], "oidc_scopes": ["email", "profile"],
         "clock_skew_leeway": "1m", "expiration_leeway": "90s", "not_before_leeway": "2m", "max_age": "1h",
-        "verbose_oidc_logging": True,
+        "verbose_oidc_logging": True, "callback_mode": "device", "poll_interval": 7,
+        "oidc_disable_confirmation": True, "token_policies_template_claims": True,
+        "oauth2_metadata": ["refresh_token", "id_token"],
     },
     **{kind.model: (lambda tmp, kind=kind: TOKEN_ROLE) for kind in DECLARED if kind.name == "token_role"},
 }

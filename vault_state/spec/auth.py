@@ -31,6 +31,7 @@ from vault_state.spec.fields import (
     Url,
     WriteOnly,
     lower_text,
+    name_set,
     sorted_map,
     stripped,
 )
@@ -264,6 +265,14 @@ class JwtRole(TokenFields):
     not_before_leeway: Seconds = 0
     max_age: Seconds = 0
     verbose_oidc_logging: bool = False
+    # OpenBao only (HashiCorp Vault ignores them, with a warning):
+    callback_mode: Literal["client", "direct", "device"] = "client"
+    poll_interval: int = Field(0, ge=0, description="Seconds; 0: the provider's (device flow) or 5.")
+    oidc_disable_confirmation: bool = False
+    token_policies_template_claims: bool = False
+    oauth2_metadata: Annotated[
+        list[Literal["access_token", "id_token", "refresh_token"]], Canon(name_set)
+    ] = Field(default_factory=list)
 
     @field_validator("user_claim")
     @classmethod
