@@ -102,7 +102,7 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
         "allowed_uri_sans": ["spiffe://example/*"], "allowed_organizational_units": ["Platform"],
         "required_extensions": ["1.2.3.4:*"], "allowed_metadata_extensions": ["1.2.3.5", "2.1.1.1"],
         "ocsp_enabled": True, "ocsp_ca_certificates": CA,
-        "ocsp_servers_override": ["http://ocsp-b.example", "http://ocsp-a.example"],
+        "ocsp_servers_override": ["http://ocsp-b.example", {"env": "OCSP_SERVER", "sensitive": False}],
         "ocsp_fail_open": True, "ocsp_query_all_servers": True,
     },
     JwtRole: lambda tmp: {
@@ -208,7 +208,8 @@ CASES = [
 ]
 ENV = {
     "TOKEN_REVIEWER_JWT": REVIEWER_JWT, "ALICE_PASSWORD": "alice-pass-SECRET-1", "FIXED_ROLE_ID": "ci-fixed-role-id",
-    "JWT_ISSUER": "https://issuer.example", "REDIRECT_URI": "https://b.example/cb", "OIDC_CLIENT": "vault-client", "OIDC_SECRET": "oidc-SECRET-2",
+    "JWT_ISSUER": "https://issuer.example", "REDIRECT_URI": "https://b.example/cb",
+    "OCSP_SERVER": "http://ocsp-a.example", "OIDC_CLIENT": "vault-client", "OIDC_SECRET": "oidc-SECRET-2",
 }
 
 

@@ -53,6 +53,7 @@ ERRORS: dict[str, list[str]] = {
     "version_2": ["1:10: version: unsupported format version 2; write 'version: 1'"],
     "version_true": ["1:10: version: unsupported format version True; write 'version: 1'"],
     # auth types and mounts
+    "approle_duplicate_role_id": ["6:7: roles: roles 'ci' and 'deploy' have the same role_id"],
     "userpass_password_and_hash": ["7:9: alice: exactly one of password or password_hash must be given"],
     "cert_role_without_certificate": ["7:9: missing required key 'certificate'"],
     "engine_option_version": ["4:5: transit: the mount option 'version' is kv's: give it as 'version' (1 or 2)"],

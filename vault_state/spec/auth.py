@@ -183,6 +183,19 @@ class AppRoleAuth(_AuthBase):
     type: Literal["approle"]
     roles: dict[RoleName, AppRoleRole] = Field(default_factory=dict)
 
+    @field_validator("roles")
+    @classmethod
+    def _role_ids_unique(cls, roles: dict[str, AppRoleRole]) -> dict[str, AppRoleRole]:
+        # Vault refuses the second role with HTTP 500 "role_id already in use" (values from sources
+        # are known only at plan time and are not checked here).
+        seen: dict[str, str] = {}
+        for name, role in roles.items():
+            if isinstance(role.role_id, str):
+                if role.role_id in seen:
+                    raise ValueError(f"roles '{seen[role.role_id]}' and '{name}' have the same role_id")
+                seen[role.role_id] = name
+        return roles
+
 
 # --- userpass ---------------------------------------------------------------------------------
 
