@@ -30,6 +30,18 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 
 
 @pytest.fixture
+def oidc(certs: tuple[Path, Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A local OIDC provider over TLS (tests/oidc_fake.py): discovery document, JWKS, signed tokens."""
+    from oidc_fake import FakeOidc
+
+    provider = FakeOidc(*certs, workdir=tmp_path_factory.mktemp("oidc")).start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
+@pytest.fixture
 def bao() -> Iterator[DevServer]:
     server = DevServer().start()
     try:

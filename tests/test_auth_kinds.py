@@ -1,4 +1,4 @@
-"""Auth methods and their roles against a real OpenBao server: kubernetes, approle, userpass, jwt, generic.
+"""Auth methods and their roles against a real OpenBao server: kubernetes, approle, userpass, jwt, cert.
 
 Each typed auth type is applied with every field set to a non-default value and must then plan
 empty; drift made behind the tool's back must show and be repaired; removed fields must go back
@@ -275,9 +275,10 @@ def test_jwt_every_field_is_idempotent(cli: Cli, bao: DevServer, tmp_path: Path)
     assert role["claim_mappings"] == {"repository": "repo", "actor": "who"}
 
 
-def generic_state(roles: str = "") -> str:
-    """`cert` is the only built-in auth type without a typed model that works offline (OpenBao 2.7
-    ships approle, cert, jwt, kubernetes, oidc, userpass); its roles live under `certs/<name>`."""
+def cert_state(roles: str = "") -> str:
+    """A cert auth method: its roles live under `certs/<name>`. (It was the generic type's test until
+    cert got its model; OpenBao 2.7 ships no other built-in auth type: approle, cert, jwt, kubernetes,
+    oidc, userpass.)"""
     return f"""
 version: 1
 auth_methods:
@@ -298,8 +299,8 @@ auth_methods:
 {roles}"""
 
 
-def test_generic_type_with_free_form_config_and_roles_is_idempotent(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
-    state = write_state(tmp_path, generic_state())
+def test_cert_config_and_roles_are_idempotent(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = write_state(tmp_path, cert_state())
     assert_applied(cli, state)
     assert_no_changes(cli, state)
     assert read(bao, "auth/tls/config")["ocsp_cache_size"] == 200
@@ -491,7 +492,7 @@ def test_role_drift_and_deleted_role_are_repaired(
         "approle": lambda: APPROLE,
         "userpass": lambda: USERPASS,
         "jwt": lambda: jwt_roles_state(tmp_path),
-        "cert": lambda: generic_state(f"      spare:\n        certificate: {yaml_block(CA, 10)}\n        token_ttl: 60\n"),
+        "cert": lambda: cert_state(f"      spare:\n        certificate: {yaml_block(CA, 10)}\n        token_ttl: 60\n"),
     }[kind]()
     env = {"ALICE_PASSWORD": PASSWORD}
     state = write_state(tmp_path, text)

@@ -36,6 +36,8 @@ from vault_state.kinds.totp import TotpKey
 from vault_state.kinds.transit import TransitKey
 from vault_state.spec.auth import (
     AppRoleRole,
+    CertConfig,
+    CertRole,
     JwtConfig,
     JwtRole,
     KubernetesAuth,
@@ -264,6 +266,8 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("userpass", 0): UserpassUser,
     ("jwt and oidc", 0): JwtConfig,
     ("jwt and oidc", 1): JwtRole,
+    ("cert", 0): CertConfig,
+    ("cert", 1): CertRole,
     ("`prune`", 0): Prune,
     ("`namespaces`", 0): Namespace,
     ("`lint`", 0): Lint,

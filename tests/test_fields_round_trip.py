@@ -33,9 +33,19 @@ from vault_state.kinds.ssh import SshCa, SshRole
 from vault_state.kinds.sys_config import AuditedHeader, Cors, UiHeader
 from vault_state.kinds.totp import TotpKey
 from vault_state.kinds.transit import TransitKey
-from vault_state.kinds.values import field_specs
+from vault_state.kinds.values import field_specs, kept_when_unset
 from vault_state.sandbox import DevServer
-from vault_state.spec.auth import AppRoleRole, AuthTune, JwtConfig, JwtRole, KubernetesConfig, KubernetesRole, _AuthBase
+from vault_state.spec.auth import (
+    AppRoleRole,
+    AuthTune,
+    CertConfig,
+    CertRole,
+    JwtConfig,
+    JwtRole,
+    KubernetesConfig,
+    KubernetesRole,
+    _AuthBase,
+)
 from vault_state.spec.auth import UserpassUser as UserpassUserModel
 from vault_state.spec.engines import KvConfig, SecretsEngine, Tune
 
@@ -66,7 +76,7 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
     KvConfig: lambda tmp: {"max_versions": 4, "cas_required": True, "delete_version_after": "36h"},
     SecretsEngine: lambda tmp: {
         "type": "kv", "version": 2, "description": "round trip", "local": True, "seal_wrap": True,
-        "external_entropy_access": False, "force_no_cache": True, "tune": TUNE,
+        "external_entropy_access": False, "force_no_cache": True, "tune": TUNE, "options": {"team": "payments"},
         "kv_config": {"max_versions": 4, "cas_required": True, "delete_version_after": "36h"},
     },
     AuthTune: lambda tmp: {**TUNE, "token_type": "default-batch"},
@@ -83,21 +93,35 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
         "audience": "vault", "alias_name_source": "serviceaccount_name",
     },
     AppRoleRole: lambda tmp: {
-        **TOKEN_FIELDS, "bind_secret_id": False, "secret_id_bound_cidrs": ["10.1.0.0/16", "10.2.0.1/32"],
+        **TOKEN_FIELDS, "role_id": {"env": "FIXED_ROLE_ID", "sensitive": False}, "bind_secret_id": False, "secret_id_bound_cidrs": ["10.1.0.0/16", "10.2.0.1/32"],
         "secret_id_num_uses": 5, "secret_id_ttl": "10m", "local_secret_ids": True,
     },
     UserpassUserModel: lambda tmp: {**TOKEN_FIELDS, "password": {"env": "ALICE_PASSWORD"}},
     JwtConfig: lambda tmp: {
         "jwt_validation_pubkeys": [pubkey(tmp)], "jwt_supported_algs": ["RS512", "RS256"],
-        "bound_issuer": "https://issuer.example", "default_role": "r", "namespace_in_state": False,
+        "bound_issuer": {"env": "JWT_ISSUER"}, "default_role": "R", "namespace_in_state": False,
+        "provider_config": {"provider": "azure"}, "override_allowed_server_names": ["idp.internal", "b.internal"],
+    },
+    CertConfig: lambda tmp: {"disable_binding": True, "enable_identity_alias_metadata": True, "ocsp_cache_size": 500},
+    CertRole: lambda tmp: {
+        **TOKEN_FIELDS, "certificate": {"file": str(ca_file(tmp)), "sensitive": False}, "display_name": "web",
+        "allowed_names": ["*.example"], "allowed_common_names": ["web.example", "api.example"],
+        "allowed_dns_sans": ["*.svc"], "allowed_email_sans": ["ops@example.com"],
+        "allowed_uri_sans": ["spiffe://example/*"], "allowed_organizational_units": ["Platform"],
+        "required_extensions": ["1.2.3.4:*"], "allowed_metadata_extensions": ["1.2.3.5", "2.1.1.1"],
+        "ocsp_enabled": True, "ocsp_ca_certificates": CA,
+        "ocsp_servers_override": ["http://ocsp-b.example", {"env": "OCSP_SERVER", "sensitive": False}],
+        "ocsp_fail_open": True, "ocsp_query_all_servers": True,
     },
     JwtRole: lambda tmp: {
         **TOKEN_FIELDS, "role_type": "jwt", "user_claim": "repository", "user_claim_json_pointer": True,
         "bound_audiences": ["vault", "b"], "bound_subject": "repo:org/app", "bound_claims": {"ref": ["main"]},
         "bound_claims_type": "glob", "claim_mappings": {"actor": "who"}, "groups_claim": "groups",
-        "allowed_redirect_uris": ["https://a.example/cb"], "oidc_scopes": ["email", "profile"],
+        "allowed_redirect_uris": ["https://a.example/cb", {"env": "REDIRECT_URI", "sensitive": False}], "oidc_scopes": ["email", "profile"],
         "clock_skew_leeway": "1m", "expiration_leeway": "90s", "not_before_leeway": "2m", "max_age": "1h",
-        "verbose_oidc_logging": True,
+        "verbose_oidc_logging": True, "callback_mode": "device", "poll_interval": 7,
+        "oidc_disable_confirmation": True, "token_policies_template_claims": True,
+        "oauth2_metadata": ["refresh_token", "id_token"],
     },
     **{kind.model: (lambda tmp, kind=kind: TOKEN_ROLE) for kind in DECLARED if kind.name == "token_role"},
     TransitKey: lambda tmp: {
@@ -152,20 +176,30 @@ TOKEN_ROLE = {
     "token_explicit_max_ttl": "2h", "token_no_default_policy": True, "token_num_uses": 3, "token_period": "1h",
     "token_type": "service",
 }
+# Examples of the cases that set a model's fields differently (the jwt config's other key sources).
+# IDP_URL and IDP_CA stand for the local OIDC provider's (tests/oidc_fake.py) URL and CA certificate.
+DISCOVERY = {
+    "oidc_discovery_url": "IDP_URL", "oidc_discovery_ca_pem": "IDP_CA", "oidc_client_id": {"env": "OIDC_CLIENT"},
+    "oidc_client_secret": {"env": "OIDC_SECRET"}, "oidc_response_mode": "form_post",
+    "oidc_response_types": ["id_token", "code"], "bound_issuer": "IDP_URL",
+}
+JWKS = {"jwks_url": "IDP_JWKS", "jwks_ca_pem": "IDP_CA", "default_role": "ci"}
 # Fields a case cannot set on this server: each needs something these tests do not run (say why).
 NOT_SET: dict[type[BaseModel], dict[str, str]] = {
-    JwtConfig: {
-        name: "exactly one key source may be set: the pubkeys case sets jwt_validation_pubkeys"
-        for name in ("oidc_discovery_url", "oidc_discovery_ca_pem", "oidc_client_id", "oidc_client_secret",
-                     "oidc_response_mode", "oidc_response_types", "jwks_url", "jwks_ca_pem")
-    },
     TransitKey: {
         "key_size": "hmac keys only (the case's key is derived, which hmac keys cannot be): test_transit.py",
         "min_decryption_version": "at most the key's latest version, 1 on a new key: test_transit.py rotates first",
     },
     SshRole: {name: "otp roles only (the case's role is a ca role): test_ssh.py" for name in
               ("cidr_list", "exclude_cidr_list", "port")},
+    UserpassUserModel: {"password_hash": "an alternative to password (exactly one): test_auth_breadth logs in with one"},
 }
+
+
+def ca_file(tmp: Path) -> Path:
+    path = tmp / "client-ca.pem"
+    path.write_text(CA)
+    return path
 
 
 @dataclass(frozen=True)
@@ -184,6 +218,15 @@ class Case:
     repair: tuple[str, ...] = ()  # flags the repair of drift needs (a re-create: --allow-destroy)
     compared: bool = True  # False: Vault returns none of the fields, so neither drift nor a reset shows
     server_config: str = ""  # the test server's configuration (DevServer.config_hcl)
+
+    example: dict[str, Any] | None = None  # instead of EXAMPLES[model]: another way to set the fields
+    idp: bool = False  # needs the local OIDC provider (the `oidc` fixture)
+    name: str = ""
+
+
+    @property
+    def id(self) -> str:
+        return self.name or self.model.__name__
 
 
 def _engine(kind: str, section: str, name: str | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -218,6 +261,18 @@ CASES = [
          "auth/up/users/alice", ("token_num_uses", 9, "token_num_uses"), {"password": {"env": "ALICE_PASSWORD"}}),
     Case(JwtConfig, lambda o: {"auth_methods": {"j": {"type": "jwt", "config": o}}}, "auth/j/config",
          ("bound_issuer", "https://other", "config.bound_issuer"), {"jwt_validation_pubkeys": "KEY"}),
+    # A drift write replaces the whole config, so it carries the client secret Vault never returns.
+    Case(JwtConfig, lambda o: {"auth_methods": {"j": {"type": "oidc", "config": o}}}, "auth/j/config",
+         ("oidc_response_types", ["code"], "config.oidc_response_types"),
+         {"oidc_discovery_url": "IDP_URL", "oidc_discovery_ca_pem": "IDP_CA"},
+         example=DISCOVERY, idp=True, name="JwtConfig-discovery"),
+    Case(JwtConfig, lambda o: {"auth_methods": {"j": {"type": "jwt", "config": o}}}, "auth/j/config",
+         ("default_role", "other", "config.default_role"), {"jwks_url": "IDP_JWKS", "jwks_ca_pem": "IDP_CA"},
+         example=JWKS, idp=True, name="JwtConfig-jwks"),
+    Case(CertConfig, lambda o: {"auth_methods": {"c": {"type": "cert", "config": o}}}, "auth/c/config",
+         ("ocsp_cache_size", 300, "config.ocsp_cache_size"), {}),
+    Case(CertRole, lambda o: {"auth_methods": {"c": {"type": "cert", "roles": {"r": o}}}}, "auth/c/certs/r",
+         ("allowed_dns_sans", ["x.other"], "allowed_dns_sans"), {"certificate": CA}),
     Case(JwtRole, lambda o: {"auth_methods": {"j": {"type": "jwt", "roles": {"r": o}}}}, "auth/j/role/r",
          ("groups_claim", "other", "groups_claim"),
          {"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["vault"]}),
@@ -256,7 +311,11 @@ CASES = [
     Case(Group, lambda o: {"identity": {"entities": {"e1": {}, "e2": {}}, "groups": {"m": {}, "r": o}}},
          "identity/group/name/r", ("policies", ["other"], "policies"), {}),
 ]
-ENV = {"TOKEN_REVIEWER_JWT": REVIEWER_JWT, "ALICE_PASSWORD": "alice-pass-SECRET-1"}
+ENV = {
+    "TOKEN_REVIEWER_JWT": REVIEWER_JWT, "ALICE_PASSWORD": "alice-pass-SECRET-1", "FIXED_ROLE_ID": "ci-fixed-role-id",
+    "JWT_ISSUER": "https://issuer.example", "REDIRECT_URI": "https://b.example/cb",
+    "OCSP_SERVER": "http://ocsp-a.example", "OIDC_CLIENT": "vault-client", "OIDC_SECRET": "oidc-SECRET-2",
+}
 
 
 def declared_models() -> set[type[BaseModel]]:
@@ -274,31 +333,38 @@ def fields_of(model: type[BaseModel]) -> set[str]:
 def test_every_declared_model_has_a_case_and_every_field_an_example(tmp_path: Path) -> None:
     assert declared_models() == set(EXAMPLES) == {case.model for case in CASES}
     for model, make in EXAMPLES.items():
-        given = set(make(tmp_path))
+        given = set(make(tmp_path)).union(*(case.example or {} for case in CASES if case.model is model))
         assert given | set(NOT_SET.get(model, {})) == fields_of(model), model.__name__
 
 
-def state_text(case: Case, obj: dict[str, Any], tmp: Path) -> Path:
+def state_text(case: Case, obj: dict[str, Any], tmp: Path, idp: Any = None) -> Path:
     path = tmp / "state.yaml"
-    obj = {k: [key_pem()] if v == "KEY" else v for k, v in obj.items()}
+    stand_ins = {"KEY": lambda: [key_pem()], "IDP_URL": lambda: idp.url, "IDP_CA": lambda: idp.ca_pem,
+                 "IDP_JWKS": lambda: f"{idp.url}/keys"}
+    obj = {k: stand_ins[v]() if isinstance(v, str) and v in stand_ins else v for k, v in obj.items()}
     path.write_text(json.dumps({"version": 1, **case.place(obj)}, indent=1))  # JSON is YAML
     return path
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.model.__name__)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_every_field_applies_reads_back_exports_resets_and_repairs(
-    case: Case, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    case: Case,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     bao = DevServer(config_hcl=case.server_config).start()
     try:
-        round_trip(case, Cli(capsys, monkeypatch, bao), bao, tmp_path)
+        round_trip(case, Cli(capsys, monkeypatch, bao), bao, tmp_path, request)
     finally:
         bao.stop()
 
 
-def round_trip(case: Case, cli: Cli, bao: DevServer, tmp_path: Path) -> None:
-    full = {**case.minimal, **EXAMPLES[case.model](tmp_path)}
-    state = state_text(case, full, tmp_path)
+def round_trip(case: Case, cli: Cli, bao: DevServer, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    idp = request.getfixturevalue("oidc") if case.idp else None
+    full = {**case.minimal, **(case.example or EXAMPLES[case.model](tmp_path))}
+    state = state_text(case, full, tmp_path, idp)
     applied = cli("apply", "-f", str(state), "--auto-approve", env=ENV)
     assert applied.code == 0, applied.out + applied.err
     assert_empty(cli, state)
@@ -313,6 +379,8 @@ def round_trip(case: Case, cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     # A config write replaces the whole config: drift is the current config with one field changed.
     whole = case.whole or case.read_path.endswith("/config") or case.read_path == "sys/config/cors"
     current = read(bao, case.read_path) if whole else {}
+    if current.get("oidc_client_id"):  # Vault refuses a client id without its secret
+        current["oidc_client_secret"] = ENV["OIDC_SECRET"]
     if case.drift[0] == "REPLACE":  # no update exists: the object is re-created with other values
         bao.request("DELETE", case.read_path)
         bao.request("POST", case.read_path, case.drift[1])
@@ -323,7 +391,7 @@ def round_trip(case: Case, cli: Cli, bao: DevServer, tmp_path: Path) -> None:
         assert bao.request("POST", case.drift_path or case.read_path, body).ok
     if not case.compared:  # the drift is a write Vault accepted, and the plan still compares nothing
         assert_empty(cli, state)
-        assert_empty(cli, state_text(case, case.minimal, tmp_path))
+        assert_empty(cli, state_text(case, case.minimal, tmp_path, idp))
         return
     drifted = cli("plan", "-f", str(state), env=ENV)
     assert f"~ {case.drift[2]}:" in drifted.out, drifted.out
@@ -331,13 +399,14 @@ def round_trip(case: Case, cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     assert repaired.code == 0, repaired.out + repaired.err
     assert_empty(cli, state)
 
-    reset = state_text(case, {**case.minimal, **{k: full[k] for k in case.kept}}, tmp_path)
+    reset = state_text(case, {**case.minimal, **{k: full[k] for k in case.kept}}, tmp_path, idp)
     planned = cli("plan", "-f", str(reset), env=ENV)
     prefix = case.drift[2].rpartition(".")[0]  # the object's place in its resource ("tune", "config")
     diffs = [line.split(":")[0].strip().removeprefix("~ ") for line in planned.out.splitlines() if " ~ " in line]
     shown = {path.removeprefix(f"{prefix}.").split(".")[0] for path in diffs}
     settable = set(full) - set(case.minimal) - write_only(case.model) - {"type", "version"} - nested(case.model)
     settable -= set(case.kept)
+    settable -= kept_when_unset(case.model)  # compared only when given: removing one keeps the server's value
     replaced = "-/+" in planned.out  # create-only fields (enable-time flags) reset by a replace
     assert replaced or settable <= shown, planned.out
     result = cli("apply", "-f", str(reset), "--auto-approve", "--allow-destroy", env=ENV)

@@ -62,6 +62,14 @@ ERRORS: dict[str, list[str]] = {
     "missing_version": ["1:1: missing required key 'version' (the format version; write 'version: 1')"],
     "version_2": ["1:10: version: unsupported format version 2; write 'version: 1'"],
     "version_true": ["1:10: version: unsupported format version True; write 'version: 1'"],
+    # auth types and mounts
+    "approle_duplicate_role_id": ["6:7: roles: roles 'ci' and 'deploy' have the same role_id"],
+    "userpass_password_and_hash": ["7:9: alice: exactly one of password or password_hash must be given"],
+    "cert_role_without_certificate": ["7:9: missing required key 'certificate'"],
+    "engine_option_version": ["4:5: transit: the mount option 'version' is kv's: give it as 'version' (1 or 2)"],
+    "jwt_id_token_without_form_post": [
+        "6:7: config: oidc_response_types id_token needs oidc_response_mode: form_post"
+    ],
     # durations
     "bad_duration": [f"6:26: default_lease_ttl: invalid duration '1x': {DURATION_RULE}"],
     # identity: checked offline (names on the server are checked at plan time, tests/test_identity.py)

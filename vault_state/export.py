@@ -371,7 +371,7 @@ def write_only_sources(
         secret = declared.write_only
         if secret is None:
             continue
-        if declared.required or values.get(secret.reported_as) or values.get(secret.implied_by):
+        if declared.required or secret.always or values.get(secret.reported_as) or values.get(secret.implied_by):
             variable = env_name(*where, declared.name)
             spec[declared.name] = env_source(variable)
             spec.yaml_add_eol_comment(f"write-only: set {variable}", declared.name)

@@ -3,7 +3,8 @@
 Role writes merge, so every managed field is sent with its default to make removals happen.
 Write-only values (userpass passwords) are sent on create and whenever the object changes.
 Create-only fields (approle's local_secret_ids) are left out of updates; changing one deletes the
-role and creates it again.
+role and creates it again. Fields an auth type keeps at a sub-path of the role (approle's role_id at
+`role/<name>/role-id`) are read there, and written there after the role when they change.
 Ids are `auth_role/<mount>/<name>`; names are lowercased as Vault stores them.
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vault_state.kinds.auth import CREATE_ONLY_ROLE_FIELDS, auth_type
+from vault_state.kinds.auth import CREATE_ONLY_ROLE_FIELDS, SUB_PATH_FIELDS, auth_type
 from vault_state.kinds.auth.shape import AuthType
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused
 from vault_state.kinds.base import show_change as _pair
+from vault_state.kinds.values import kept_when_unset
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.models import Sections
 from vault_state.spec.semantics import role_section, roles_of
@@ -34,6 +36,7 @@ class AuthRoleKind:
             for name, spec in members.items():
                 loc = ("auth_methods", mount, section, name)
                 values, write_only = kind.role_values(spec, resolver, loc)
+                values = kind.role_quirk(name.lower(), values)
                 yield Resource(
                     ResourceId(self.name, f"{mount}/{name.lower()}"),
                     values,
@@ -57,8 +60,21 @@ class AuthRoleKind:
             listed += [(ResourceId(self.name, f"{method_id.path}/{n}"), kind, f"{base}/{n}") for n in vault.list(base)]
         wanted_roles = [entry for entry in listed if entry[0] in scope.desired]
         responses = vault.read_many([path for _, _, path in wanted_roles])
-        for (rid, kind, path), raw in zip(wanted_roles, responses, strict=True):
-            yield Resource(rid, kind.read_role(data_of(raw)), api_path=path)
+        # A sub-path is read only for roles whose file gives one of its fields (only those compare them).
+        subs = [
+            (i, f"{path}/{sub.path}")
+            for i, (rid, kind, path) in enumerate(wanted_roles)
+            for sub in kind.sub_paths
+            if any(f in scope.desired[rid].values for f in sub.fields)
+        ]
+        raws = [data_of(raw) for raw in responses]
+        for (i, _), raw in zip(subs, vault.read_many([path for _, path in subs]), strict=True):
+            raws[i] = {**raws[i], **data_of(raw)}
+        for (rid, kind, path), raw in zip(wanted_roles, raws, strict=True):
+            values = kind.read_role(raw)
+            kept = kept_when_unset(kind.role_model) if kind.role_model else frozenset()
+            values = {k: v for k, v in values.items() if k not in kept or k in scope.desired[rid].values}
+            yield Resource(rid, kind.role_quirk(rid.path.rsplit("/", 1)[1], values), api_path=path)
         if scope.prune.auth_roles:  # the others: their names are enough
             yield from (Resource(rid, {}, api_path=path) for rid, _, path in listed if rid not in scope.desired)
 
@@ -93,10 +109,16 @@ class AuthRoleKind:
         body = {**change.after.values, **change.after.write_only}
         if change.action is Action.UPDATE:
             body = {k: v for k, v in body.items() if k not in CREATE_ONLY_ROLE_FIELDS}
+        body = {k: v for k, v in body.items() if k not in SUB_PATH_FIELDS}
         calls = [Call("POST", change.after.api_path, body)]
         if change.action is Action.REPLACE:
             assert change.before is not None
             calls.insert(0, Call("DELETE", change.before.api_path))
+        before = change.before.values if change.before and change.action is Action.UPDATE else {}
+        for sub in sorted({SUB_PATH_FIELDS[k] for k in change.after.values if k in SUB_PATH_FIELDS}):
+            fields = {k: v for k, v in change.after.values.items() if SUB_PATH_FIELDS.get(k) == sub}
+            if any(before.get(k) != v for k, v in fields.items()):
+                calls.append(Call("POST", f"{change.after.api_path}/{sub}", fields))
         return calls
 
 

@@ -93,8 +93,13 @@ class SecretsEngineKind:
                 calls.append(kv_config_call(path, values["kv_config"]))
             return calls
         calls = []
-        if any(touches(change, f) for f in ("tune", "description", "version")):
-            calls.append(Call("POST", f"sys/mounts/{path}/tune", tune_body(values, touches(change, "version"))))
+        if any(touches(change, f) for f in ("tune", "description", "version", "options")):
+            assert change.before is not None
+            body = tune_body(values, touches(change, "version"))
+            if touches(change, "options"):  # tune merges options; an empty value removes one
+                removed = dict.fromkeys(change.before.values["options"], "")
+                body["options"] = {**body.get("options", {}), **removed, **values["options"]}
+            calls.append(Call("POST", f"sys/mounts/{path}/tune", body))
         if touches(change, "kv_config"):
             calls.append(kv_config_call(path, values["kv_config"]))
         return calls
@@ -114,7 +119,9 @@ def live_values_of(mount: dict[str, Any]) -> dict[str, Any]:
     config = mount.get("config") or {}
     options = mount.get("options") or {}
     kind = mount.get("type", "")
-    flat = {**mount, "force_no_cache": config.get("force_no_cache"), "tune": config}
+    # kv's version is an option too: it is the `version` field, not one of `options`.
+    others = {k: v for k, v in options.items() if not (kind == "kv" and k == "version")}
+    flat = {**mount, "force_no_cache": config.get("force_no_cache"), "tune": config, "options": others}
     values = live_values(SecretsEngine, flat, skip=("kv_config",))
     # Vault stores type "kv-v2" as kv with options.version "2" (a string); no version means 1.
     values["version"] = int(options.get("version") or 1) if kind == "kv" else None
@@ -143,13 +150,16 @@ def enable_body(values: dict[str, Any]) -> dict[str, Any]:
         "seal_wrap": values["seal_wrap"],
         "external_entropy_access": values["external_entropy_access"],
     }
-    if values["type"] == "kv":  # never send options to other engines: transit would store them
-        body["options"] = {"version": str(values["version"])}
+    options = dict(values["options"])
+    if values["type"] == "kv":  # never send a version to other engines: transit would store it
+        options["version"] = str(values["version"])
+    if options:
+        body["options"] = options
     return body
 
 
 def tune_body(values: dict[str, Any], version_changed: bool) -> dict[str, Any]:
-    body = {"description": values["description"], **values["tune"]}
+    body: dict[str, Any] = {"description": values["description"], **values["tune"]}
     if version_changed:
         body["options"] = {"version": str(values["version"])}
     return body

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from vault_state.sensitive import Sensitive
-from vault_state.spec.fields import Canon, CreateOnly, Meta, NotReturned, WriteOnly
+from vault_state.spec.fields import Canon, CreateOnly, KeptWhenUnset, Meta, NotReturned, WriteOnly
 from vault_state.spec.sources import Resolver
 from vault_state.spec.types import EnvSource, FileSource, KubeCaSource, KubeTokenSource
 
@@ -39,6 +39,7 @@ class FieldSpec:
     meta: bool
     required: bool
     not_returned: bool = False
+    kept_when_unset: bool = False
 
 
 @functools.cache
@@ -66,6 +67,7 @@ def _spec(name: str, info: FieldInfo) -> FieldSpec:
         bool(first(Meta)),
         info.is_required(),
         bool(first(NotReturned)),
+        bool(first(KeptWhenUnset)),
     )
 
 
@@ -110,6 +112,8 @@ def desired_values(
             continue
         value = getattr(obj, spec.name)
         where = (*loc, spec.name)
+        if spec.kept_when_unset and value is None:
+            continue  # not managed: the server's value stands (the live side drops it too)
         if spec.nested is not None and isinstance(value, BaseModel):
             values[spec.name], inner = desired_values(value, resolver, where)
             secrets.update({f"{spec.name}.{k}": v for k, v in inner.items()})
@@ -133,6 +137,11 @@ def _resolved(value: Any, resolver: Resolver | None, loc: Sequence[str | int]) -
     if isinstance(value, list) and any(isinstance(v, SOURCES) for v in value):
         return [_resolved(v, resolver, (*loc, i)) for i, v in enumerate(value)]
     return value
+
+
+def kept_when_unset(model: type[BaseModel]) -> frozenset[str]:
+    """The fields compared only when the file gives them."""
+    return frozenset(f.name for f in field_specs(model) if f.kept_when_unset)
 
 
 def live_values(model: type[BaseModel], raw: Mapping[str, Any] | None, skip: Sequence[str] = ()) -> Values:

@@ -1,6 +1,6 @@
 """Spec models of auth methods, discriminated by `type`, with their config and roles (or users).
 
-Typed: kubernetes, approle, userpass, jwt and oidc, with Vault's real parameter names and
+Typed: kubernetes, approle, userpass, jwt, oidc and cert, with Vault's real parameter names and
 defaults. Any other type is accepted with free-form `config` and `roles`. The `token_*` fields
 shared by every role are defined once; the legacy names are folded into them on load.
 """
@@ -16,6 +16,7 @@ from vault_state.spec.fields import (
     Canon,
     CidrSet,
     CreateOnly,
+    KeptWhenUnset,
     Literal_,
     LowerNameSet,
     Meta,
@@ -25,8 +26,11 @@ from vault_state.spec.fields import (
     Seconds,
     StringMap,
     Text,
+    TextSet,
     Url,
     WriteOnly,
+    lower_text,
+    name_set,
     sorted_map,
     stripped,
 )
@@ -158,6 +162,10 @@ class KubernetesAuth(_AuthBase):
 
 
 class AppRoleRole(TokenFields):
+    # Kept at role/<name>/role-id, not in the role's own read: AuthType.sub_paths reads and writes it.
+    role_id: Annotated[Text | None, KeptWhenUnset()] = Field(
+        None, description="A fixed role_id (compared only when given: Vault generates one otherwise)."
+    )
     bind_secret_id: bool = True
     # Unlike token_bound_cidrs, Vault refuses a bare address here ("invalid CIDR address"): not a CidrSet.
     secret_id_bound_cidrs: NameSet = Field(default_factory=list)
@@ -174,14 +182,37 @@ class AppRoleAuth(_AuthBase):
     type: Literal["approle"]
     roles: dict[RoleName, AppRoleRole] = Field(default_factory=dict)
 
+    @field_validator("roles")
+    @classmethod
+    def _role_ids_unique(cls, roles: dict[str, AppRoleRole]) -> dict[str, AppRoleRole]:
+        # Vault refuses the second role with HTTP 500 "role_id already in use" (values from sources
+        # are known only at plan time and are not checked here).
+        seen: dict[str, str] = {}
+        for name, role in roles.items():
+            if isinstance(role.role_id, str):
+                if role.role_id in seen:
+                    raise ValueError(f"roles '{seen[role.role_id]}' and '{name}' have the same role_id")
+                seen[role.role_id] = name
+        return roles
+
 
 # --- userpass ---------------------------------------------------------------------------------
 
 
 class UserpassUser(TokenFields):
-    password: Annotated[Value, WriteOnly()] = Field(
-        description="Write-only; sent on create and whenever the user changes."
+    password: Annotated[Value | None, WriteOnly(always=True)] = Field(
+        None, description="Write-only; sent on create and whenever the user changes."
     )
+    password_hash: Annotated[Value | None, WriteOnly()] = Field(
+        None, description="Write-only: a bcrypt hash of the password, instead of `password`."
+    )
+
+    @model_validator(mode="after")
+    def _one_password(self) -> UserpassUser:
+        # Vault refuses both ("only one of password or password_hash may be provided").
+        if (self.password is None) == (self.password_hash is None):
+            raise ValueError("exactly one of password or password_hash must be given")
+        return self
 
 
 class UserpassAuth(_AuthBase):
@@ -206,8 +237,13 @@ class JwtConfig(Strict):
     jwt_validation_pubkeys: PemSet = Field(default_factory=list)
     jwt_supported_algs: NameSet = Field(default_factory=list)
     bound_issuer: Text = ""
-    default_role: Text = ""
+    default_role: Annotated[Value, Canon(lower_text)] = Field("", description="Stored lowercased.")
     namespace_in_state: bool = True
+    provider_config: Annotated[dict[str, Any], Canon(sorted_map)] = Field(
+        default_factory=dict,
+        description="Provider-specific settings (`provider: azure`, ...); its secret keys are never read back.",
+    )
+    override_allowed_server_names: NameSet = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_key_source(self) -> JwtConfig:
@@ -216,26 +252,48 @@ class JwtConfig(Strict):
             raise ValueError(
                 "exactly one of oidc_discovery_url, jwks_url or jwt_validation_pubkeys must be set"
             )
+        if (self.oidc_client_id == "") != (self.oidc_client_secret is None):
+            raise ValueError("oidc_client_id and oidc_client_secret are given together")
+        if self.oidc_client_id and not self.oidc_discovery_url:
+            raise ValueError("oidc_client_id needs oidc_discovery_url")
+        if "id_token" in self.oidc_response_types and self.oidc_response_mode != "form_post":
+            # Vault: "query response_mode may not be used with an id_token response_type".
+            raise ValueError("oidc_response_types id_token needs oidc_response_mode: form_post")
         return self
 
 
 class JwtRole(TokenFields):
     role_type: Literal["jwt", "oidc"] = "oidc"
-    user_claim: str = Field(min_length=1)
+    user_claim: Text = Field(description="Required.")
     user_claim_json_pointer: bool = False
-    bound_audiences: NameSet = Field(default_factory=list)
+    bound_audiences: TextSet = Field(default_factory=list)
     bound_subject: Text = ""
     bound_claims: Annotated[dict[str, Any], Canon(sorted_map)] = Field(default_factory=dict)
     bound_claims_type: Literal["string", "glob"] = "string"
     claim_mappings: StringMap = Field(default_factory=dict)
     groups_claim: Text = ""
-    allowed_redirect_uris: NameSet = Field(default_factory=list)
+    allowed_redirect_uris: TextSet = Field(default_factory=list)
     oidc_scopes: NameSet = Field(default_factory=list)
     clock_skew_leeway: Seconds = 0
     expiration_leeway: Seconds = 0
     not_before_leeway: Seconds = 0
     max_age: Seconds = 0
     verbose_oidc_logging: bool = False
+    # OpenBao only (HashiCorp Vault ignores them, with a warning):
+    callback_mode: Literal["client", "direct", "device"] = "client"
+    poll_interval: int = Field(0, ge=0, description="Seconds; 0: the provider's (device flow) or 5.")
+    oidc_disable_confirmation: bool = False
+    token_policies_template_claims: bool = False
+    oauth2_metadata: Annotated[
+        list[Literal["access_token", "id_token", "refresh_token"]], Canon(name_set)
+    ] = Field(default_factory=list)
+
+    @field_validator("user_claim")
+    @classmethod
+    def _claim_given(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value:
+            raise ValueError("user_claim cannot be empty")
+        return value
 
     @model_validator(mode="after")
     def _jwt_needs_a_bound(self) -> JwtRole:
@@ -252,6 +310,56 @@ class JwtAuth(_AuthBase):
     roles: dict[RoleName, JwtRole] = Field(default_factory=dict)
 
 
+# --- cert -------------------------------------------------------------------------------------
+
+
+def _ocsp_cache_size(value: Any) -> Any:
+    # An unset size reads back as 0 and means OpenBao's 100; 0 itself is refused (2 to 100000).
+    return int(value) or 100
+
+
+class CertConfig(Strict):
+    disable_binding: bool = False
+    enable_identity_alias_metadata: bool = False
+    ocsp_cache_size: Annotated[int, Canon(_ocsp_cache_size)] = Field(100, ge=2, le=100000)
+
+
+def _ordered(value: Any) -> list[Any]:
+    """A list whose order Vault keeps and uses (OCSP servers are asked in order)."""
+    return [v for v in value or [] if v != ""]
+
+
+class CertRole(TokenFields):
+    certificate: Pem = Field(description="The trusted CA (or client) certificate, PEM.")
+    display_name: Text = Field("", description="Vault stores the role's name when this is empty.")
+    allowed_names: NameSet = Field(default_factory=list, description="Deprecated by Vault: use the four below.")
+    allowed_common_names: NameSet = Field(default_factory=list)
+    allowed_dns_sans: NameSet = Field(default_factory=list)
+    allowed_email_sans: NameSet = Field(default_factory=list)
+    allowed_uri_sans: NameSet = Field(default_factory=list)
+    allowed_organizational_units: NameSet = Field(default_factory=list)
+    required_extensions: NameSet = Field(default_factory=list)
+    allowed_metadata_extensions: NameSet = Field(default_factory=list)
+    ocsp_enabled: bool = False
+    ocsp_ca_certificates: Pem = ""
+    ocsp_servers_override: Annotated[list[Text], Canon(_ordered)] = Field(default_factory=list)
+    ocsp_fail_open: bool = False
+    ocsp_query_all_servers: bool = False
+
+    @field_validator("certificate")
+    @classmethod
+    def _certificate_given(cls, value: Any) -> Any:
+        if isinstance(value, str) and "-----BEGIN" not in value:
+            raise ValueError("certificate must be a PEM block (-----BEGIN CERTIFICATE-----)")
+        return value
+
+
+class CertAuth(_AuthBase):
+    type: Literal["cert"]
+    config: CertConfig | None = None
+    roles: dict[RoleName, CertRole] = Field(default_factory=dict)
+
+
 # --- any other type ---------------------------------------------------------------------------
 
 
@@ -261,7 +369,7 @@ class GenericAuth(_AuthBase):
     # In the JSON Schema, a typed name must not also match here: `oneOf` would accept neither
     # form of a correct kubernetes method, and a typo in a kubernetes role would pass as generic.
     type: str = Field(
-        min_length=1, json_schema_extra={"not": {"enum": ["approle", "jwt", "kubernetes", "oidc", "userpass"]}}
+        min_length=1, json_schema_extra={"not": {"enum": ["approle", "cert", "jwt", "kubernetes", "oidc", "userpass"]}}
     )
     config: dict[str, Any] | None = None
     roles: dict[RoleName, dict[str, Any]] = Field(default_factory=dict)
@@ -276,7 +384,10 @@ class GenericAuth(_AuthBase):
         return value
 
 
-TYPED_AUTH = {"kubernetes": "kubernetes", "approle": "approle", "userpass": "userpass", "jwt": "jwt", "oidc": "jwt"}
+TYPED_AUTH = {
+    "kubernetes": "kubernetes", "approle": "approle", "userpass": "userpass",
+    "jwt": "jwt", "oidc": "jwt", "cert": "cert",
+}
 
 
 def _auth_tag(value: Any) -> str:
@@ -289,9 +400,10 @@ AuthMethod = Annotated[
     | Annotated[AppRoleAuth, Tag("approle")]
     | Annotated[UserpassAuth, Tag("userpass")]
     | Annotated[JwtAuth, Tag("jwt")]
+    | Annotated[CertAuth, Tag("cert")]
     | Annotated[GenericAuth, Tag("generic")],
     Discriminator(_auth_tag),
 ]
 
-AnyAuth = KubernetesAuth | AppRoleAuth | UserpassAuth | JwtAuth | GenericAuth
-AUTH_TAGS = frozenset({"kubernetes", "approle", "userpass", "jwt", "generic"})
+AnyAuth = KubernetesAuth | AppRoleAuth | UserpassAuth | JwtAuth | CertAuth | GenericAuth
+AUTH_TAGS = frozenset({"kubernetes", "approle", "userpass", "jwt", "cert", "generic"})

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from vault_state.kinds.ssh import SshSection
 from vault_state.kinds.totp import TotpSection
 from vault_state.kinds.transit import TransitSection
-from vault_state.spec.fields import Meta, NameSet, Seconds
+from vault_state.spec.fields import Meta, NameSet, Seconds, StringMap
 from vault_state.spec.types import Strict, exact_int
 
 
@@ -54,6 +54,9 @@ class SecretsEngine(Strict):
     external_entropy_access: bool = Field(False, description="Set at enable time.")
     force_no_cache: bool = Field(False, description="Set at enable time; changing it replaces the mount.")
     tune: Tune = Field(default_factory=Tune)
+    options: StringMap = Field(
+        default_factory=dict, description="The mount's options, passed to the engine (kv's version: use `version`)."
+    )
     kv_config: KvConfig | None = Field(None, description="KV v2 only.")
     prevent_destroy: Annotated[bool, Meta()] = Field(
         False, description="Refuse any plan that would disable this mount."
@@ -96,6 +99,8 @@ class SecretsEngine(Strict):
 
     @model_validator(mode="after")
     def _kv_fields(self) -> SecretsEngine:
+        if "version" in self.options:
+            raise ValueError("the mount option 'version' is kv's: give it as 'version' (1 or 2)")
         if self.type != "kv" and self.version is not None:
             raise ValueError("'version' applies to kv engines only")
         if self.kv_config is not None and not (self.type == "kv" and self.version == 2):

@@ -37,6 +37,9 @@ class WriteOnly:
 
     reported_as: str = ""
     implied_by: str = ""
+    always: bool = False
+    """Export always asks for it (a userpass password: optional only because password_hash may
+    replace it, and Vault says neither whether one is set)."""
     """A field whose value implies this one is set (export then asks for it): a client id's secret."""
 
 
@@ -58,6 +61,12 @@ class NotReturned:
 
 
 @dataclass(frozen=True)
+class KeptWhenUnset:
+    """Vault fills this field in when it is not given (approle's generated role_id): it is sent and
+    compared only when the file gives it (default None), and removing it leaves the server's value."""
+
+
+@dataclass(frozen=True)
 class Meta:
     """Not a value sent to Vault: settings of the tool (prevent_destroy) or child objects (roles)."""
 
@@ -69,6 +78,11 @@ def _map(value: Any, fn: Callable[[str], str]) -> Any:
 def text(value: Any) -> Any:
     """A string field: Vault returns null or omits it when unset."""
     return _map(value, lambda v: "" if v is None else str(v))
+
+
+def lower_text(value: Any) -> Any:
+    """A string Vault stores lowercased (jwt's default_role)."""
+    return _map(value, lambda v: "" if v is None else str(v).lower())
 
 
 def stripped(value: Any) -> Any:
@@ -152,6 +166,8 @@ Literal_ = Annotated[str, Canon(text)]
 Url = Annotated[Value, Canon(url)]
 Pem = Annotated[Value, Canon(pem)]
 NameSet = Annotated[list[str], Canon(name_set)]
+TextSet = Annotated[list[Value], Canon(name_set)]
+"""A set of strings whose items may come from value sources (a redirect URI that differs per cluster)."""
 LowerNameSet = Annotated[list[str], Canon(lower_name_set)]
 CidrSet = Annotated[list[str], Canon(cidr_set)]
 PemSet = Annotated[list[str], Canon(pem_set)]

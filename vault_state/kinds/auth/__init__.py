@@ -6,9 +6,7 @@ free-form generic type for anything not typed.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from vault_state.kinds.auth import approle, generic, jwt, kubernetes, userpass
+from vault_state.kinds.auth import approle, cert, generic, jwt, kubernetes, userpass
 from vault_state.kinds.auth.shape import AuthType
 
 _TYPES: dict[str, AuthType] = {
@@ -17,14 +15,15 @@ _TYPES: dict[str, AuthType] = {
     "userpass": userpass.TYPE,
     "jwt": jwt.TYPE,
     "oidc": jwt.TYPE,
-    # Untyped, but its roles ("CA certificate roles") live under certs/<name>, not role/<name>.
-    "cert": replace(generic.TYPE, role_segment="certs"),
+    "cert": cert.TYPE,
 }
 
 
 # Role fields that only a role's creation may carry, with what re-creating the role loses (roles do
 # not record their type; no field name is shared with a type that can update it).
 CREATE_ONLY_ROLE_FIELDS = {f: loss for kind in _TYPES.values() for f, loss in kind.create_only.items()}
+# Role fields kept at a sub-path of the role (field -> sub-path), for the same reason by name.
+SUB_PATH_FIELDS = {f: sub.path for kind in _TYPES.values() for sub in kind.sub_paths for f in sub.fields}
 
 
 def auth_type(name: str) -> AuthType:

@@ -25,17 +25,34 @@ def no_warnings(before: Values | None, after: Values | None) -> list[str]:
     return []
 
 
+def as_stored(name: str, values: Values) -> Values:
+    return values
+
+
+@dataclass(frozen=True)
+class SubPath:
+    """Role fields Vault keeps at a sub-path of the role (approle's role_id at `role/<name>/role-id`):
+    read from there, and written there after the role itself when they change."""
+
+    path: str
+    fields: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class AuthType:
     """`role_segment`: "role", or "users" for userpass, "certs" for cert. `role_model`/`config_model`:
     the declarations (None for a type without config; both None for a generic type, which then
-    compares declared keys only). `config_warnings`: risks of a config change, shown in the plan."""
+    compares declared keys only). `config_warnings`: risks of a config change, shown in the plan.
+    `sub_paths`: role fields read and written at a sub-path of the role. `role_quirk(name, values)`:
+    undoes what Vault stores for a role in place of a value, on both sides (cert's display_name)."""
 
     role_segment: str
     role_model: type[BaseModel] | None
     config_model: type[BaseModel] | None
     has_config: bool = True
     config_warnings: Callable[[Values | None, Values | None], list[str]] = no_warnings
+    sub_paths: tuple[SubPath, ...] = ()
+    role_quirk: Callable[[str, Values], Values] = as_stored
 
     @property
     def partial(self) -> bool:
