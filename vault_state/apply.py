@@ -67,11 +67,13 @@ def apply_plan(
 
 def apply_stages(changes: tuple[Change, ...]) -> list[list[Change]]:
     """Runs of consecutive changes that may run concurrently: same kind, and deletes apart from
-    the rest (the plan already puts deletes first, in reverse kind order)."""
+    the rest (the plan already puts deletes first, in reverse kind order). A `serial` kind's
+    changes each run alone."""
     stages: list[list[Change]] = []
     for change in changes:
         key = (change.id.kind, change.action is Action.DELETE)
-        if stages and (stages[-1][0].id.kind, stages[-1][0].action is Action.DELETE) == key:
+        serial = getattr(BY_NAME[change.id.kind], "serial", False)  # one change at a time, in plan order
+        if stages and not serial and (stages[-1][0].id.kind, stages[-1][0].action is Action.DELETE) == key:
             stages[-1].append(change)
         else:
             stages.append([change])

@@ -31,6 +31,9 @@ class Resource:
     `write_only` holds desired values Vault never returns: sent on writes, never compared.
     `partial` lists value paths ("" for the whole resource) compared only on the keys the file gives.
     `api_path` is the object's path in Vault's API where it differs from its id.
+    `ignored` lists value paths (dotted) the comparison leaves out; the live side comes without them.
+    `absent`: the file asks that this object not exist (a generic endpoint's `delete: true`): it
+    is deleted where prune covers its kind, never created or compared.
     """
 
     id: ResourceId
@@ -40,6 +43,8 @@ class Resource:
     prevent_destroy: bool = False
     partial: tuple[str, ...] = ()
     api_path: str = ""
+    ignored: tuple[str, ...] = ()
+    absent: bool = False
 
 
 class Action(StrEnum):

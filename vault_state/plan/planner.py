@@ -20,11 +20,15 @@ Snapshot = Mapping[ResourceId, Resource]
 
 
 def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
-    """Every desired object as create/update/replace/no-op; live objects the file lacks as deletes
-    where `prune` makes their kind authoritative. Builtins are never deleted."""
+    """Every desired object as create/update/replace/no-op; live objects the file lacks, or asks to
+    be absent, as deletes where `prune` makes their kind authoritative. Builtins are never deleted."""
     changes: dict[ResourceId, Change] = {}
     gone_parents: set[ResourceId] = set()
     for rid in sorted(desired, key=_order_key):
+        if desired[rid].absent:  # the file asks for its deletion, which prune must allow
+            if rid in live and getattr(prune, BY_NAME[rid.kind].prune_key):
+                changes[rid] = _delete(replace(live[rid], location=desired[rid].location))
+            continue
         before = live.get(rid)
         if BY_NAME[rid.kind].parent_of(rid) in gone_parents:
             before = None  # its parent (an auth method, an engine) is created or replaced: it starts from nothing
@@ -45,7 +49,8 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
 def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Change:
     kind = BY_NAME[rid.kind]
     if before is None:
-        return Change(rid, Action.CREATE, None, after, field_diffs({}, after.values))
+        created = Change(rid, Action.CREATE, None, after, field_diffs({}, after.values))
+        return replace(created, warnings=tuple(kind.warnings(created)))
     diffs = field_diffs(_visible(before.values, after), after.values)
     if not diffs:
         return Change(rid, Action.NOOP, before, after)
@@ -109,7 +114,14 @@ def _order_key(rid: ResourceId) -> tuple[int, str]:
     return ORDER[rid.kind], rid.path
 
 
-def _apply_order(change: Change) -> tuple[int, int, str]:
+def _apply_order(change: Change) -> tuple[int, int, int, str]:
     if change.action is Action.DELETE:
-        return 0, -ORDER[change.id.kind], change.id.path
-    return 1, ORDER[change.id.kind], change.id.path
+        return 0, -ORDER[change.id.kind], 0, change.id.path
+    return 1, ORDER[change.id.kind], _file_rank(change), change.id.path
+
+
+def _file_rank(change: Change) -> int:
+    """The line of the object in the file, for kinds written one by one in file order (`serial`:
+    generic endpoints, which may need one another, as an OIDC role needs its key); else 0."""
+    serial = getattr(BY_NAME[change.id.kind], "serial", False)
+    return change.location.line if serial and change.location is not None else 0

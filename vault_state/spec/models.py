@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
+from vault_state.kinds.generic import GenericEndpoint, GenericPath
 from vault_state.kinds.token_role import TokenRole
 from vault_state.spec.access import Check, ExternalSecrets
 from vault_state.spec.auth import AuthMethod
@@ -38,6 +39,7 @@ class Prune(Strict):
     secrets_engines: bool = False
     auth_methods: bool = False
     token_roles: bool = False
+    generic: bool = Field(False, description="Delete the generic endpoints whose entry says `delete: true`.")
 
 
 class Lint(Strict):
@@ -58,6 +60,9 @@ class StateFile(Strict):
     auth_methods: dict[MountPath, AuthMethod] = Field(default_factory=dict, description="Key: mount path.")
     token_roles: dict[RoleName, TokenRole] = Field(
         default_factory=dict, description="Key: role name. Roles of the built-in token auth method."
+    )
+    generic: dict[GenericPath, GenericEndpoint] = Field(
+        default_factory=dict, description="Key: an API path the tool has no kind for. Compares declared keys only."
     )
     prune: Prune = Field(default_factory=Prune)
     lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")

@@ -26,8 +26,26 @@ def check_semantics(state: StateFile, source: SourceMap) -> list[Diagnostic]:
         *_lowercase_names(state, source),
         *_mount_overlaps({"secrets_engines": state.secrets_engines, "auth_methods": state.auth_methods}, source),
         *_builtin_auth_path(state, source),
+        *_generic_paths(state, source),
         *check_access(state, source),
     ]
+
+
+def _generic_paths(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
+    """Generic paths a kind placed in the file's engines writes (the rest is refused on validation),
+    and deletions that cannot happen without prune."""
+    from vault_state.kinds.generic_paths import owned_message, owner  # imports the registry, which imports us
+
+    for path, entry in state.generic.items():
+        where = source.locate(("generic", path), key=True)
+        section = owner(path, state)
+        if section is not None:
+            yield Diagnostic(where, owned_message(path, section))
+        elif entry.delete and not state.prune.generic:
+            yield Diagnostic(
+                where, f"generic path '{path}' says delete: true, but prune: {{generic: true}} is not set: "
+                "it is not deleted", Severity.WARNING,
+            )
 
 
 def _builtin_auth_path(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
