@@ -184,3 +184,29 @@ def test_export_writes_no_generic_entries_and_target_selects_one(cli: Cli, tmp_p
     apply(cli, state)
     exported = cli("export")
     assert exported.code == 0 and "\ngeneric:" not in exported.out and "identity/oidc/key" not in exported.out
+
+
+def test_a_refused_path_fails_apply_before_any_write(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = write_state(tmp_path, """\
+version: 1
+policies:
+  readers: 'path "secret/*" { capabilities = ["read"] }'
+generic:
+  sys/policies/acl/writers:
+    data: {policy: 'path "secret/*" { capabilities = ["update"] }'}
+""")
+    result = cli("apply", "-f", str(state), "--auto-approve")
+    assert result.code == 1 and result.out == ""
+    assert result.err == (
+        f"{state}:5:3: generic path 'sys/policies/acl/writers' is managed by a typed kind: "
+        "declare it under policies instead\n"
+    )
+    assert bao.request("GET", "sys/policies/acl/readers").status_code == 404
+
+
+def test_empty_data_creates_the_endpoint_with_vaults_defaults(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = write_state(tmp_path, "version: 1\ngeneric:\n  identity/oidc/key/plain:\n    data: {}\n")
+    assert "+ generic/identity/oidc/key/plain" in cli("plan", "-f", str(state)).out
+    apply(cli, state)
+    assert read(bao, "identity/oidc/key/plain")["algorithm"] == "RS256"
+    assert plan_is_empty(cli, state)

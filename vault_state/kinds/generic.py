@@ -53,9 +53,9 @@ GenericPath = Annotated[str, AfterValidator(check_path)]
 
 
 class GenericEndpoint(Strict):
-    data: dict[str, DataValue] = Field(
-        default_factory=dict,
-        description="The body written to the path. Only these keys are compared, as Vault returns them.",
+    data: dict[str, DataValue] | None = Field(
+        None,
+        description="The body written to the path ({} for none). Only these keys are compared, as Vault returns them.",
     )
     ignore_fields: list[str] = Field(
         default_factory=list,
@@ -72,21 +72,24 @@ class GenericEndpoint(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> GenericEndpoint:
-        if self.delete and (self.data or self.ignore_fields or self.write_only_fields):
+        if self.delete and (self.data is not None or self.ignore_fields or self.write_only_fields):
             raise ValueError(
                 "an entry with 'delete: true' deletes the path (with prune: {generic: true}) and holds nothing "
                 "else; vault-state keeps no record of removed entries, so to delete an endpoint replace its "
                 "data by 'delete: true'"
             )
-        if not self.delete and not self.data:
+        if not self.delete and self.data is None:
             raise ValueError("'data' is required (or 'delete: true' to delete the path)")
+        return self._fields_of(self.data or {})
+
+    def _fields_of(self, data: dict[str, Any]) -> GenericEndpoint:
         for name in self.write_only_fields:
-            if name not in self.data:
+            if name not in data:
                 raise ValueError(f"write_only_fields names {name!r}, which 'data' does not declare")
-            if not isinstance(self.data[name], (str, *SOURCES)):
+            if not isinstance(data[name], (str, *SOURCES)):
                 raise ValueError(f"write-only field {name!r} must be a string or a value source ({{env}}, {{file}})")
         for path in self.ignore_fields:
-            if _declared(self.data, path.split(".")):
+            if _declared(data, path.split(".")):
                 raise ValueError(f"ignore_fields names {path!r}, which 'data' declares: a field is managed or ignored")
         return self
 
@@ -117,7 +120,7 @@ class GenericKind:
                 continue
             values: dict[str, Any] = {}
             write_only: dict[str, Sensitive] = {}
-            for key, value in entry.data.items():
+            for key, value in (entry.data or {}).items():
                 where = (*loc, "data", key)
                 if key in entry.write_only_fields:
                     secret = resolver.resolve(value, where, secret=True)

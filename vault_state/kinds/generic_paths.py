@@ -21,17 +21,17 @@ BUILTIN: dict[str, str] = {
     **dict.fromkeys(
         ("sys/seal", "sys/unseal", "sys/step-down", "sys/init", "sys/generate-root", "sys/generate-recovery-token",
          "sys/rekey", "sys/rekey-recovery-key", "sys/rotate", "sys/raw", "sys/storage", "sys/replication"),
-        "seals, initialises, rekeys or rewrites the storage of the server",
+        "an operation on the server (seal, root token, rekey, raw storage), not configuration",
     ),
     **dict.fromkeys(
         ("sys/leases", "sys/revoke", "sys/revoke-prefix", "sys/revoke-force", "sys/renew", "sys/remount",
          "sys/wrapping", "sys/tools", "sys/capabilities", "sys/capabilities-self", "sys/capabilities-accessor",
          "sys/control-group", "sys/plugins/reload", "sys/pprof", "sys/internal"),
-        "is an operation, not configuration",
+        "an operation (leases, remount, wrapping, tools), not configuration",
     ),
-    "auth/token": "is the built-in token auth method: its writes create, renew and revoke tokens",
-    "cubbyhole": "is private to the token that writes it",
-    "vault-state": "holds vault-state's apply lock",
+    "auth/token": "the built-in token auth method: its writes create, renew and revoke tokens",
+    "cubbyhole": "private to the token that writes it",
+    "vault-state": "vault-state's own mount (the apply lock)",
 }
 
 # The kinds that are not DeclaredKinds write these paths (see their calls()).
@@ -62,7 +62,7 @@ def check_path(path: str) -> str:
         raise ValueError(owned_message(path, section))
     for prefix, why in BUILTIN.items():
         if _under(path.lower(), prefix):
-            raise ValueError(f"generic path {path!r} is refused: {prefix} {why}")
+            raise ValueError(f"generic path {path!r} is refused: {prefix} is {why}")
     return path
 
 
