@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from tests.conftest import EXAMPLES, Cli
 from tests.test_eso import validate_manifest
 from vault_state.cli import build_parser
+from vault_state.kinds.generic import GenericEndpoint
 from vault_state.kinds.registry import DECLARED
 from vault_state.spec.auth import (
     AppRoleRole,
@@ -262,6 +263,7 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("jwt and oidc", 1): JwtRole,
     ("`prune`", 0): Prune,
     ("`lint`", 0): Lint,
+    ("`generic`", 0): GenericEndpoint,  # not a DeclaredKind: its data is free-form
     # Every declared kind has its section, named after its key in the state file.
     **{(f"`{kind.section}`", 0): kind.model for kind in DECLARED},
 }

@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, WithJsonSchema, model_validator
 
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, no_parent, nothing_lost
 from vault_state.kinds.generic_paths import check_path
@@ -40,8 +40,11 @@ def _data_tag(value: Any) -> str:
     return "literal"
 
 
+# In the JSON Schema, a plain value is anything but a mapping naming a source, so that `oneOf`
+# matches a source once.
+_PLAIN_SCHEMA = {"not": {"type": "object", "anyOf": [{"required": [tag]} for tag in SOURCE_TAGS]}}
 DataValue = Annotated[
-    Annotated[Any, Tag("literal")]
+    Annotated[Any, Tag("literal"), WithJsonSchema(_PLAIN_SCHEMA)]
     | Annotated[EnvSource, Tag("env")]
     | Annotated[FileSource, Tag("file")]
     | Annotated[KubeSource, Tag("kubernetes")],
