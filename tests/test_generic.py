@@ -210,3 +210,25 @@ def test_empty_data_creates_the_endpoint_with_vaults_defaults(cli: Cli, bao: Dev
     apply(cli, state)
     assert read(bao, "identity/oidc/key/plain")["algorithm"] == "RS256"
     assert plan_is_empty(cli, state)
+
+
+def test_an_endpoint_under_a_replaced_engine_is_written_again(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    text = """\
+version: 1
+secrets_engines:
+  kv1: {type: kv, version: 1, local: LOCAL}
+generic:
+  kv1/app:
+    data: {a: b}
+"""
+    first = write_state(tmp_path, text.replace("LOCAL", "false"))
+    targeted = cli("plan", "-f", str(first), "--target", "generic/kv1/app")
+    assert "+ secrets_engine/kv1" in targeted.out and "+ generic/kv1/app" in targeted.out  # its mount comes along
+    apply(cli, first)
+    replaced = write_state(tmp_path, text.replace("LOCAL", "true"), "replaced.yaml")
+    planned = cli("plan", "-f", str(replaced))
+    assert "-/+ secrets_engine/kv1" in planned.out and "  + generic/kv1/app\n" in planned.out
+    result = cli("apply", "-f", str(replaced), "--auto-approve", "--allow-destroy")
+    assert result.code == 0, result.out + result.err
+    assert read(bao, "kv1/app") == {"a": "b"}
+    assert plan_is_empty(cli, replaced)

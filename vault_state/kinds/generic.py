@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, WithJsonSchema, model_validator
 
-from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, no_parent, nothing_lost
+from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, nothing_lost
 from vault_state.kinds.generic_paths import check_path
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.sensitive import Sensitive, contains_sensitive
@@ -108,7 +108,6 @@ def _declared(data: Any, parts: list[str]) -> bool:
 class GenericKind:
     name = "generic"
     prune_key = "generic"
-    parent_of = staticmethod(no_parent)
     refusal = staticmethod(never_refused)
     data_loss = staticmethod(nothing_lost)
     serial = True  # written one at a time in file order: an endpoint may need another (a role its key)
@@ -143,6 +142,15 @@ class GenericKind:
         for resource, raw in zip(wanted, responses, strict=True):
             if raw is not None:
                 yield Resource(resource.id, live_values(resource, data_of(raw)), api_path=resource.api_path)
+
+    def parent_of(self, rid: ResourceId) -> ResourceId | None:
+        """The mount the path is under, named by its first segment (`kv1/app`: secrets engine kv1;
+        `auth/ldap/groups/a`: auth method ldap): when it is created or replaced, the endpoint starts
+        from nothing, and --target brings it along. A mount of several segments is not recognised."""
+        parts = rid.path.split("/")
+        if parts[0] == "auth":
+            return ResourceId("auth_method", parts[1]) if len(parts) > 2 else None
+        return None if parts[0] in ("sys", "identity", "cubbyhole") else ResourceId("secrets_engine", parts[0])
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return []
