@@ -112,13 +112,15 @@ def test_sensitive_values_are_sent_and_compared_but_never_printed(cli: Cli, bao:
     state = write_state(tmp_path, """\
 version: 1
 secrets_engines:
-  kv1: {type: kv}
+  kv1: {type: kv, version: 1}
 generic:
   kv1/app:
     data: {user: {env: KV_USER}, password: {env: KV_PASS}, port: 5432}
     write_only_fields: [password]
 """)
-    out = apply(cli, state, env)
+    saved = tmp_path / "plan.json"
+    assert cli("plan", "-f", str(state), "-o", str(saved), env=env).code == 0
+    out = saved.read_text() + apply(cli, state, env)
     assert read(bao, "kv1/app") == {"user": "user-SECRET-31", "password": "pass-SECRET-32", "port": 5432}
     assert plan_is_empty(cli, state, env)
     bao.request("POST", "kv1/app", {"user": "someone-SECRET-33", "password": "x", "port": 5432})
@@ -134,7 +136,7 @@ def test_ignore_fields_leave_keys_inside_a_declared_value_out(cli: Cli, bao: Dev
     text = """\
 version: 1
 secrets_engines:
-  kv1: {type: kv}
+  kv1: {type: kv, version: 1}
 generic:
   kv1/app:
     data: {config: {a: 1}}
