@@ -135,6 +135,11 @@ ERRORS: dict[str, list[str]] = {
         "15:5: identity/oidc/key/e: ignore_fields names 'config.a', which 'data' declares: a field is managed or ignored",
         "18:26: unknown key 'sensitve'; did you mean 'sensitive'?",
     ],
+    "generic_not_json": [
+        "4:15: d: a date cannot be sent as JSON: quote it to send it as text",
+        "4:47: g: inf (.inf or .nan) cannot be sent as JSON",
+        "4:56: h: a timestamp cannot be sent as JSON: quote it to send it as text",
+    ],
     # several problems in one file: all reported in one run (schema and whole-file checks), sorted by line
     "several_errors": [
         f"6:22: max_lease_ttl: invalid duration '1x': {DURATION_RULE}",

@@ -15,6 +15,7 @@ it would see secrets unless each were swapped for a digest first. `ignore_fields
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -40,11 +41,28 @@ def _data_tag(value: Any) -> str:
     return "literal"
 
 
+def _json(value: Any) -> Any:
+    """A value Vault can be sent as JSON: YAML also has dates and infinities (unquoted 2024-01-01, .inf)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"key {key!r} must be a string (quote it)")
+            _json(item)
+    elif isinstance(value, list):
+        for item in value:
+            _json(item)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} (.inf or .nan) cannot be sent as JSON")
+    elif not isinstance(value, str | int | float | bool | None):
+        raise ValueError(f"a {type(value).__name__.lower()} cannot be sent as JSON: quote it to send it as text")
+    return value
+
+
 # In the JSON Schema, a plain value is anything but a mapping naming a source, so that `oneOf`
 # matches a source once.
 _PLAIN_SCHEMA = {"not": {"type": "object", "anyOf": [{"required": [tag]} for tag in SOURCE_TAGS]}}
 DataValue = Annotated[
-    Annotated[Any, Tag("literal"), WithJsonSchema(_PLAIN_SCHEMA)]
+    Annotated[Any, AfterValidator(_json), Tag("literal"), WithJsonSchema(_PLAIN_SCHEMA)]
     | Annotated[EnvSource, Tag("env")]
     | Annotated[FileSource, Tag("file")]
     | Annotated[KubeSource, Tag("kubernetes")],
