@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 from conftest import Cli, read, write_state
+from test_plan_formats import SCHEMA
 
 from vault_state.sandbox import DevServer
 
@@ -42,6 +44,9 @@ def test_an_oidc_key_and_its_role_apply_in_file_order_and_converge(cli: Cli, bao
     planned = cli("plan", "-f", str(state))
     assert "  + generic/identity/oidc/key/app\n      " + NOTE + "\n" in planned.out
     assert '      rotation_period = 86400\n' in planned.out and '      key = "app"\n' in planned.out
+    document = json.loads(cli("plan", "-f", str(state), "--format", "json").out)
+    jsonschema.validate(document, SCHEMA)
+    assert [c["warnings"] for c in document["changes"]] == [["generic: compares declared keys only"]] * 2
     # The role names the key: Vault refuses it ("cannot find key") unless the key is written first.
     apply(cli, state)
     assert read(bao, "identity/oidc/key/app")["rotation_period"] == 86400
@@ -168,6 +173,7 @@ def test_deleted_only_with_delete_true_and_prune(cli: Cli, bao: DevServer, tmp_p
     planned = cli("plan", "-f", str(with_prune))
     assert "  - generic/identity/oidc/key/app\n\nPlan: 0 to add, 0 to change, 1 to destroy.\n" in planned.out
     document = json.loads(cli("plan", "-f", str(with_prune), "--format", "json").out)
+    jsonschema.validate(document, SCHEMA)
     (change,) = [c for c in document["changes"] if c["action"] == "delete"]
     assert change["location"] == f"{with_prune}:3:3"
     apply(cli, with_prune)

@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 from conftest import Cli, write_state
 
+from vault_state.kinds.registry import BY_NAME
 from vault_state.sandbox import DevServer
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json").read_text())
@@ -121,6 +122,12 @@ def test_json_plan_validates_against_its_schema(cli: Cli, tmp_path: Path) -> Non
     assert json.loads(cli("plan", "-f", str(state), "--format", "json").out) == document
     conflict = cli("plan", "-f", str(state), "--json", "--format", "markdown")
     assert conflict.code == 1 and conflict.err.strip() == "error: --json and --format markdown conflict: give one of them"
+
+
+def test_every_kind_is_in_the_json_schema() -> None:
+    kinds = SCHEMA["$defs"]["kind"]["enum"]
+    assert set(kinds) == set(BY_NAME)
+    assert SCHEMA["$defs"]["change"]["properties"]["id"]["pattern"] == f"^({'|'.join(kinds)})/.+$"
 
 
 def test_json_schema_rejects_a_wrong_document() -> None:
