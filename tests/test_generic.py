@@ -7,13 +7,19 @@ and a KV v1 secret (where a write-only value can be read back, to prove it was s
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
 from conftest import Cli, read, write_state
 from test_plan_formats import SCHEMA
 
+from vault_state.kinds.declared import DeclaredKind, EngineSingleton, UnderEngine
+from vault_state.kinds.generic_paths import _static_owner, owner
+from vault_state.kinds.token_role import TokenRole
 from vault_state.sandbox import DevServer
+from vault_state.spec.engines import SecretsEngine
+from vault_state.spec.models import StateFile
 
 NOTE = "!! generic: compares declared keys only"
 KEY = """\
@@ -240,3 +246,32 @@ generic:
     assert result.code == 0, result.out + result.err
     assert read(bao, "kv1/app") == {"a": "b"}
     assert plan_is_empty(cli, replaced)
+
+
+@dataclass(frozen=True)
+class FixedPlace:
+    """A place of one object at a fixed path, as a server-wide setting's kind would declare it."""
+
+    section: str
+    path: str
+
+
+def test_owned_paths_come_from_the_kinds_places() -> None:
+    """Any kind placed at a fixed path or under engines of a type owns its paths, with no list to keep."""
+    kinds = [
+        DeclaredKind("k", "ks", TokenRole, UnderEngine("transit", ("transit", "keys"), "keys")),
+        DeclaredKind("c", "cs", TokenRole, EngineSingleton("ssh", ("ssh", "ca"), "config/ca")),
+        DeclaredKind("s", "", TokenRole, FixedPlace("sys_config.cors", "sys/config/cors")),  # type: ignore[arg-type]
+        DeclaredKind("t", "", TokenRole, FixedPlace("token_auth.tune", "sys/auth/token/tune")),  # type: ignore[arg-type]
+    ]
+    state = StateFile(version=1, secrets_engines={
+        "tr": SecretsEngine(type="transit"), "ss": SecretsEngine(type="ssh"), "kv": SecretsEngine(type="kv"),
+    })
+    assert owner("tr/keys/app", state, kinds) == "secrets_engines.tr.transit.keys"
+    assert owner("ss/config/ca", state, kinds) == "secrets_engines.ss.ssh.ca"
+    assert owner("kv/keys/app", state, kinds) is None  # not a transit engine
+    assert owner("tr/encrypt/app", state, kinds) is None
+    assert _static_owner("sys/config/cors", kinds) == "sys_config.cors"
+    assert _static_owner("sys/auth/token/tune", kinds) == "token_auth.tune"  # the longest prefix
+    assert _static_owner("sys/auth/ldap/tune", kinds) == "auth_methods"
+    assert _static_owner("sys/config/ui/headers/X", kinds) is None

@@ -7,10 +7,11 @@ which paths a typed kind writes depends on the engines and auth methods the file
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # spec.models imports the generic kind's model, which validates with check_path
+    from vault_state.kinds.declared import DeclaredKind
     from vault_state.spec.models import StateFile
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-@+=:,~]+")
@@ -74,40 +75,41 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
-def _static_owner(path: str) -> str | None:
+def _static_owner(path: str, kinds: Sequence[DeclaredKind] | None = None) -> str | None:
     """The section declaring what `path` configures when a typed kind writes it, whatever the file
-    holds: the top-level kinds' paths, mounts, policies, auth methods' config and roles."""
-    from vault_state.kinds.declared import TopLevel
+    holds: the top-level kinds' paths, mounts, policies, auth methods' config and roles. The
+    longest prefix wins (`sys/auth/token/tune` belongs to a kind of its own if one declares it)."""
     from vault_state.kinds.registry import DECLARED  # the registry imports this kind: only at run time
 
-    owned = {**MOUNT_OWNED, **{k.place.path: k.place.section for k in DECLARED if isinstance(k.place, TopLevel)}}
-    for prefix, section in owned.items():
-        if _under(path, prefix):
-            return section
-    return _auth_owner(path)
+    owned = dict(MOUNT_OWNED)
+    for kind in DECLARED if kinds is None else kinds:  # places not in engines: objects at or under a fixed path
+        path_of, section = getattr(kind.place, "path", None), getattr(kind.place, "section", None)
+        if not hasattr(kind.place, "engine_type") and isinstance(path_of, str) and isinstance(section, str):
+            owned[path_of] = section
+    matches = [prefix for prefix in owned if _under(path, prefix)]
+    return owned[max(matches, key=len)] if matches else _auth_owner(path)
 
 
-def owner(path: str, state: StateFile) -> str | None:
+def owner(path: str, state: StateFile, kinds: Sequence[DeclaredKind] | None = None) -> str | None:
     """The section declaring what `path` configures when a typed kind writes it under an engine the
     file declares (`secrets_engines.transit.transit.keys`), or None."""
-    for prefix, section in _engine_owned(state):
+    for prefix, section in _engine_owned(state, kinds):
         if _under(path, prefix):
             return section
     return None
 
 
-def _engine_owned(state: StateFile) -> Iterator[tuple[str, str]]:
-    """(path prefix, section) of every path a kind placed in engines writes, from its declaration."""
-    from vault_state.kinds.declared import EngineSingleton, UnderEngine
+def _engine_owned(state: StateFile, kinds: Sequence[DeclaredKind] | None) -> Iterator[tuple[str, str]]:
+    """(path prefix, section) of every path a kind placed in engines writes (any place with an
+    `engine_type`, a `section` tuple and a `path` under the mount), from its declaration."""
     from vault_state.kinds.registry import DECLARED
 
-    for kind in DECLARED:
-        place = kind.place
-        if isinstance(place, UnderEngine | EngineSingleton):
-            for mount, engine in state.secrets_engines.items():
-                if engine.type == place.engine_type:
-                    where = "secrets_engines." + ".".join((mount, *place.section))
-                    yield f"{mount}/{place.path}", where
+    for kind in DECLARED if kinds is None else kinds:
+        engine_type = getattr(kind.place, "engine_type", None)
+        section, below = getattr(kind.place, "section", ()), getattr(kind.place, "path", "")
+        for mount, engine in state.secrets_engines.items():
+            if engine_type is not None and engine.type == engine_type:
+                yield f"{mount}/{below}", "secrets_engines." + ".".join((mount, *section))
     for mount, engine in state.secrets_engines.items():
         if engine.kv_version == 2:
             yield f"{mount}/config", f"secrets_engines.{mount}.kv_config"
