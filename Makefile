@@ -34,6 +34,7 @@ bench: $(STAMP)
 
 schema: $(STAMP)
 	$(VENV)/bin/vault-state schema > schemas/state.schema.json
+	$(PY) -m vault_state.plan.schema_kinds schemas/plan.schema.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

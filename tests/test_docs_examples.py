@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from tests.conftest import EXAMPLES, Cli
 from tests.test_eso import validate_manifest
 from vault_state.cli import build_parser
+from vault_state.kinds.generic import GenericEndpoint
 from vault_state.kinds.identity import Alias, Entity, Group
 from vault_state.kinds.registry import DECLARED
 from vault_state.kinds.ssh import SshCa, SshRole
@@ -280,6 +281,7 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("`identity`", 0): Entity,
     ("`identity`", 1): Group,
     ("`identity`", 2): Alias,
+    ("`generic`", 0): GenericEndpoint,  # not a DeclaredKind: its data is free-form
 }
 
 

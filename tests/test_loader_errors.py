@@ -19,6 +19,8 @@ BAD = Path(__file__).resolve().parent / "bad"
 
 NAME_RULE = "use letters, digits, '_', '.', '-' (no '/', no '..')"
 DURATION_RULE = "use seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)"
+SERVER_OPERATION = "an operation on the server (seal, root token, rekey, raw storage), not configuration"
+TYPED = "is managed by a typed kind: declare it under"
 RESERVED = "(sys, identity, cubbyhole, auth, vault-state are built in or used by vault-state's lock)"
 
 # file in tests/bad -> every expected diagnostic as "LINE:COL: message", in the order printed.
@@ -133,6 +135,52 @@ ERRORS: dict[str, list[str]] = {
     "kubernetes_role_without_namespaces": [
         "7:9: eso-role: bound_service_account_namespaces cannot be empty unless "
         "bound_service_account_namespace_selector is set"
+    ],
+    # generic endpoints: paths that would change the URL, action endpoints, paths of typed kinds
+    "generic_bad_paths": [
+        "3:3: invalid generic path '/identity/oidc/key/app': write the API path without a leading '/'",
+        "5:3: invalid generic path 'identity/oidc/../../sys/seal': '.' and '..' segments are not allowed",
+        "7:3: invalid generic path 'identity//oidc/key/app': empty segment ('//' or a trailing '/')",
+        "9:3: invalid generic path 'identity/oidc/key/app/': empty segment ('//' or a trailing '/')",
+        "11:3: invalid generic path 'identity/oidc/key/app?x=1': "
+        "use letters, digits and _ . - @ + = : , ~ in segments joined by '/'",
+    ],
+    "generic_builtin": [
+        f"3:3: generic path 'sys/seal' is refused: sys/seal is {SERVER_OPERATION}",
+        f"5:3: generic path 'sys/raw/core/mounts' is refused: sys/raw is {SERVER_OPERATION}",
+        f"7:3: generic path 'SYS/Generate-Root/attempt' is refused: sys/generate-root is {SERVER_OPERATION}",
+        "9:3: generic path 'auth/token/create' is refused: "
+        "auth/token is the built-in token auth method: its writes create, renew and revoke tokens",
+        "11:3: generic path 'cubbyhole/notes' is refused: cubbyhole is private to the token that writes it",
+        "13:3: generic path 'vault-state/data/lock' is refused: vault-state is vault-state's own mount (the apply lock)",
+    ],
+    "generic_owned": [
+        f"3:3: generic path 'sys/mounts/secret' {TYPED} secrets_engines instead",
+        f"5:3: generic path 'sys/auth/userpass/tune' {TYPED} auth_methods instead",
+        f"7:3: generic path 'sys/policies/acl/readers' {TYPED} policies instead",
+        f"9:3: generic path 'sys/policy/readers' {TYPED} policies instead",
+        f"11:3: generic path 'auth/approle/role/ci' {TYPED} auth_methods.approle.roles instead",
+        f"13:3: generic path 'auth/approle/role/ci/secret-id' {TYPED} auth_methods.approle.roles instead",
+        f"15:3: generic path 'auth/team/userpass/users/bob' {TYPED} auth_methods.team/userpass.users instead",
+        f"17:3: generic path 'auth/kubernetes/config' {TYPED} auth_methods.kubernetes.config instead",
+        f"19:3: generic path 'auth/token/roles/ci' {TYPED} token_roles instead",
+    ],
+    # whether a kind owns a path under an engine depends on the engine's type in the file (kv1 has no config)
+    "generic_owned_engine": [f"8:3: generic path 'secret/config' {TYPED} secrets_engines.secret.kv_config instead"],
+    "generic_entry": [
+        "4:5: identity/oidc/key/a: an entry with 'delete: true' deletes the path (with prune: {generic: true}) "
+        "and holds nothing else; vault-state keeps no record of removed entries, so to delete an endpoint "
+        "replace its data by 'delete: true'",
+        "7:5: identity/oidc/key/b: 'data' is required (or 'delete: true' to delete the path)",
+        "9:5: identity/oidc/key/c: write_only_fields names 'secret', which 'data' does not declare",
+        "12:5: identity/oidc/key/d: write-only field 'n' must be a string or a value source ({env}, {file})",
+        "15:5: identity/oidc/key/e: ignore_fields names 'config.a', which 'data' declares: a field is managed or ignored",
+        "18:26: unknown key 'sensitve'; did you mean 'sensitive'?",
+    ],
+    "generic_not_json": [
+        "4:15: d: a date cannot be sent as JSON: quote it to send it as text",
+        "4:47: g: inf (.inf or .nan) cannot be sent as JSON",
+        "4:56: h: a timestamp cannot be sent as JSON: quote it to send it as text",
     ],
     # several problems in one file: all reported in one run (schema and whole-file checks), sorted by line
     "several_errors": [

@@ -167,7 +167,7 @@ def test_colors_only_on_a_terminal_and_never_with_no_color(bao: DevServer, tmp_p
 
 
 def test_the_plan_schema_names_every_kind() -> None:
-    """The schema's kinds and id pattern follow the registry (a new kind must be added to both)."""
+    """The schema's kinds and id pattern follow the registry (`make schema` rewrites them)."""
     assert SCHEMA["$defs"]["kind"]["enum"] == list(BY_NAME)
     pattern = SCHEMA["$defs"]["change"]["properties"]["id"]["pattern"]
     assert pattern == f"^([^:/][^:]*:)?({'|'.join(BY_NAME)})/.+$"

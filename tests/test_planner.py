@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from vault_state.errors import Location
 from vault_state.kinds.secrets_engine import live_values_of, spec_values
 from vault_state.plan.model import Action, Change, FieldDiff, Plan, Resource, ResourceId
 from vault_state.plan.planner import plan
@@ -555,3 +556,25 @@ def test_replacing_an_audit_device_warns_of_the_fresh_salt() -> None:
     change = only(plan(snapshot(raw), snapshot(device("a")), NO_PRUNE))
     assert change.action is Action.REPLACE and not change.destroys_data
     assert any("fresh HMAC salt" in w for w in change.warnings)
+# --- generic endpoints: a desired absence, file order, the plan's note -----------------------------
+
+
+def generic(path: str, line: int = 0, **values: Any) -> Resource:
+    location = Location("state.yaml", line, 3) if line else None
+    return Resource(ResourceId("generic", path), values, location=location, partial=("",), api_path=path)
+
+
+def test_an_absent_object_is_deleted_only_where_prune_covers_its_kind() -> None:
+    gone = replace(generic("identity/oidc/key/app", line=4), absent=True)
+    live = {gone.id: generic("identity/oidc/key/app", algorithm="RS256")}
+    assert plan({gone.id: gone}, live, NO_PRUNE).changes == ()
+    (change,) = plan({gone.id: gone}, live, Prune(generic=True)).changes
+    assert change.action is Action.DELETE and str(change.location) == "state.yaml:4:3"
+    assert plan({gone.id: gone}, {}, Prune(generic=True)).changes == ()  # already absent
+
+
+def test_generic_changes_are_in_file_order_and_say_they_compare_declared_keys_only() -> None:
+    role, key = generic("identity/oidc/role/ci", line=3, key="app"), generic("identity/oidc/key/app", line=7)
+    changes = plan({role.id: role, key.id: key}, {}, NO_PRUNE).changes
+    assert [str(c.id) for c in changes] == ["generic/identity/oidc/role/ci", "generic/identity/oidc/key/app"]
+    assert all(c.warnings == ("generic: compares declared keys only",) for c in changes)

@@ -76,12 +76,14 @@ def apply_plan(
 def apply_stages(changes: tuple[Change, ...]) -> list[list[Change]]:
     """Runs of consecutive changes that may run concurrently: same kind, deletes apart from the
     rest (the plan already puts deletes first, in reverse kind order), and none needing another
-    of its run (a group naming a member group: the plan orders it after that group)."""
+    of its run (a group naming a member group: the plan orders it after that group). A `serial`
+    kind's changes each run alone."""
     stages: list[list[Change]] = []
     for change in changes:
         needs = {n.within(change.id.namespace) for n in change.after.needs} if change.after is not None else set()
         waits = bool(stages) and bool(needs & {c.id for c in stages[-1]})
-        if stages and not waits and _stage_key(stages[-1][0]) == _stage_key(change):
+        serial = getattr(BY_NAME[change.id.kind], "serial", False)  # one change at a time, in plan order
+        if stages and not waits and not serial and _stage_key(stages[-1][0]) == _stage_key(change):
             stages[-1].append(change)
         else:
             stages.append([change])

@@ -13,6 +13,7 @@ from vault_state.kinds import (
     audit_device,
     auth_method,
     auth_role,
+    generic,
     identity,
     namespace,
     password_policy,
@@ -47,6 +48,7 @@ KINDS: tuple[Kind, ...] = (
     auth_role.KIND,
     token_role.KIND,
     *identity.KINDS,  # after auth methods (aliases name their accessors) and policies
+    generic.KIND,  # a generic path may configure anything the kinds before it create
     quota.KIND,  # last: after every mount, and throttling none of the apply's own writes
 )
 DECLARED: tuple[DeclaredKind, ...] = tuple(k for k in KINDS if isinstance(k, DeclaredKind))

@@ -45,6 +45,9 @@ class Resource:
     `facts` are values the server assigned to a live object (an auth method's accessor, an
     alias's id): never compared, used to settle desired values that name them (plan/deferred.py).
     `needs` are objects this one names by their server ids (a group's member groups): written first.
+    `ignored` lists value paths (dotted) the comparison leaves out; the live side comes without them.
+    `absent`: the file asks that this object not exist (a generic endpoint's `delete: true`): it
+    is deleted where prune covers its kind, never created or compared.
     """
 
     id: ResourceId
@@ -57,6 +60,8 @@ class Resource:
     managed_by: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
     needs: tuple[ResourceId, ...] = ()
+    ignored: tuple[str, ...] = ()
+    absent: bool = False
 
 
 class Action(StrEnum):

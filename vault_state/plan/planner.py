@@ -21,12 +21,16 @@ Snapshot = Mapping[ResourceId, Resource]
 
 
 def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
-    """Every desired object as create/update/replace/no-op; live objects the file lacks as deletes
-    where `prune` makes their kind authoritative. Builtins are never deleted."""
+    """Every desired object as create/update/replace/no-op; live objects the file lacks, or asks to
+    be absent, as deletes where `prune` makes their kind authoritative. Builtins are never deleted."""
     changes: dict[ResourceId, Change] = {}
     gone_parents: set[ResourceId] = set()
     depth = _depths(desired)
     for rid in sorted(desired, key=lambda r: _order_key(desired[r], depth)):
+        if desired[rid].absent:  # the file asks for its deletion, which prune must allow
+            if rid in live and getattr(prune, BY_NAME[rid.kind].prune_key, False):
+                changes[rid] = _delete(replace(live[rid], location=desired[rid].location))
+            continue
         before = live.get(rid)
         if _parent(rid) in gone_parents:
             before = None  # its parent (an auth method, an engine) is created or replaced: it starts from nothing
@@ -82,7 +86,8 @@ def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Chang
     if before is not None and before.managed_by:
         return _managed_elsewhere(rid, before, after)
     if before is None:
-        return Change(rid, Action.CREATE, None, after, field_diffs({}, after.values))
+        created = Change(rid, Action.CREATE, None, after, field_diffs({}, after.values))
+        return replace(created, warnings=tuple(kind.warnings(created)))
     diffs = field_diffs(_visible(before.values, after), after.values)
     if not diffs:
         noop = Change(rid, Action.NOOP, before, after)
@@ -185,7 +190,7 @@ def _depths(desired: Snapshot) -> dict[ResourceId, int]:
     return {rid: depth(rid, frozenset()) for rid in desired}
 
 
-OrderKey = tuple[int, int, int, int, str, int, str]
+OrderKey = tuple[int, int, int, int, str, int, int, str]
 
 
 def _order_key(resource: Resource, depth: Mapping[ResourceId, int]) -> OrderKey:
@@ -195,12 +200,22 @@ def _order_key(resource: Resource, depth: Mapping[ResourceId, int]) -> OrderKey:
     rid = resource.id
     waits = max((ORDER[f.of.kind] for f in facts_in(resource.values)), default=-1)
     kind = ORDER[rid.kind]
-    return max(kind, waits), int(waits > kind), kind, namespace_depth(rid), rid.namespace, depth.get(rid, 0), rid.path
+    return (
+        max(kind, waits), int(waits > kind), kind, namespace_depth(rid), rid.namespace, _file_rank(resource),
+        depth.get(rid, 0), rid.path,
+    )
 
 
 def _apply_order(change: Change, depth: Mapping[ResourceId, int]) -> tuple[int, OrderKey]:
     rid = change.id
     if change.action is Action.DELETE:  # the reverse: inner objects first, deeper namespaces first
-        return 0, (-ORDER[rid.kind], 0, 0, -namespace_depth(rid), rid.namespace, 0, rid.path)
+        return 0, (-ORDER[rid.kind], 0, 0, -namespace_depth(rid), rid.namespace, 0, 0, rid.path)
     assert change.after is not None
     return 1, _order_key(change.after, depth)
+
+
+def _file_rank(resource: Resource) -> int:
+    """The line of the object in the file, for kinds written one by one in file order (`serial`:
+    generic endpoints, which may need one another, as an OIDC role needs its key); else 0."""
+    serial = getattr(BY_NAME[resource.id.kind], "serial", False)
+    return resource.location.line if serial and resource.location is not None else 0

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator
 
 from vault_state.kinds.audit_device import AuditDevice
+from vault_state.kinds.generic import GenericEndpoint, GenericPath
 from vault_state.kinds.identity import Identity
 from vault_state.kinds.password_policy import PasswordPolicy
 from vault_state.kinds.quota import Quotas
@@ -60,6 +61,7 @@ class Prune(Strict):
     identity_entity_aliases: bool = Field(False, description="Aliases of the entities in this file.")
     identity_groups: bool = False
     identity_group_aliases: bool = Field(False, description="Aliases of the groups in this file.")
+    generic: bool = Field(False, description="Delete the generic endpoints whose entry says `delete: true`.")
 
 
 class Lint(Strict):
@@ -84,6 +86,9 @@ class Sections(Strict):
     )
     password_policies: dict[PasswordPolicyName, PasswordPolicy] = Field(
         default_factory=dict, description="Key: policy name. Value: HCL text, or {policy: TEXT}."
+    )
+    generic: dict[GenericPath, GenericEndpoint] = Field(
+        default_factory=dict, description="Key: an API path the tool has no kind for. Compares declared keys only."
     )
     identity: Identity = Field(default_factory=Identity, description="Entities and groups (identity/).")
     namespaces: dict[NamespaceName, Namespace] = Field(

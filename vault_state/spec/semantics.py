@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from vault_state.errors import Diagnostic, Location, Severity
 from vault_state.spec.access_checks import check_access
 from vault_state.spec.auth import AnyAuth, TokenFields
-from vault_state.spec.models import Sections, StateFile, walk_sections
+from vault_state.spec.models import Prune, Sections, StateFile, walk_sections
 from vault_state.spec.policies import check_policy_text, placeholders
 
 if TYPE_CHECKING:  # only a type here: the planner imports this module and stays free of ruamel
@@ -26,7 +26,8 @@ def check_semantics(state: StateFile, source: SourceMap) -> list[Diagnostic]:
 
     found = [*check_access(state, source), *_header_names(state, source)]
     for _, sections, prefix in walk_sections(state):
-        found += check_sections(sections, PrefixedSource(source, prefix) if prefix else source)
+        scoped = PrefixedSource(source, prefix) if prefix else source
+        found += [*check_sections(sections, scoped), *_generic_paths(sections, state.prune, scoped)]
     return found
 
 
@@ -51,6 +52,23 @@ def _header_names(state: StateFile, source: SourceMap) -> Iterator[Diagnostic]:
                     f"header '{name}' and '{seen[name.lower()]}' are the same header (names ignore case)",
                 )
             seen[name.lower()] = name
+
+
+def _generic_paths(state: Sections, prune: Prune, source: SourceMap) -> Iterator[Diagnostic]:
+    """Generic paths a kind placed in the file's engines writes (the rest is refused on validation),
+    and deletions that cannot happen without prune."""
+    from vault_state.kinds.generic_paths import owned_message, owner  # imports the registry, which imports us
+
+    for path, entry in state.generic.items():
+        where = source.locate(("generic", path), key=True)
+        section = owner(path, state)
+        if section is not None:
+            yield Diagnostic(where, owned_message(path, section))
+        elif entry.delete and not prune.generic:
+            yield Diagnostic(
+                where, f"generic path '{path}' says delete: true, but prune: {{generic: true}} is not set: "
+                "it is not deleted", Severity.WARNING,
+            )
 
 
 def _builtin_auth_path(state: Sections, source: SourceMap) -> Iterator[Diagnostic]:
