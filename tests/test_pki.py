@@ -170,3 +170,22 @@ def test_key_bits_left_out_reads_back_as_vault_stores_it(
     apply(cli, path)
     assert read(bao, "pki/roles/r")["key_bits"] == stored
     assert_empty(cli, path)
+
+
+def test_every_root_field_is_in_the_generated_certificate(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    """Vault never returns the root's fields: the certificate it made is where they show."""
+    from test_fields_round_trip import PKI_ROOT
+
+    apply(cli, state(tmp_path, {"root": PKI_ROOT}))
+    [(issuer_id, info)] = issuers(bao).items()
+    assert info["issuer_name"] == "root-2026"
+    assert read(bao, f"pki/issuer/{issuer_id}")["key_id"] == read(bao, "pki/key/root-key")["key_id"]
+    pem = read(bao, f"pki/issuer/{issuer_id}")["certificate"]
+    text = subprocess.run(["openssl", "x509", "-noout", "-text"], input=pem, text=True, check=True,
+                          capture_output=True).stdout
+    for shown in ("CN = example.com", "OU = ops", "O = Example Inc", "C = NL", "L = Amsterdam", "ST = NH",
+                  "street = Main St 1", "postalCode = 1011", "DNS:ca.example.com", "IP Address:10.0.0.1",
+                  "URI:spiffe://example/ca", "pathlen:2", "DNS:example.com", "ASN1 OID: secp384r1",
+                  "ecdsa-with-SHA384"):  # signature_bits 512 and use_pss apply to RSA keys: EC uses the curve's hash
+        assert shown in text, shown
+    assert "DNS:example.com, " not in text.split("Subject Alternative Name")[1].split("\n")[1]  # CN excluded
