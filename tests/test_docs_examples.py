@@ -31,6 +31,7 @@ from tests.test_eso import validate_manifest
 from vault_state.cli import build_parser
 from vault_state.kinds.generic import GenericEndpoint
 from vault_state.kinds.identity import Alias, Entity, Group
+from vault_state.kinds.pki import PkiCrl, PkiRole, PkiRoot, PkiSection, PkiUrls
 from vault_state.kinds.registry import DECLARED
 from vault_state.kinds.ssh import SshCa, SshRole
 from vault_state.kinds.totp import TotpKey
@@ -276,6 +277,11 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("ssh", 0): SshCa,
     ("ssh", 1): SshRole,
     ("totp", 0): TotpKey,
+    ("pki", 0): PkiSection,
+    ("`pki.roles`", 0): PkiRole,
+    ("`pki.urls`", 0): PkiUrls,
+    ("`pki.crl`", 0): PkiCrl,
+    ("`pki.root`", 0): PkiRoot,
     # Every top-level declared kind has its section, named after its key in the state file.
     **{(f"`{kind.section}`", 0): kind.model for kind in DECLARED if kind.section},
     ("`identity`", 0): Entity,

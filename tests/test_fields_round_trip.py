@@ -23,6 +23,7 @@ from conftest import REVIEWER_JWT, Cli, read
 from pydantic import BaseModel
 from test_auth_kinds import public_key_pem
 
+from vault_state.kinds import pki
 from vault_state.kinds.audit_device import AuditDevice
 from vault_state.kinds.auth import _TYPES
 from vault_state.kinds.identity import Entity, Group
@@ -129,6 +130,19 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
         "allow_plaintext_backup": True, "deletion_allowed": True, "min_encryption_version": 1,
         "auto_rotate_period": "2h",
     },
+    pki.PkiRole: lambda tmp: PKI_ROLE,
+    pki.PkiUrls: lambda tmp: {
+        "issuing_certificates": ["https://vault.example/v1/pki/ca", "https://b.example/ca"],
+        "crl_distribution_points": ["https://vault.example/v1/pki/crl"],
+        "delta_crl_distribution_points": ["https://vault.example/v1/pki/crl/delta"],
+        "ocsp_servers": ["https://ocsp.example"], "enable_templating": True,
+    },
+    pki.PkiCrl: lambda tmp: {
+        "expiry": "48h", "disable": True, "ocsp_disable": True, "ocsp_expiry": "1h", "auto_rebuild": True,
+        "auto_rebuild_grace_period": "6h", "enable_delta": True, "delta_rebuild_interval": "30m",
+        "allow_expired_cert_revocation": True,
+    },
+    pki.PkiRoot: lambda tmp: PKI_ROOT,
     SshCa: lambda tmp: {"generate_signing_key": True, "key_type": "ec", "key_bits": 384},
     SshRole: lambda tmp: {
         "key_type": "ca", "default_user": "ops", "allowed_users": "ops, deploy,ops", "allow_user_certificates": True,
@@ -184,6 +198,31 @@ DISCOVERY = {
     "oidc_response_types": ["id_token", "code"], "bound_issuer": "IDP_URL",
 }
 JWKS = {"jwks_url": "IDP_JWKS", "jwks_ca_pem": "IDP_CA", "default_role": "ci"}
+PKI_ROLE = {
+    "allowed_domains": ["example.com", "example.org"], "allowed_domains_template": True, "allow_bare_domains": True,
+    "allow_subdomains": True, "allow_glob_domains": True, "allow_wildcard_certificates": False,
+    "allow_localhost": False, "allow_any_name": True, "allow_globs_in_identity_templates": True,
+    "enforce_hostnames": False, "allow_ip_sans": False, "allowed_ip_sans_cidr": ["10.0.0.0/8", "10.1.0.1/32"],
+    "allowed_uri_sans": ["spiffe://example/*"], "allowed_uri_sans_template": True,
+    "allowed_other_sans": ["1.3.6.1.4.1.311.20.2.3;UTF8:*"], "allowed_serial_numbers": ["A*"],
+    "allowed_user_ids": ["u1", "u2"], "cn_validations": ["disabled"], "server_flag": False, "client_flag": False,
+    "code_signing_flag": True, "email_protection_flag": True, "key_type": "ec", "key_bits": 384,
+    "signature_bits": 384, "use_pss": True, "key_usage": ["DigitalSignature", "CertSign"],
+    "ext_key_usage": ["ServerAuth", "TimeStamping"], "ext_key_usage_oids": ["1.3.6.1.5.5.7.3.9"], "ttl": "1h",
+    "max_ttl": "3d", "not_before_duration": "2m", "not_before": "2025-01-01T00:00:00Z", "not_before_bound": "forbid",
+    "not_after": "2030-01-01T00:00:00Z", "not_after_bound": "ttl-limited", "no_store": True,
+    "require_cn": False, "use_csr_common_name": False, "use_csr_sans": False,
+    "basic_constraints_valid_for_non_ca": True, "ou": ["ops", "dev"], "organization": ["Example Inc"],
+    "country": ["NL"], "locality": ["Amsterdam"], "province": ["NH"], "street_address": ["Main St 1"],
+    "postal_code": ["1011"], "policy_identifiers": ["1.2.3.4"], "issuer_ref": "root-2026",
+}
+PKI_ROOT = {
+    "common_name": "example.com", "key_type": "ec", "key_bits": 384, "signature_bits": 512, "use_pss": True,
+    "ttl": "8760h", "issuer_name": "root-2026", "key_name": "root-key", "alt_names": ["ca.example.com"],
+    "ip_sans": ["10.0.0.1"], "uri_sans": ["spiffe://example/ca"], "max_path_length": 2, "exclude_cn_from_sans": True,
+    "permitted_dns_domains": ["example.com"], "ou": ["ops"], "organization": ["Example Inc"], "country": ["NL"],
+    "locality": ["Amsterdam"], "province": ["NH"], "street_address": ["Main St 1"], "postal_code": ["1011"],
+}
 # Fields a case cannot set on this server: each needs something these tests do not run (say why).
 NOT_SET: dict[type[BaseModel], dict[str, str]] = {
     TransitKey: {
@@ -193,6 +232,8 @@ NOT_SET: dict[type[BaseModel], dict[str, str]] = {
     SshRole: {name: "otp roles only (the case's role is a ca role): test_ssh.py" for name in
               ("cidr_list", "exclude_cidr_list", "port")},
     UserpassUserModel: {"password_hash": "an alternative to password (exactly one): test_auth_breadth logs in with one"},
+    pki.PkiRole: {"generate_lease": "refused with no_store (set here): test_pki.py sets it alone"},
+    pki.PkiRoot: {"pem_bundle": "exclusive with common_name: test_pki.py imports a bundle"},
 }
 
 
@@ -279,6 +320,13 @@ CASES = [
     Case(TransitKey, _engine("transit", "keys", "k"), "t/keys/k", ("deletion_allowed", False, "deletion_allowed"),
          {}, drift_path="t/keys/k/config",
          kept=("type", "derived", "convergent_encryption", "exportable", "allow_plaintext_backup")),
+    Case(pki.PkiRole, _engine("pki", "roles", "r"), "p/roles/r",
+         ("allow_bare_domains", False, "allow_bare_domains"), {}, whole=True),
+    Case(pki.PkiUrls, _engine("pki", "urls"), "p/config/urls", ("ocsp_servers", ["https://other"], "ocsp_servers"), {}),
+    Case(pki.PkiCrl, _engine("pki", "crl"), "p/config/crl", ("ocsp_expiry", "2h", "ocsp_expiry"), {}),
+    # The drift is a second issuer generated by hand: nothing is compared, so the plan stays empty.
+    Case(pki.PkiRoot, _engine("pki", "root"), "p/config/issuers", ("common_name", "drift.example", ""),
+         {"common_name": "example.com"}, drift_path="p/root/generate/internal", compared=False),
     Case(SshCa, _engine("ssh", "ca"), "s/config/ca", ("generate_signing_key", True, ""), {},
          drift_base=(("key_type", "ssh-ed25519"),), compared=False),
     Case(SshRole, _engine("ssh", "roles", "r"), "s/roles/r", ("key_id_format", "other", "key_id_format"),

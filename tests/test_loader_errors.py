@@ -92,6 +92,10 @@ ERRORS: dict[str, list[str]] = {
     "policy_capability": [
         "9:1: policy 'eso-policy': invalid policy: path 'secret/metadata/*': invalid capability 'lst'"
     ],
+    # a repeated `capabilities` key parses as a list of lists (found by test_hostile_input)
+    "policy_capabilities_repeated": [
+        "6:1: policy 'eso-policy': invalid policy: path 'secret/data/*': invalid capability 'lst'"
+    ],
     "structured_policy_capability": [
         "6:23: capabilities: invalid capability 'lst'; expected some of "
         "create, delete, deny, list, patch, read, recover, scan, subscribe, sudo, update"
@@ -101,6 +105,11 @@ ERRORS: dict[str, list[str]] = {
     # secrets engines
     "version_not_kv": ["4:5: transit: 'version' applies to kv engines only"],
     "kv_config_not_kv": ["4:5: transit: 'kv_config' applies to kv version 2 engines only"],
+    "pki_not_pki": ["4:5: transit: 'pki' applies to pki engines only (this engine's type is transit)"],
+    "pki_key_bits": ["8:11: web: key_bits 2048 is not valid for key_type ec (valid: 224, 256, 384, 521)"],
+    "pki_root_two_sources": [
+        "7:9: root: give either common_name (to generate) or pem_bundle (to import), not both"
+    ],
     "nested_mounts": ["5:3: mount path 'a/b' is inside mount 'a'; Vault refuses nested mounts"],
     "reserved_mount": [f"3:3: 'sys' is a reserved path {RESERVED}", f"7:3: 'auth/x' is a reserved path {RESERVED}"],
     "token_auth_path": ["3:3: auth method path 'token' is taken by the built-in token auth method"],

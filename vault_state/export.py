@@ -242,10 +242,12 @@ def engine_children(engine: Resource, by_kind: dict[str, list[Resource]], export
         for part in place.section[:-1]:
             node = node.setdefault(part, CommentedMap())
         if isinstance(place, EngineSingleton):
-            if mine:
-                node[place.section[-1]] = object_spec(kind, mine[0], exported)
+            spec = object_spec(kind, mine[0], exported) if mine else None
+            if spec is not None:  # None: not valid (a PKI issuer, made from fields Vault never returns), said why
+                node[place.section[-1]] = spec
             continue
-        members = CommentedMap((r.id.path.rsplit("/", 1)[1], object_spec(kind, r, exported)) for r in mine)
+        specs = ((r.id.path.rsplit("/", 1)[1], object_spec(kind, r, exported)) for r in mine)
+        members = CommentedMap((name, spec) for name, spec in specs if spec is not None)  # None: skipped, said why
         if members:
             node[place.section[-1]] = members
     return CommentedMap((k, v) for k, v in out.items() if v)

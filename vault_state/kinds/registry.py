@@ -17,6 +17,7 @@ from vault_state.kinds import (
     identity,
     namespace,
     password_policy,
+    pki,
     policy,
     quota,
     secrets_engine,
@@ -38,6 +39,7 @@ KINDS: tuple[Kind, ...] = (
     sys_config.UI_HEADER,
     password_policy.KIND,  # before the engines whose configs name them
     secrets_engine.KIND,
+    *pki.KINDS,
     transit.KIND,
     ssh.CA_KIND,
     ssh.ROLE_KIND,

@@ -23,7 +23,7 @@ def plan_markdown(document: dict[str, Any]) -> str:
         s = document["summary"]
         body = [f"**Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy.**"]
         body += _destroys(changes) + _table(changes) + _diffs(changes)
-    return "\n\n".join([TITLE, *body, *_warnings(document, changes)]) + "\n"
+    return "\n\n".join([TITLE, *body, *_warnings(document, document["changes"])]) + "\n"
 
 
 def _destroys(changes: list[dict[str, Any]]) -> list[str]:

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from vault_state.kinds.pki import PkiSection
 from vault_state.kinds.ssh import SshSection
 from vault_state.kinds.totp import TotpSection
 from vault_state.kinds.transit import TransitSection
@@ -39,7 +40,7 @@ class KvConfig(Strict):
     delete_version_after: Seconds = Field(0, description="0 keeps versions forever.")
 
 
-ENGINE_SECTIONS: dict[str, str] = {"transit": "transit", "ssh": "ssh", "totp": "totp"}
+ENGINE_SECTIONS: dict[str, str] = {"transit": "transit", "ssh": "ssh", "totp": "totp", "pki": "pki"}
 """Engine configuration sections of SecretsEngine (field name -> the engine type it belongs to)."""
 
 
@@ -64,6 +65,9 @@ class SecretsEngine(Strict):
     transit: Annotated[TransitSection | None, Meta()] = Field(None, description="transit engines: keys.")
     ssh: Annotated[SshSection | None, Meta()] = Field(None, description="ssh engines: the CA key and roles.")
     totp: Annotated[TotpSection | None, Meta()] = Field(None, description="totp engines: keys.")
+    pki: Annotated[PkiSection | None, Meta()] = Field(
+        None, description="pki engines only: roles, urls, crl and the issuer made once."
+    )
 
     @model_validator(mode="before")
     @classmethod

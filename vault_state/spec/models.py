@@ -52,6 +52,7 @@ class Prune(Strict):
     transit_keys: bool = Field(False, description="Keys of the transit engines in this file (needs --allow-destroy).")
     ssh_roles: bool = Field(False, description="Roles of the ssh engines in this file.")
     totp_keys: bool = Field(False, description="Keys of the totp engines in this file (needs --allow-destroy).")
+    pki_roles: bool = Field(False, description="Roles of the pki engines in this file (never an issuer or config).")
     audit_devices: bool = Field(False, description="Never one the server's configuration file declares.")
     password_policies: bool = False
     rate_limit_quotas: bool = False

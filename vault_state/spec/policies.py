@@ -138,12 +138,14 @@ def _check_structure(parsed: object, text: str) -> list[HclProblem]:
         caps = rule.get("capabilities", [])
         if not isinstance(caps, list):
             caps = [caps]
+        # A path block that repeats `capabilities` parses as a list of lists: check every item.
+        caps = [cap for item in caps for cap in (item if isinstance(item, list) else [item])]
         problems += [
             HclProblem(
                 _line_of(text, json.dumps(cap), begin) if isinstance(cap, str) else line,
                 f"invalid policy: path {path!r}: invalid capability {cap!r}",
             )
             for cap in caps
-            if cap not in CAPABILITIES
+            if not isinstance(cap, str) or cap not in CAPABILITIES
         ]
     return problems
