@@ -13,7 +13,9 @@ from vault_state.kinds import (
     audit_device,
     auth_method,
     auth_role,
+    database,
     identity,
+    kubernetes_secrets,
     namespace,
     password_policy,
     policy,
@@ -37,6 +39,11 @@ KINDS: tuple[Kind, ...] = (
     sys_config.UI_HEADER,
     password_policy.KIND,  # before the engines whose configs name them
     secrets_engine.KIND,
+    database.CONNECTION,  # before the roles naming it: a static role's creation logs in to the database
+    database.ROLE,
+    database.STATIC_ROLE,
+    kubernetes_secrets.CONFIG,
+    kubernetes_secrets.ROLE,
     transit.KIND,
     ssh.CA_KIND,
     ssh.ROLE_KIND,

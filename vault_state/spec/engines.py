@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from vault_state.kinds.database import DatabaseSection
+from vault_state.kinds.kubernetes_secrets import KubernetesSecretsSection
 from vault_state.kinds.ssh import SshSection
 from vault_state.kinds.totp import TotpSection
 from vault_state.kinds.transit import TransitSection
@@ -39,7 +41,13 @@ class KvConfig(Strict):
     delete_version_after: Seconds = Field(0, description="0 keeps versions forever.")
 
 
-ENGINE_SECTIONS: dict[str, str] = {"transit": "transit", "ssh": "ssh", "totp": "totp"}
+ENGINE_SECTIONS: dict[str, str] = {
+    "transit": "transit",
+    "ssh": "ssh",
+    "totp": "totp",
+    "database": "database",
+    "kubernetes": "kubernetes",
+}
 """Engine configuration sections of SecretsEngine (field name -> the engine type it belongs to)."""
 
 
@@ -64,6 +72,12 @@ class SecretsEngine(Strict):
     transit: Annotated[TransitSection | None, Meta()] = Field(None, description="transit engines: keys.")
     ssh: Annotated[SshSection | None, Meta()] = Field(None, description="ssh engines: the CA key and roles.")
     totp: Annotated[TotpSection | None, Meta()] = Field(None, description="totp engines: keys.")
+    database: Annotated[DatabaseSection | None, Meta()] = Field(
+        None, description="database engines: connections, roles and static roles."
+    )
+    kubernetes: Annotated[KubernetesSecretsSection | None, Meta()] = Field(
+        None, description="kubernetes secrets engines: the cluster config and roles."
+    )
 
     @model_validator(mode="before")
     @classmethod

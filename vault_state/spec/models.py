@@ -60,6 +60,10 @@ class Prune(Strict):
     identity_entity_aliases: bool = Field(False, description="Aliases of the entities in this file.")
     identity_groups: bool = False
     identity_group_aliases: bool = Field(False, description="Aliases of the groups in this file.")
+    database_connections: bool = Field(False, description="Connections of the database engines in this file.")
+    database_roles: bool = Field(False, description="Roles of the database engines in this file.")
+    database_static_roles: bool = Field(False, description="Static roles of the database engines in this file.")
+    kubernetes_secrets_roles: bool = Field(False, description="Roles of the kubernetes secrets engines in this file.")
 
 
 class Lint(Strict):

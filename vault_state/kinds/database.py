@@ -1,0 +1,221 @@
+"""Database secrets engine: connections (`<mount>/config/<name>`), roles and static roles.
+
+A connection's plugin settings come back nested under `connection_details` and its rotation
+statements as `root_credentials_rotate_statements` (a read quirk flattens both); the password is
+never returned. A connection write merges into the stored details, so an update without the
+password keeps the stored one: after `rotate-root` that is the only password that still works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
+
+from vault_state.kinds.base import ReadScope, VaultReader
+from vault_state.kinds.declared import DeclaredKind, Raw, UnderEngine
+from vault_state.plan.model import Action, Call, Change, Resource
+from vault_state.spec.fields import (
+    Canon,
+    CreateOnly,
+    Literal_,
+    Meta,
+    NameSet,
+    Seconds,
+    Secret,
+    StringMap,
+    Text,
+    seconds,
+)
+from vault_state.spec.types import RoleName, Strict
+
+if TYPE_CHECKING:
+    from vault_state.spec.models import StateFile
+    from vault_state.spec.sources import Resolver
+
+
+def statements(value: Any) -> list[str]:
+    """SQL statements run in the order given: compared as a list (order and duplicates matter).
+    Vault returns [] when none are set."""
+    return [str(v) for v in value or []]
+
+
+Statements = Annotated[list[str], Canon(statements)]
+SETTINGS = ("verify_connection", "rotate_root_after_create")
+"""Connection fields that are instructions to the tool for a write, never stored by Vault."""
+
+
+class DatabaseConnection(Strict):
+    """`<mount>/config/<name>`: how Vault reaches one database (postgresql-database-plugin's fields)."""
+
+    plugin_name: Literal_ = Field(description="The database plugin: postgresql-database-plugin, ...")
+    connection_url: Text = Field(
+        "", description="With `{{username}}` and `{{password}}` templates: Vault substitutes its stored credentials."
+    )
+    username: Text = Field("", description="The user Vault connects as (its root user for this connection).")
+    password: Secret = None
+    allowed_roles: NameSet = Field(
+        default_factory=list, description="Roles that may use this connection ('*': every role; empty: none)."
+    )
+    password_policy: Literal_ = Field("", description="A password policy (sys/policies/password) for generated users.")
+    root_rotation_statements: Statements = Field(
+        default_factory=list, description="Statements `rotate-root` runs (empty: the plugin's default ALTER USER)."
+    )
+    max_open_connections: int = Field(4, ge=0, description="Vault's pool size for this database.")
+    max_idle_connections: int = Field(0, ge=0, description="0: as many as max_open_connections.")
+    max_connection_lifetime: Seconds = Field(0, description="0: connections are reused forever.")
+    username_template: Literal_ = Field("", description="Template of generated user names (empty: the plugin's).")
+    disable_escaping: bool = Field(False, description="Do not URL-escape the username and password in the URL.")
+    password_authentication: Literal["password", "scram-sha-256"] = Field(
+        "password", description="How generated passwords are sent: as text, or pre-hashed with SCRAM-SHA-256."
+    )
+    verify_connection: Annotated[bool, Meta()] = Field(
+        True, description="Vault connects to the database on every write and refuses it if that fails."
+    )
+    rotate_root_after_create: Annotated[bool, Meta()] = Field(
+        False,
+        description="After creating the connection, rotate its password (rotate-root): from then on only Vault "
+        "knows it and the file's password is never sent again for this connection.",
+    )
+
+    @model_validator(mode="after")
+    def _templated_url(self) -> DatabaseConnection:
+        # Vault returns a URL with a literal password redacted ("xxxxx"): it could never compare
+        # equal, and rotate-root cannot change a password written into the URL.
+        url = self.connection_url
+        if isinstance(url, str) and "{{password}}" not in url and urlsplit(url).password:
+            raise ValueError("connection_url holds a literal password: write {{password}} and set `password`")
+        return self
+
+
+class DatabaseRole(Strict):
+    """`<mount>/roles/<name>`: dynamic credentials, a new database user per lease."""
+
+    db_name: Literal_ = Field(description="The connection (declared in the same engine) the role uses.")
+    creation_statements: Statements = Field(default_factory=list, description="Create the user ({{name}}, ...).")
+    revocation_statements: Statements = Field(default_factory=list, description="Drop it (empty: the plugin's).")
+    rollback_statements: Statements = Field(default_factory=list, description="Undo a failed creation.")
+    renew_statements: Statements = Field(default_factory=list, description="Extend it on lease renewal.")
+    default_ttl: Seconds = Field(0, description="0: the mount's default lease TTL.")
+    max_ttl: Seconds = Field(0, description="0: the mount's maximum lease TTL.")
+    credential_type: Literal["password", "rsa_private_key", "client_certificate"] = "password"
+    credential_config: StringMap = Field(default_factory=dict, description="Settings of the credential type.")
+
+
+class DatabaseStaticRole(Strict):
+    """`<mount>/static-roles/<name>`: one existing database user whose password Vault rotates."""
+
+    db_name: Literal_ = Field(description="The connection (declared in the same engine) the role uses.")
+    username: Annotated[Literal_, CreateOnly()] = Field(
+        description="The existing database user. Vault refuses to change it: a change re-creates the role."
+    )
+    rotation_period: Seconds = Field(description="How often Vault rotates the password (at least 5s).")
+    rotation_statements: Statements = Field(default_factory=list, description="Empty: the plugin's ALTER USER.")
+    credential_type: Literal["password", "rsa_private_key", "client_certificate"] = "password"
+    credential_config: StringMap = Field(default_factory=dict, description="Settings of the credential type.")
+
+
+class DatabaseSection(Strict):
+    """`database:` inside a secrets engine of type database."""
+
+    connections: dict[RoleName, DatabaseConnection] = Field(default_factory=dict)
+    roles: dict[RoleName, DatabaseRole] = Field(default_factory=dict)
+    static_roles: dict[RoleName, DatabaseStaticRole] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_connections(self) -> DatabaseSection:
+        # Vault accepts a role naming any connection and fails only when credentials are asked for.
+        for section in ("roles", "static_roles"):
+            for name, role in getattr(self, section).items():
+                if role.db_name not in self.connections:
+                    declared = ", ".join(sorted(self.connections)) or "none"
+                    raise ValueError(
+                        f"{section}.{name}: db_name '{role.db_name}' is not a connection of this engine "
+                        f"(connections: {declared})"
+                    )
+        for name, role in self.static_roles.items():
+            if seconds(role.rotation_period) < 5:
+                raise ValueError(f"static_roles.{name}: rotation_period must be 5 seconds or more (Vault's rule)")
+        return self
+
+
+def _flatten_connection(raw: Raw) -> Raw:
+    # Vault nests the plugin's settings under connection_details and returns the statements
+    # under their storage name, root_credentials_rotate_statements.
+    details = raw.get("connection_details") or {}
+    return {**details, **raw, "root_rotation_statements": raw.get("root_credentials_rotate_statements")}
+
+
+def _connection_calls(kind: DeclaredKind, change: Change) -> list[Call]:
+    """The write, then (created with rotate_root_after_create) `rotate-root`. An update of such a
+    connection never sends the file's password: Vault keeps the rotated one."""
+    path = kind.place.api_path(change.id.path)
+    if change.action is Action.DELETE:
+        return [Call("DELETE", path)]
+    assert change.after is not None
+    settings = {k: change.after.values[k] for k in SETTINGS}
+    values = {k: v for k, v in change.after.values.items() if k not in SETTINGS}
+    rotate = bool(settings["rotate_root_after_create"])
+    secrets = {} if rotate and change.action is Action.UPDATE else change.after.write_only
+    calls = [Call("POST", path, {**values, **secrets, "verify_connection": settings["verify_connection"]})]
+    if rotate and change.action is Action.CREATE:
+        mount, name = change.id.path.rsplit("/", 1)
+        calls.append(Call("POST", f"{mount}/rotate-root/{name}"))
+    return calls
+
+
+@dataclass(frozen=True)
+class ConnectionKind(DeclaredKind):
+    """A DeclaredKind whose two settings (verify_connection, rotate_root_after_create) travel with
+    the desired values for the plan to show and the writes to use, but are not Vault's: the live
+    side takes the file's, so they never differ, and they are never stored."""
+
+    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
+        specs = {f"{path}": spec for path, _, spec in self.place.objects(state)}
+        for resource in super().desired(state, resolver):
+            spec = specs[resource.id.path]
+            values = {**resource.values, **{k: getattr(spec, k) for k in SETTINGS}}
+            yield Resource(resource.id, values, resource.write_only, resource.location, resource.prevent_destroy,
+                           resource.partial, resource.api_path)
+
+    def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
+        for resource in super().read(vault, scope):
+            wanted = scope.desired.get(resource.id)
+            if wanted is not None and resource.values:
+                settings = {k: wanted.values[k] for k in SETTINGS}
+                resource = Resource(resource.id, {**resource.values, **settings}, api_path=resource.api_path)
+            yield resource
+
+    def warnings(self, change: Change) -> list[str]:
+        after = change.after
+        if after is None or not after.values.get("rotate_root_after_create"):
+            return []
+        if change.action is Action.CREATE:
+            return ["rotate_root_after_create: the password is rotated right after the connection is created; "
+                    "from then on only Vault knows it and the file's password is never sent again"]
+        return ["rotate_root_after_create: the file's password is not sent (Vault keeps the rotated one)"]
+
+
+CONNECTION = ConnectionKind(
+    name="database_connection",
+    prune_key="database_connections",
+    model=DatabaseConnection,
+    place=UnderEngine("database", ("database", "connections"), "config"),
+    read_quirk=_flatten_connection,
+    calls_quirk=_connection_calls,
+)
+ROLE = DeclaredKind(
+    name="database_role",
+    prune_key="database_roles",
+    model=DatabaseRole,
+    place=UnderEngine("database", ("database", "roles"), "roles"),
+)
+STATIC_ROLE = DeclaredKind(
+    name="database_static_role",
+    prune_key="database_static_roles",
+    model=DatabaseStaticRole,
+    place=UnderEngine("database", ("database", "static_roles"), "static-roles"),
+)
