@@ -94,3 +94,96 @@ def test_a_static_role_rotates_the_password_of_an_existing_user(
     assert not postgres.can_log_in(owner, before)
     rotated = read(bao, "db/static-creds/owner")["password"]
     assert postgres.can_log_in(owner, rotated)
+
+
+def test_rotate_root_after_create_never_sends_the_file_password_again(
+    cli: Cli, bao: DevServer, postgres: Postgres, vault_user: tuple[str, str], tmp_path: Path
+) -> None:
+    user, password = vault_user
+    path = state(postgres, user, tmp_path, connection={"rotate_root_after_create": True})
+    planned = cli("plan", "-f", str(path), env={"PG_PASSWORD": password})
+    assert "rotate_root_after_create = true" in planned.out, planned.out
+    assert "the password is rotated right after the connection is created" in planned.out + planned.err
+    result = apply(cli, path, password)
+    assert result.code == 0, result.out + result.err
+    assert password not in result.out + result.err
+    # Only Vault knows the root password now.
+    assert not postgres.can_log_in(user, password)
+    assert plan(cli, path, password).code == 0
+
+    # A later change is written without the password: Vault verifies the connection with the
+    # rotated one it keeps (sending the file's, now wrong, would fail the verification).
+    changed = state(postgres, user, tmp_path, connection={"rotate_root_after_create": True, "max_open_connections": 2})
+    planned = cli("plan", "-f", str(changed), env={"PG_PASSWORD": password})
+    assert "~ max_open_connections: 4 -> 2" in planned.out, planned.out
+    assert "the file's password is not sent (Vault keeps the rotated one)" in planned.out + planned.err
+    result = apply(cli, changed, password)
+    assert result.code == 0, result.out + result.err
+    assert plan(cli, changed, password).code == 0
+    creds = read(bao, "db/creds/readonly")
+    assert postgres.can_log_in(creds["username"], creds["password"])
+
+
+def test_without_rotation_a_changed_connection_sends_the_file_password(
+    cli: Cli, bao: DevServer, postgres: Postgres, vault_user: tuple[str, str], tmp_path: Path
+) -> None:
+    user, password = vault_user
+    path = state(postgres, user, tmp_path)
+    assert apply(cli, path, password).code == 0
+    postgres.admin(f"ALTER ROLE {user} WITH PASSWORD 'changed-elsewhere'")
+    changed = state(postgres, user, tmp_path, connection={"max_open_connections": 2})
+    failed = apply(cli, changed, password)
+    assert failed.code == 1
+    assert "password authentication failed" in failed.out, failed.out
+    assert password not in failed.out + failed.err
+    assert apply(cli, changed, "changed-elsewhere").code == 0
+
+
+def test_an_unreachable_database_fails_its_connection_only_and_a_rerun_converges(
+    cli: Cli, bao: DevServer, tmp_path: Path
+) -> None:
+    down = Postgres().start()
+    try:
+        user, password = "vault_root", "vault-pw-SECRET-down"
+        down.admin(f"CREATE ROLE {user} WITH LOGIN SUPERUSER PASSWORD '{password}'")
+        down.stop()
+        path = state(down, user, tmp_path)
+        policy = {"policies": {"app": 'path "db/creds/readonly" { capabilities = ["read"] }'}}
+        document = {**json.loads(path.read_text()), **policy}
+        path.write_text(json.dumps(document))
+
+        result = apply(cli, path, password, "--parallelism", "1")
+        assert result.code == 1
+        assert "  applied  secrets_engine/db" in result.out
+        assert (
+            "  FAILED   database_connection/db/app-pg: POST db/config/app-pg: HTTP 400: error creating database "
+            "object: error verifying connection: failed to connect to `user=vault_root database=postgres`"
+        ) in result.out, result.out
+        assert "connection refused" in result.out
+        assert "  pending  database_role/db/readonly (not applied)" in result.out
+        assert "  pending  policy/app (not applied)" in result.out
+        assert "1 applied, 1 failed, 2 not applied" in result.err
+        assert password not in result.out + result.err
+
+        down.start()
+        rerun = apply(cli, path, password)
+        assert rerun.code == 0, rerun.out + rerun.err
+        assert plan(cli, path, password).code == 0
+    finally:
+        down.stop()
+
+
+def test_wrong_credentials_fail_with_the_server_message_never_the_password(
+    cli: Cli, bao: DevServer, postgres: Postgres, vault_user: tuple[str, str], tmp_path: Path
+) -> None:
+    user, password = vault_user
+    path = state(postgres, user, tmp_path)
+    wrong = "wrong-pw-SECRET-" + secrets.token_hex(4)
+    result = apply(cli, path, wrong)
+    assert result.code == 1
+    assert f'failed SASL auth: FATAL: password authentication failed for user \\"{user}\\"' in result.out or (
+        f'password authentication failed for user "{user}"' in result.out
+    ), result.out
+    assert wrong not in result.out + result.err and password not in result.out + result.err
+    assert apply(cli, path, password).code == 0
+    assert plan(cli, path, password).code == 0

@@ -82,7 +82,8 @@ def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Chang
     if before is not None and before.managed_by:
         return _managed_elsewhere(rid, before, after)
     if before is None:
-        return Change(rid, Action.CREATE, None, after, field_diffs({}, after.values))
+        created = Change(rid, Action.CREATE, None, after, field_diffs({}, after.values))
+        return replace(created, warnings=tuple(kind.warnings(created)))
     diffs = field_diffs(_visible(before.values, after), after.values)
     if not diffs:
         noop = Change(rid, Action.NOOP, before, after)
