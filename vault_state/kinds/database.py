@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from vault_state.kinds.base import ReadScope, VaultReader
 from vault_state.kinds.declared import DeclaredKind, Raw, UnderEngine
@@ -118,28 +118,21 @@ class DatabaseStaticRole(Strict):
     credential_config: StringMap = Field(default_factory=dict, description="Settings of the credential type.")
 
 
+    @field_validator("rotation_period")
+    @classmethod
+    def _often_enough(cls, value: int) -> int:
+        if seconds(value) < 5:  # Vault's rotation queue ticks every 5 seconds
+            raise ValueError("must be 5 seconds or more (Vault rotates on a 5-second tick)")
+        return value
+
+
 class DatabaseSection(Strict):
-    """`database:` inside a secrets engine of type database."""
+    """`database:` inside a secrets engine of type database (a role's db_name must be one of its
+    connections: checked in spec/semantics.py, located at the db_name)."""
 
     connections: dict[RoleName, DatabaseConnection] = Field(default_factory=dict)
     roles: dict[RoleName, DatabaseRole] = Field(default_factory=dict)
     static_roles: dict[RoleName, DatabaseStaticRole] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _known_connections(self) -> DatabaseSection:
-        # Vault accepts a role naming any connection and fails only when credentials are asked for.
-        for section in ("roles", "static_roles"):
-            for name, role in getattr(self, section).items():
-                if role.db_name not in self.connections:
-                    declared = ", ".join(sorted(self.connections)) or "none"
-                    raise ValueError(
-                        f"{section}.{name}: db_name '{role.db_name}' is not a connection of this engine "
-                        f"(connections: {declared})"
-                    )
-        for name, role in self.static_roles.items():
-            if seconds(role.rotation_period) < 5:
-                raise ValueError(f"static_roles.{name}: rotation_period must be 5 seconds or more (Vault's rule)")
-        return self
 
 
 def _flatten_connection(raw: Raw) -> Raw:
