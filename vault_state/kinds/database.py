@@ -26,7 +26,6 @@ from vault_state.spec.fields import (
     NameSet,
     Seconds,
     Secret,
-    StringMap,
     Text,
     seconds,
 )
@@ -44,6 +43,15 @@ def statements(value: Any) -> list[str]:
 
 
 Statements = Annotated[list[str], Canon(statements)]
+
+
+def set_entries(value: Any) -> dict[str, str]:
+    """credential_config: Vault drops entries written as "", so they are absent on both sides.
+    It never removes an entry on update: a removal re-creates the role (RoleKind)."""
+    return {k: v for k, v in sorted((value or {}).items()) if v != ""}
+
+
+CredentialConfig = Annotated[dict[str, str], Canon(set_entries)]
 SETTINGS = ("verify_connection", "rotate_root_after_create")
 """Connection fields that are instructions to the tool for a write, never stored by Vault."""
 
@@ -102,20 +110,27 @@ class DatabaseRole(Strict):
     default_ttl: Seconds = Field(0, description="0: the mount's default lease TTL.")
     max_ttl: Seconds = Field(0, description="0: the mount's maximum lease TTL.")
     credential_type: Literal["password", "rsa_private_key", "client_certificate"] = "password"
-    credential_config: StringMap = Field(default_factory=dict, description="Settings of the credential type.")
+    credential_config: CredentialConfig = Field(
+        default_factory=dict, description="Settings of the credential type (password: password_policy)."
+    )
+
+
+ROTATES = "a new static role rotates the user's password at once: clients holding the old one fail"
 
 
 class DatabaseStaticRole(Strict):
     """`<mount>/static-roles/<name>`: one existing database user whose password Vault rotates."""
 
     db_name: Literal_ = Field(description="The connection (declared in the same engine) the role uses.")
-    username: Annotated[Literal_, CreateOnly()] = Field(
+    username: Annotated[Literal_, CreateOnly(loss=ROTATES)] = Field(
         description="The existing database user. Vault refuses to change it: a change re-creates the role."
     )
     rotation_period: Seconds = Field(description="How often Vault rotates the password (at least 5s).")
     rotation_statements: Statements = Field(default_factory=list, description="Empty: the plugin's ALTER USER.")
     credential_type: Literal["password", "rsa_private_key", "client_certificate"] = "password"
-    credential_config: StringMap = Field(default_factory=dict, description="Settings of the credential type.")
+    credential_config: CredentialConfig = Field(
+        default_factory=dict, description="Settings of the credential type (password: password_policy)."
+    )
 
 
     @field_validator("rotation_period")
@@ -160,6 +175,41 @@ def _connection_calls(kind: DeclaredKind, change: Change) -> list[Call]:
     return calls
 
 
+def _role_calls(kind: DeclaredKind, change: Change) -> list[Call]:
+    """A static role's update sends its (create-only) username again: Vault refuses an update
+    without it ("cannot update static account username")."""
+    calls = kind.plain_calls(change)
+    if change.action is not Action.UPDATE or change.after is None or "username" not in change.after.values:
+        return calls
+    post = calls[-1]
+    body = {**(post.body or {}), "username": change.after.values["username"]}
+    return [*calls[:-1], Call(post.method, post.path, body)]
+
+
+def _dropped_credential_config(before: Resource, after: Resource) -> list[str]:
+    old, new = before.values.get("credential_config") or {}, after.values.get("credential_config") or {}
+    return sorted(set(old) - set(new))
+
+
+@dataclass(frozen=True)
+class RoleKind(DeclaredKind):
+    """Database roles: Vault keeps a credential_config entry an update leaves out (and ignores one
+    written as ""), so removing an entry re-creates the role. `recreate_loss`: what that costs."""
+
+    recreate_loss: str = ""
+
+    def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
+        dropped = _dropped_credential_config(before, after)
+        extra = [f"Vault cannot remove credential_config entries ({', '.join(dropped)})"] if dropped else []
+        return [*super().replace_reasons(before, after), *extra]
+
+    def data_loss(self, before: Resource, after: Resource | None) -> str:
+        loss = super().data_loss(before, after)
+        if loss or after is None or not self.recreate_loss or not _dropped_credential_config(before, after):
+            return loss
+        return f"deletes and re-creates {before.id}: {self.recreate_loss}"
+
+
 @dataclass(frozen=True)
 class ConnectionKind(DeclaredKind):
     """A DeclaredKind whose two settings (verify_connection, rotate_root_after_create) travel with
@@ -200,15 +250,18 @@ CONNECTION = ConnectionKind(
     read_quirk=_flatten_connection,
     calls_quirk=_connection_calls,
 )
-ROLE = DeclaredKind(
+ROLE = RoleKind(
     name="database_role",
     prune_key="database_roles",
     model=DatabaseRole,
     place=UnderEngine("database", ("database", "roles"), "roles"),
+    calls_quirk=_role_calls,
 )
-STATIC_ROLE = DeclaredKind(
+STATIC_ROLE = RoleKind(
     name="database_static_role",
     prune_key="database_static_roles",
     model=DatabaseStaticRole,
     place=UnderEngine("database", ("database", "static_roles"), "static-roles"),
+    calls_quirk=_role_calls,
+    recreate_loss=ROTATES,
 )
