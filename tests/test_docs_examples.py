@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from tests.conftest import EXAMPLES, Cli
 from tests.test_eso import validate_manifest
 from vault_state.cli import build_parser
+from vault_state.kinds import database, kubernetes_secrets
 from vault_state.kinds.identity import Alias, Entity, Group
 from vault_state.kinds.registry import DECLARED
 from vault_state.kinds.ssh import SshCa, SshRole
@@ -280,6 +281,11 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("`identity`", 0): Entity,
     ("`identity`", 1): Group,
     ("`identity`", 2): Alias,
+    ("database", 0): database.DatabaseConnection,
+    ("database", 1): database.DatabaseRole,
+    ("database", 2): database.DatabaseStaticRole,
+    ("kubernetes (secrets engine)", 0): kubernetes_secrets.KubernetesSecretsConfig,
+    ("kubernetes (secrets engine)", 1): kubernetes_secrets.KubernetesSecretsRole,
 }
 
 
