@@ -187,3 +187,28 @@ def test_wrong_credentials_fail_with_the_server_message_never_the_password(
     assert wrong not in result.out + result.err and password not in result.out + result.err
     assert apply(cli, path, password).code == 0
     assert plan(cli, path, password).code == 0
+
+
+def test_prune_deletes_what_the_file_does_not_declare_only_when_asked(
+    cli: Cli, bao: DevServer, postgres: Postgres, vault_user: tuple[str, str], tmp_path: Path
+) -> None:
+    user, password = vault_user
+    path = state(postgres, user, tmp_path)
+    assert apply(cli, path, password).code == 0
+    bao.request("POST", "db/config/other", {"plugin_name": "postgresql-database-plugin", "verify_connection": False,
+                                            "connection_url": postgres.url})
+    bao.request("POST", "db/roles/extra", {"db_name": "app-pg", "creation_statements": ["SELECT 1;"]})
+    assert plan(cli, path, password).code == 0  # prune off: left alone
+
+    document = json.loads(path.read_text())
+    document["prune"] = {"database_connections": True, "database_roles": True, "database_static_roles": True}
+    path.write_text(json.dumps(document))
+    planned = cli("plan", "-f", str(path), env={"PG_PASSWORD": password})
+    assert "- database_connection/db/other" in planned.out, planned.out
+    assert "- database_role/db/extra" in planned.out
+    assert "Plan: 0 to add, 0 to change, 2 to destroy." in planned.out
+    result = apply(cli, path, password)
+    assert result.code == 0, result.out + result.err
+    assert plan(cli, path, password).code == 0
+    listed = bao.request("LIST", "db/roles").json()["data"]["keys"]
+    assert listed == ["readonly"]
