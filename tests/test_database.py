@@ -212,3 +212,26 @@ def test_prune_deletes_what_the_file_does_not_declare_only_when_asked(
     assert plan(cli, path, password).code == 0
     listed = bao.request("LIST", "db/roles").json()["data"]["keys"]
     assert listed == ["readonly"]
+
+
+def test_a_static_role_for_another_user_is_re_created_only_with_allow_destroy(
+    cli: Cli, bao: DevServer, postgres: Postgres, vault_user: tuple[str, str], tmp_path: Path
+) -> None:
+    user, password = vault_user
+    first, second = f"a_{secrets.token_hex(4)}", f"b_{secrets.token_hex(4)}"
+    for name in (first, second):
+        postgres.admin(f"CREATE ROLE {name} WITH LOGIN PASSWORD 'initial'")
+    statics = {"owner": {"db_name": "app-pg", "username": first, "rotation_period": "24h"}}
+    assert apply(cli, state(postgres, user, tmp_path, static_roles=statics), password).code == 0
+    statics["owner"]["username"] = second
+    path = state(postgres, user, tmp_path, static_roles=statics)
+    planned = cli("plan", "-f", str(path), env={"PG_PASSWORD": password})
+    assert "-/+ database_static_role/db/owner" in planned.out, planned.out
+    assert "username can only be set when the object is created" in planned.out
+    assert "rotates the user's password at once" in planned.out
+    refused = apply(cli, path, password)
+    assert refused.code == 1 and "--allow-destroy" in refused.out + refused.err
+    assert postgres.can_log_in(second, "initial")
+    assert apply(cli, path, password, "--allow-destroy").code == 0
+    assert not postgres.can_log_in(second, "initial")
+    assert read(bao, "db/static-creds/owner")["username"] == second
