@@ -228,7 +228,8 @@ class ConnectionKind(DeclaredKind):
         for resource in super().read(vault, scope):
             wanted = scope.desired.get(resource.id)
             if wanted is not None and resource.values:
-                settings = {k: wanted.values[k] for k in SETTINGS}
+                # export "wants" every object with no values: the settings' defaults then
+                settings = {k: wanted.values.get(k, self.model.model_fields[k].default) for k in SETTINGS}
                 resource = Resource(resource.id, {**resource.values, **settings}, api_path=resource.api_path)
             yield resource
 
