@@ -235,3 +235,16 @@ def test_a_static_role_for_another_user_is_re_created_only_with_allow_destroy(
     assert apply(cli, path, password, "--allow-destroy").code == 0
     assert not postgres.can_log_in(second, "initial")
     assert read(bao, "db/static-creds/owner")["username"] == second
+
+
+def test_verify_connection_false_writes_a_connection_to_a_database_that_is_down(
+    cli: Cli, bao: DevServer, tmp_path: Path
+) -> None:
+    nowhere = Postgres(port=1)  # nothing listens on port 1
+    path = state(nowhere, "vault", tmp_path, connection={"verify_connection": False})
+    result = apply(cli, path, "unused-pw-SECRET")
+    assert result.code == 0, result.out + result.err
+    assert plan(cli, path, "unused-pw-SECRET").code == 0
+    assert read(bao, "db/config/app-pg")["connection_details"]["connection_url"] == nowhere.url
+    # verify_connection is an instruction for the write: Vault does not store it.
+    assert "verify_connection" not in read(bao, "db/config/app-pg")["connection_details"]
