@@ -8,32 +8,26 @@ password keeps the stored one: after `rotate-root` that is the only password tha
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from vault_state.kinds.base import ReadScope, VaultReader
 from vault_state.kinds.declared import DeclaredKind, Raw, UnderEngine
 from vault_state.plan.model import Action, Call, Change, Resource
 from vault_state.spec.fields import (
     Canon,
     CreateOnly,
     Literal_,
-    Meta,
     NameSet,
+    NotReturned,
     Seconds,
     Secret,
     Text,
     seconds,
 )
 from vault_state.spec.types import RoleName, Strict
-
-if TYPE_CHECKING:
-    from vault_state.spec.models import StateFile
-    from vault_state.spec.sources import Resolver
 
 
 def statements(value: Any) -> list[str]:
@@ -53,7 +47,8 @@ def set_entries(value: Any) -> dict[str, str]:
 
 CredentialConfig = Annotated[dict[str, str], Canon(set_entries)]
 SETTINGS = ("verify_connection", "rotate_root_after_create")
-"""Connection fields that are instructions to the tool for a write, never stored by Vault."""
+"""Connection fields that are instructions for a write, never stored by Vault (NotReturned: the
+plan shows them, the live side takes the file's); rotate_root_after_create is not even sent."""
 
 
 class DatabaseConnection(Strict):
@@ -80,10 +75,10 @@ class DatabaseConnection(Strict):
     password_authentication: Literal["password", "scram-sha-256"] = Field(
         "password", description="How generated passwords are sent: as text, or pre-hashed with SCRAM-SHA-256."
     )
-    verify_connection: Annotated[bool, Meta()] = Field(
+    verify_connection: Annotated[bool, NotReturned()] = Field(
         True, description="Vault connects to the database on every write and refuses it if that fails."
     )
-    rotate_root_after_create: Annotated[bool, Meta()] = Field(
+    rotate_root_after_create: Annotated[bool, NotReturned()] = Field(
         False,
         description="After creating the connection, rotate its password (rotate-root): from then on only Vault "
         "knows it and the file's password is never sent again for this connection.",
@@ -210,46 +205,24 @@ class RoleKind(DeclaredKind):
         return f"deletes and re-creates {before.id}: {self.recreate_loss}"
 
 
-@dataclass(frozen=True)
-class ConnectionKind(DeclaredKind):
-    """A DeclaredKind whose two settings (verify_connection, rotate_root_after_create) travel with
-    the desired values for the plan to show and the writes to use, but are not Vault's: the live
-    side takes the file's, so they never differ, and they are never stored."""
-
-    def desired(self, state: StateFile, resolver: Resolver) -> Iterable[Resource]:
-        specs = {f"{path}": spec for path, _, spec in self.place.objects(state)}
-        for resource in super().desired(state, resolver):
-            spec = specs[resource.id.path]
-            values = {**resource.values, **{k: getattr(spec, k) for k in SETTINGS}}
-            yield Resource(resource.id, values, resource.write_only, resource.location, resource.prevent_destroy,
-                           resource.partial, resource.api_path)
-
-    def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
-        for resource in super().read(vault, scope):
-            wanted = scope.desired.get(resource.id)
-            if wanted is not None and resource.values:
-                # export "wants" every object with no values: the settings' defaults then
-                settings = {k: wanted.values.get(k, self.model.model_fields[k].default) for k in SETTINGS}
-                resource = Resource(resource.id, {**resource.values, **settings}, api_path=resource.api_path)
-            yield resource
-
-    def warnings(self, change: Change) -> list[str]:
-        after = change.after
-        if after is None or not after.values.get("rotate_root_after_create"):
-            return []
-        if change.action is Action.CREATE:
-            return ["rotate_root_after_create: the password is rotated right after the connection is created; "
-                    "from then on only Vault knows it and the file's password is never sent again"]
-        return ["rotate_root_after_create: the file's password is not sent (Vault keeps the rotated one)"]
+def _rotation_warnings(change: Change) -> list[str]:
+    after = change.after
+    if after is None or not after.values.get("rotate_root_after_create"):
+        return []
+    if change.action is Action.CREATE:
+        return ["rotate_root_after_create: the password is rotated right after the connection is created; "
+                "from then on only Vault knows it and the file's password is never sent again"]
+    return ["rotate_root_after_create: the file's password is not sent (Vault keeps the rotated one)"]
 
 
-CONNECTION = ConnectionKind(
+CONNECTION = DeclaredKind(
     name="database_connection",
     prune_key="database_connections",
     model=DatabaseConnection,
     place=UnderEngine("database", ("database", "connections"), "config"),
     read_quirk=_flatten_connection,
     calls_quirk=_connection_calls,
+    warn=_rotation_warnings,
 )
 ROLE = RoleKind(
     name="database_role",
