@@ -29,6 +29,18 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return make_certs(tmp_path_factory.mktemp("kube-certs"))
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL on 127.0.0.1 (tests/pg_server.py), shared by the tests of one worker."""
+    from pg_server import Postgres
+
+    server = Postgres().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def oidc(certs: tuple[Path, Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A local OIDC provider over TLS (tests/oidc_fake.py): discovery document, JWKS, signed tokens."""

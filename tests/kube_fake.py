@@ -1,7 +1,8 @@
 """A small fake Kubernetes API server over TLS on 127.0.0.1, for the tests (no cluster runs here).
 
-It answers the calls vault-state and OpenBao's kubernetes auth make, with the real API's JSON
-shapes: TokenReview, TokenRequest, ServiceAccount and ConfigMap reads, SubjectAccessReview and
+It answers the calls vault-state, OpenBao's kubernetes auth and its kubernetes secrets engine
+make, with the real API's JSON shapes: TokenReview, TokenRequest (also sent as protobuf, as the
+secrets engine's client-go does), ServiceAccount and ConfigMap reads, SubjectAccessReview and
 /version. Tokens it issues are unsigned JWTs with the projected-token claims; a TokenReview
 authenticates only tokens it issued, echoing the service account's uid as the real API does.
 """
@@ -183,6 +184,51 @@ class FakeKube:
                      "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}
 
 
+def _fields(data: bytes) -> dict[int, list[Any]]:
+    """Protocol buffers' wire format: field number -> its values (varints as int, the rest as bytes)."""
+    found: dict[int, list[Any]] = {}
+    i = 0
+
+    def varint() -> int:
+        nonlocal i
+        value = shift = 0
+        while True:
+            byte = data[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    while i < len(data):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value: Any = varint()
+        elif wire == 2:
+            size = varint()
+            value, i = data[i:i + size], i + size
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            value, i = data[i:i + size], i + size
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        found.setdefault(number, []).append(value)
+    return found
+
+
+def token_request_from_protobuf(body: bytes) -> dict[str, Any]:
+    """A TokenRequest sent as `application/vnd.kubernetes.protobuf` (client-go's default, as the
+    kubernetes secrets engine sends it): the `k8s\\x00` envelope (runtime.Unknown) holds the object
+    in its field 2; TokenRequest.spec is field 2, with audiences (1) and expirationSeconds (4)."""
+    if not body.startswith(b"k8s\x00"):
+        raise ValueError("not a Kubernetes protobuf envelope")
+    raw = _fields(body[4:])[2][0]
+    spec = _fields(_fields(raw).get(2, [b""])[0])
+    return {"spec": {"audiences": [a.decode() for a in spec.get(1, [])],
+                     "expirationSeconds": spec.get(4, [None])[0]}}
+
+
 _SA = re.compile(r"/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)")
 _TOKEN = re.compile(r"/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)/token")
 _CM = re.compile(r"/api/v1/namespaces/([^/]+)/configmaps/kube-root-ca\.crt")
@@ -218,7 +264,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         path = self.path.split("?")[0]
         self.state.calls.append(("POST", path))
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        protobuf = self.headers.get("Content-Type", "").startswith("application/vnd.kubernetes.protobuf")
+        if protobuf and not _TOKEN.fullmatch(path):
+            return self._send(415, _status(415, "UnsupportedMediaType", "the fake takes protobuf for TokenRequest only"))
+        body = token_request_from_protobuf(raw) if protobuf else json.loads(raw or b"{}")
         if path == "/apis/authentication.k8s.io/v1/tokenreviews":
             return self._send(*self.state.token_review(self._bearer(), body))
         if self._bearer() != ADMIN_TOKEN:

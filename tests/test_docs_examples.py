@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from tests.conftest import EXAMPLES, Cli
 from tests.test_eso import validate_manifest
 from vault_state.cli import build_parser
+from vault_state.kinds import database, kubernetes_secrets
 from vault_state.kinds.generic import GenericEndpoint
 from vault_state.kinds.identity import Alias, Entity, Group
 from vault_state.kinds.pki import PkiCrl, PkiRole, PkiRoot, PkiSection, PkiUrls
@@ -288,6 +289,11 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("`identity`", 1): Group,
     ("`identity`", 2): Alias,
     ("`generic`", 0): GenericEndpoint,  # not a DeclaredKind: its data is free-form
+    ("database", 0): database.DatabaseConnection,
+    ("database", 1): database.DatabaseRole,
+    ("database", 2): database.DatabaseStaticRole,
+    ("kubernetes (secrets engine)", 0): kubernetes_secrets.KubernetesSecretsConfig,
+    ("kubernetes (secrets engine)", 1): kubernetes_secrets.KubernetesSecretsRole,
 }
 
 

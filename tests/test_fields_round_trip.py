@@ -23,7 +23,7 @@ from conftest import REVIEWER_JWT, Cli, read
 from pydantic import BaseModel
 from test_auth_kinds import public_key_pem
 
-from vault_state.kinds import pki
+from vault_state.kinds import database, kubernetes_secrets, pki
 from vault_state.kinds.audit_device import AuditDevice
 from vault_state.kinds.auth import _TYPES
 from vault_state.kinds.identity import Entity, Group
@@ -180,6 +180,37 @@ EXAMPLES: dict[type[BaseModel], Callable[[Path], dict[str, Any]]] = {
         "type": "internal", "policies": ["b", "A"], "metadata": {"k": "v"},
         "member_entities": ["e2", "e1"], "member_groups": ["m"],
     },
+    database.DatabaseConnection: lambda tmp: {
+        "plugin_name": "postgresql-database-plugin", "connection_url": {"env": "PG_URL"}, "username": "postgres",
+        "password": {"env": "PG_PASSWORD"}, "allowed_roles": ["r", "*"], "password_policy": "db-passwords",
+        "root_rotation_statements": ["ALTER ROLE \"{{username}}\" WITH PASSWORD '{{password}}';", "SELECT 1;"],
+        "max_open_connections": 3, "max_idle_connections": 2, "max_connection_lifetime": "5m",
+        "username_template": "v-{{.RoleName}}-{{random 8}}", "disable_escaping": True,
+        "password_authentication": "scram-sha-256",
+    },
+    database.DatabaseRole: lambda tmp: {
+        "creation_statements": ["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}';", "SELECT 1;"],
+        "revocation_statements": ["DROP ROLE \"{{name}}\";"], "rollback_statements": ["SELECT 2;", "SELECT 1;"],
+        "renew_statements": ["SELECT 3;"], "default_ttl": "1h", "max_ttl": "24h",
+        "credential_config": {"password_policy": "db-passwords"},
+    },
+    database.DatabaseStaticRole: lambda tmp: {
+        "rotation_period": "12h", "rotation_statements": ["ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}';"],
+        "credential_config": {"password_policy": "db-passwords"},
+    },
+    kubernetes_secrets.KubernetesSecretsConfig: lambda tmp: {
+        "kubernetes_host": "https://kubernetes.example.internal:6443/", "kubernetes_ca_cert": CA,
+        "service_account_jwt": {"env": "TOKEN_REVIEWER_JWT"}, "disable_local_ca_jwt": True,
+    },
+    kubernetes_secrets.KubernetesSecretsRole: lambda tmp: {
+        "allowed_kubernetes_namespaces": ["Apps", "web"],
+        "allowed_kubernetes_namespace_selector": '{"matchLabels": {"team": "a"}}',
+        "kubernetes_role_type": "ClusterRole",
+        "generated_role_rules": '{"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]}',
+        "token_default_ttl": "1h", "token_max_ttl": "2h", "token_default_audiences": ["vault", "api"],
+        "name_template": "v-{{.RoleName}}-{{random 4}}", "extra_annotations": {"owner": "team-a"},
+        "extra_labels": {"app": "web", "tier": "b"},
+    },
 }
 PASSWORD_POLICY = 'length = 24\r\nrule "charset" {\n  charset = "abcdefghjkmnpqrstuvwxyz"\n  min-chars = 2\n}\n\n'
 API_AUDIT = "unsafe_allow_api_audit_creation = true\n"
@@ -224,7 +255,25 @@ PKI_ROOT = {
     "locality": ["Amsterdam"], "province": ["NH"], "street_address": ["Main St 1"], "postal_code": ["1011"],
 }
 # Fields a case cannot set on this server: each needs something these tests do not run (say why).
+ONLY_PASSWORD = "the postgresql plugin supports the password credential type only (tests/test_database.py)"
+ONE_SOURCE = "one role source only: the case sets generated_role_rules (tests/test_kubernetes_secrets.py: the others)"
 NOT_SET: dict[type[BaseModel], dict[str, str]] = {
+    database.DatabaseConnection: {
+        "plugin_name": "required: the one plugin this server has is the case's minimum",
+        "verify_connection": "not returned, so never compared: tests/test_database.py writes to a database that is down",
+        "rotate_root_after_create": "would rotate the shared PostgreSQL's root password: tests/test_database.py",
+    },
+    database.DatabaseRole: {"credential_type": ONLY_PASSWORD, "db_name": "required: the case's one connection"},
+    database.DatabaseStaticRole: {
+        "credential_type": ONLY_PASSWORD, "db_name": "required: the case's one connection",
+        "username": "create-only: a change re-creates the role (tests/test_database.py)",
+    },
+    kubernetes_secrets.KubernetesSecretsRole: {"service_account_name": ONE_SOURCE, "kubernetes_role_name": ONE_SOURCE},
+    JwtConfig: {
+        name: "exactly one key source may be set: the pubkeys case sets jwt_validation_pubkeys"
+        for name in ("oidc_discovery_url", "oidc_discovery_ca_pem", "oidc_client_id", "oidc_client_secret",
+                     "oidc_response_mode", "oidc_response_types", "jwks_url", "jwks_ca_pem")
+    },
     TransitKey: {
         "key_size": "hmac keys only (the case's key is derived, which hmac keys cannot be): test_transit.py",
         "min_decryption_version": "at most the key's latest version, 1 on a new key: test_transit.py rotates first",
@@ -259,6 +308,7 @@ class Case:
     repair: tuple[str, ...] = ()  # flags the repair of drift needs (a re-create: --allow-destroy)
     compared: bool = True  # False: Vault returns none of the fields, so neither drift nor a reset shows
     server_config: str = ""  # the test server's configuration (DevServer.config_hcl)
+    postgres: bool = False  # needs the PostgreSQL fixture: PG_URL/PG_PASSWORD in the environment
 
     example: dict[str, Any] | None = None  # instead of EXAMPLES[model]: another way to set the fields
     idp: bool = False  # needs the local OIDC provider (the `oidc` fixture)
@@ -359,6 +409,35 @@ CASES = [
     Case(Group, lambda o: {"identity": {"entities": {"e1": {}, "e2": {}}, "groups": {"m": {}, "r": o}}},
          "identity/group/name/r", ("policies", ["other"], "policies"), {}),
 ]
+def _db(section: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    connection = {"plugin_name": "postgresql-database-plugin", "connection_url": {"env": "PG_URL"},
+                  "username": "postgres", "password": {"env": "PG_PASSWORD"}, "allowed_roles": ["*"]}
+    return lambda o: {"secrets_engines": {"db": {"type": "database", "database": {
+        "connections": {"c": o if section == "connections" else connection},
+        **({section: {"r": o}} if section != "connections" else {}),
+    }}}}
+
+
+def _kube(o: dict[str, Any], section: str) -> dict[str, Any]:
+    return {"secrets_engines": {"k": {"type": "kubernetes", "kubernetes": {section: o}}}}
+
+
+CASES += [
+    Case(database.DatabaseConnection, _db("connections"), "db/config/c",
+         ("max_open_connections", 7, "max_open_connections"),
+         {"plugin_name": "postgresql-database-plugin", "connection_url": {"env": "PG_URL"}, "username": "postgres",
+          "password": {"env": "PG_PASSWORD"}}, postgres=True),
+    Case(database.DatabaseRole, _db("roles"), "db/roles/r", ("default_ttl", 60, "default_ttl"),
+         {"db_name": "c"}, postgres=True),
+    Case(database.DatabaseStaticRole, _db("static_roles"), "db/static-roles/r",
+         ("rotation_period", 600, "rotation_period"),
+         {"db_name": "c", "username": "round_trip_owner", "rotation_period": "24h"}, postgres=True, whole=True),
+    Case(kubernetes_secrets.KubernetesSecretsConfig, lambda o: _kube(o, "config"), "k/config",
+         ("kubernetes_host", "https://other", "kubernetes_host"), {}),
+    Case(kubernetes_secrets.KubernetesSecretsRole, lambda o: _kube({"r": o}, "roles"), "k/roles/r",
+         ("token_max_ttl", 99999, "token_max_ttl"),
+         {"allowed_kubernetes_namespaces": ["apps"], "generated_role_rules": "rules: []"}),
+]
 ENV = {
     "TOKEN_REVIEWER_JWT": REVIEWER_JWT, "ALICE_PASSWORD": "alice-pass-SECRET-1", "FIXED_ROLE_ID": "ci-fixed-role-id",
     "JWT_ISSUER": "https://issuer.example", "REDIRECT_URI": "https://b.example/cb",
@@ -394,6 +473,15 @@ def state_text(case: Case, obj: dict[str, Any], tmp: Path, idp: Any = None) -> P
     return path
 
 
+def postgres_env(request: pytest.FixtureRequest, bao: DevServer) -> dict[str, str]:
+    """The session's PostgreSQL for the database cases (its owner user and a password policy exist)."""
+    postgres = request.getfixturevalue("postgres")
+    postgres.admin("DO $$BEGIN CREATE ROLE round_trip_owner LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$")
+    bao.request("PUT", "sys/policies/password/db-passwords", {"policy": 'length = 24\nrule "charset" {\n'
+                '  charset = "abcdefghijklmnopqrstuvwxyz0123456789"\n}\n'})
+    return {"PG_URL": postgres.url, "PG_PASSWORD": postgres.password}
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_every_field_applies_reads_back_exports_resets_and_repairs(
     case: Case,
@@ -411,18 +499,25 @@ def test_every_field_applies_reads_back_exports_resets_and_repairs(
 
 def round_trip(case: Case, cli: Cli, bao: DevServer, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     idp = request.getfixturevalue("oidc") if case.idp else None
+    env = {**ENV, **(postgres_env(request, bao) if case.postgres else {})}
     full = {**case.minimal, **(case.example or EXAMPLES[case.model](tmp_path))}
     state = state_text(case, full, tmp_path, idp)
-    applied = cli("apply", "-f", str(state), "--auto-approve", env=ENV)
+    applied = cli("apply", "-f", str(state), "--auto-approve", env=env)
     assert applied.code == 0, applied.out + applied.err
-    assert_empty(cli, state)
+    assert_empty(cli, state, env)
 
-    exported = cli("export", env=ENV)
+    exported = cli("export", env=env)
     assert exported.code == 0, exported.err
+    # Every non-default field is exported (not only planned empty, which an absent object also is).
+    defaults = {f.name: f.default for f in field_specs(case.model)}
+    exportable = {n for n, v in full.items() if v != defaults.get(n) and not _source(v)} - write_only(case.model)
+    exportable -= {f.name for f in field_specs(case.model) if f.not_returned}  # export cannot know them
+    missing = {n for n in exportable if f"{n}:" not in exported.out}
+    assert not missing, exported.out
     copy = tmp_path / "exported.yaml"
     copy.write_text(exported.out)
-    env = {**ENV, **{line.split()[-1]: "x" for line in exported.out.splitlines() if "write-only: set" in line}}
-    assert_empty(cli, copy, env=env)
+    placeholders = {line.split()[-1]: "x" for line in exported.out.splitlines() if "write-only: set" in line}
+    assert_empty(cli, copy, env={**env, **placeholders})
 
     # A config write replaces the whole config: drift is the current config with one field changed.
     whole = case.whole or case.read_path.endswith("/config") or case.read_path == "sys/config/cors"
@@ -438,17 +533,17 @@ def round_trip(case: Case, cli: Cli, bao: DevServer, tmp_path: Path, request: py
         body = {**current, **dict(case.drift_base), case.drift[0]: case.drift[1]}
         assert bao.request("POST", case.drift_path or case.read_path, body).ok
     if not case.compared:  # the drift is a write Vault accepted, and the plan still compares nothing
-        assert_empty(cli, state)
-        assert_empty(cli, state_text(case, case.minimal, tmp_path, idp))
+        assert_empty(cli, state, env)
+        assert_empty(cli, state_text(case, case.minimal, tmp_path, idp), env)
         return
-    drifted = cli("plan", "-f", str(state), env=ENV)
+    drifted = cli("plan", "-f", str(state), env=env)
     assert f"~ {case.drift[2]}:" in drifted.out, drifted.out
-    repaired = cli("apply", "-f", str(state), "--auto-approve", *case.repair, env=ENV)
+    repaired = cli("apply", "-f", str(state), "--auto-approve", *case.repair, env=env)
     assert repaired.code == 0, repaired.out + repaired.err
-    assert_empty(cli, state)
+    assert_empty(cli, state, env)
 
     reset = state_text(case, {**case.minimal, **{k: full[k] for k in case.kept}}, tmp_path, idp)
-    planned = cli("plan", "-f", str(reset), env=ENV)
+    planned = cli("plan", "-f", str(reset), env=env)
     prefix = case.drift[2].rpartition(".")[0]  # the object's place in its resource ("tune", "config")
     diffs = [line.split(":")[0].strip().removeprefix("~ ") for line in planned.out.splitlines() if " ~ " in line]
     shown = {path.removeprefix(f"{prefix}.").split(".")[0] for path in diffs}
@@ -457,9 +552,14 @@ def round_trip(case: Case, cli: Cli, bao: DevServer, tmp_path: Path, request: py
     settable -= kept_when_unset(case.model)  # compared only when given: removing one keeps the server's value
     replaced = "-/+" in planned.out  # create-only fields (enable-time flags) reset by a replace
     assert replaced or settable <= shown, planned.out
-    result = cli("apply", "-f", str(reset), "--auto-approve", "--allow-destroy", env=ENV)
+    result = cli("apply", "-f", str(reset), "--auto-approve", "--allow-destroy", env=env)
     assert result.code == 0, result.out + result.err
-    assert_empty(cli, reset)
+    assert_empty(cli, reset, env)
+
+
+def _source(value: Any) -> bool:
+    """A value source ({env: ...}): export writes what Vault returns, or a source only for secrets."""
+    return isinstance(value, dict) and bool({"env", "file"} & set(value))
 
 
 def write_only(model: type[BaseModel]) -> set[str]:

@@ -91,17 +91,17 @@ def test_drift_on_a_declared_key_is_repaired_and_undeclared_keys_are_ignored(
 
 
 def test_a_write_only_field_is_sent_and_never_compared_or_printed(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
-    """The kubernetes secrets engine never returns service_account_jwt."""
+    """A KV v1 secret returns what was written, so it shows that a write-only key is sent; the
+    server's copy is dropped unread, never compared, and its value never printed."""
     env = {"SA_JWT": "eyJ.sa-jwt-SECRET-77.sig"}
     state = write_state(tmp_path, """\
 version: 1
 secrets_engines:
-  k8s: {type: kubernetes}
+  kv: {type: kv, version: 1}
 generic:
-  k8s/config:
+  kv/app:
     data:
-      kubernetes_host: https://127.0.0.1:6443
-      disable_local_ca_jwt: true
+      host: https://127.0.0.1:6443
       service_account_jwt: {env: SA_JWT}
     write_only_fields: [service_account_jwt]
 """)
@@ -109,9 +109,7 @@ generic:
     assert "      service_account_jwt = (sensitive)  # write-only: sent, never read back or compared\n" in planned.out
     shown = apply(cli, state, env) + cli("plan", "-f", str(state), "--format", "json", env=env).out
     assert "SECRET-77" not in shown
-    assert read(bao, "k8s/config") == {
-        "disable_local_ca_jwt": True, "kubernetes_ca_cert": "", "kubernetes_host": "https://127.0.0.1:6443"
-    }
+    assert read(bao, "kv/app") == {"host": "https://127.0.0.1:6443", "service_account_jwt": env["SA_JWT"]}
     assert plan_is_empty(cli, state, env)
     assert plan_is_empty(cli, state, {"SA_JWT": "another"})  # never compared: a new value is not seen
 

@@ -110,6 +110,21 @@ ERRORS: dict[str, list[str]] = {
     "pki_root_two_sources": [
         "7:9: root: give either common_name (to generate) or pem_bundle (to import), not both"
     ],
+    # secrets engines' own configuration
+    "database_on_kv": ["4:5: kv: 'database' applies to database engines only (this engine's type is kv)"],
+    "database_unknown_connection": [
+        "12:20: role 'readonly' names connection 'app', which this engine does not declare (its connections: 'app-pg')"
+    ],
+    "database_statements_not_list": ["12:32: creation_statements: expected a list ([a, b] or '- item' lines)"],
+    "database_literal_password_url": [
+        "8:11: app-pg: connection_url holds a literal password: write {{password}} and set `password`"
+    ],
+    "database_static_rotation_too_short": [
+        "9:72: rotation_period: must be 5 seconds or more (Vault rotates on a 5-second tick)"
+    ],
+    "kubernetes_secrets_role_two_sources": [
+        "8:11: deployer: set exactly one of service_account_name, kubernetes_role_name, generated_role_rules"
+    ],
     "nested_mounts": ["5:3: mount path 'a/b' is inside mount 'a'; Vault refuses nested mounts"],
     "reserved_mount": [f"3:3: 'sys' is a reserved path {RESERVED}", f"7:3: 'auth/x' is a reserved path {RESERVED}"],
     "token_auth_path": ["3:3: auth method path 'token' is taken by the built-in token auth method"],

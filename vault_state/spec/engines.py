@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from vault_state.kinds.database import DatabaseSection
+from vault_state.kinds.kubernetes_secrets import KubernetesSecretsSection
 from vault_state.kinds.pki import PkiSection
 from vault_state.kinds.ssh import SshSection
 from vault_state.kinds.totp import TotpSection
@@ -40,7 +42,14 @@ class KvConfig(Strict):
     delete_version_after: Seconds = Field(0, description="0 keeps versions forever.")
 
 
-ENGINE_SECTIONS: dict[str, str] = {"transit": "transit", "ssh": "ssh", "totp": "totp", "pki": "pki"}
+ENGINE_SECTIONS: dict[str, str] = {
+    "transit": "transit",
+    "ssh": "ssh",
+    "totp": "totp",
+    "pki": "pki",
+    "database": "database",
+    "kubernetes": "kubernetes",
+}
 """Engine configuration sections of SecretsEngine (field name -> the engine type it belongs to)."""
 
 
@@ -67,6 +76,12 @@ class SecretsEngine(Strict):
     totp: Annotated[TotpSection | None, Meta()] = Field(None, description="totp engines: keys.")
     pki: Annotated[PkiSection | None, Meta()] = Field(
         None, description="pki engines only: roles, urls, crl and the issuer made once."
+    )
+    database: Annotated[DatabaseSection | None, Meta()] = Field(
+        None, description="database engines: connections, roles and static roles."
+    )
+    kubernetes: Annotated[KubernetesSecretsSection | None, Meta()] = Field(
+        None, description="kubernetes secrets engines: the cluster config and roles."
     )
 
     @model_validator(mode="before")

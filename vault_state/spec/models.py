@@ -63,6 +63,10 @@ class Prune(Strict):
     identity_groups: bool = False
     identity_group_aliases: bool = Field(False, description="Aliases of the groups in this file.")
     generic: bool = Field(False, description="Delete the generic endpoints whose entry says `delete: true`.")
+    database_connections: bool = Field(False, description="Connections of the database engines in this file.")
+    database_roles: bool = Field(False, description="Roles of the database engines in this file.")
+    database_static_roles: bool = Field(False, description="Static roles of the database engines in this file.")
+    kubernetes_secrets_roles: bool = Field(False, description="Roles of the kubernetes secrets engines in this file.")
 
 
 class Lint(Strict):

@@ -38,6 +38,7 @@ def check_sections(state: Sections, source: SourceMap) -> list[Diagnostic]:
         *_mount_overlaps({"secrets_engines": state.secrets_engines, "auth_methods": state.auth_methods}, source),
         *_builtin_auth_path(state, source),
         *_identity_case(state, source),
+        *_database_connections(state, source),
     ]
 
 
@@ -92,6 +93,24 @@ def _identity_case(state: Sections, source: SourceMap) -> Iterator[Diagnostic]:
                     f"'{name}' and '{seen[name.lower()]}' differ only in case; Vault takes them for one name",
                 )
             seen.setdefault(name.lower(), name)
+
+
+def _database_connections(state: Sections, source: SourceMap) -> Iterator[Diagnostic]:
+    """A database role must name a connection of its engine: Vault accepts any name and fails
+    only when credentials are asked for (and a static role's creation fails outright)."""
+    for mount, engine in state.secrets_engines.items():
+        if engine.database is None:
+            continue
+        known = engine.database.connections
+        for section in ("roles", "static_roles"):
+            for name, role in getattr(engine.database, section).items():
+                if role.db_name not in known:
+                    declared = ", ".join(f"'{c}'" for c in sorted(known)) or "none"
+                    yield Diagnostic(
+                        source.locate(("secrets_engines", mount, "database", section, name, "db_name")),
+                        f"{section[:-1].replace('_', ' ')} '{name}' names connection '{role.db_name}', which this "
+                        f"engine does not declare (its connections: {declared})",
+                    )
 
 
 def check_unvalidated(data: Mapping[str, Any], source: SourceMap) -> list[Diagnostic]:
