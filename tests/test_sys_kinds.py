@@ -108,7 +108,7 @@ def test_config_only_server_compares_devices_and_refuses_to_write_them(
     other = state(tmp_path, audit_devices={"cfg": {**CFG, "description": "edited"}, "new": device(tmp_path, "new")},
                   policies={"p": 'path "x" {\n  capabilities = ["read"]\n}\n'})
     planned = cli("plan", "-f", str(other), "--detailed-exitcode")
-    assert planned.code == 2, planned.out + planned.err
+    assert planned.code == 1, planned.out + planned.err  # refused changes: the plan cannot be applied
     assert "~ audit_device/cfg" in planned.out and "+ audit_device/new" in planned.out, planned.out
     assert planned.out.count("REFUSED: managed by the server's configuration file") == 2, planned.out
     applied = cli("apply", "-f", str(other), "--auto-approve")

@@ -47,6 +47,8 @@ def test_a_type_change_is_refused_even_with_allow_destroy(cli: Cli, bao: DevServ
     planned = cli("plan", "-f", changed)
     assert "-/+ transit_key/transit/payments" in planned.out
     assert "!! REFUSED: Vault cannot change a transit key's type" in planned.out, planned.out
+    assert planned.code == 1  # a refused plan is an error: CI says so before anyone applies
+    assert planned.err.startswith("error: this plan cannot be applied: transit_key/transit/payments is refused")
     result = cli("apply", "-f", changed, "--auto-approve", "--allow-destroy")
     assert result.code == 1
     assert "refused: " in result.err and "transit_key/transit/payments: Vault cannot change" in result.err

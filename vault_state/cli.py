@@ -224,6 +224,14 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
         write_saved(Path(args.out), save(observed, document, targets))
         io.err.print(f"Saved the plan to {args.out}. Apply exactly these changes with: vault-state apply {args.out}",
                      markup=False, highlight=False)
+    refused = [c for c in the_plan.actionable if c.refusal]
+    if refused:  # apply would refuse the whole plan: say so now, in CI, not at apply time
+        io.err.print(
+            f"error: this plan cannot be applied: {', '.join(str(c.id) for c in refused)} "
+            f"{'is' if len(refused) == 1 else 'are'} refused (see the !! REFUSED lines); change the file",
+            style="bold red", markup=False, highlight=False,
+        )
+        return 1
     return 2 if args.detailed_exitcode and the_plan.has_changes else 0
 
 
