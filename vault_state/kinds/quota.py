@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from vault_state.kinds.declared import DeclaredKind, TopLevel
-from vault_state.spec.fields import Canon, CreateOnly, Literal_, Seconds
+from vault_state.spec.fields import Canon, CreateOnly, Literal_, Seconds, no_source
 from vault_state.spec.types import Strict, check_name
 
 
@@ -22,7 +22,7 @@ def quota_path(value: Any) -> str:
     return str(value or "").strip().rstrip("/")
 
 
-QuotaPath = Annotated[str, Canon(quota_path)]
+QuotaPath = Annotated[str, BeforeValidator(no_source), Canon(quota_path)]  # must name a mount: known offline
 
 
 class RateLimitQuota(Strict):

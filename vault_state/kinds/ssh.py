@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from vault_state.kinds.declared import DeclaredKind, EngineSingleton, UnderEngine
 from vault_state.plan.model import Action, Call, Change
-from vault_state.spec.fields import Canon, CommaSet, NotReturned, Seconds, StringMap, text
+from vault_state.spec.fields import Canon, CommaSet, Literal_, NotReturned, Seconds, StringMap, Text, text
 from vault_state.spec.types import Strict, check_name
 
 RoleName = Annotated[str, AfterValidator(lambda name: check_name(name, "role"))]
@@ -94,7 +94,7 @@ CA_ONLY = {
 
 class SshRole(Strict):
     key_type: Literal["ca", "otp"] = Field(description="ca: signs SSH certificates; otp: one-time passwords.")
-    default_user: str = Field("", description="Username when none is requested (required for otp).")
+    default_user: Text = Field("", description="Username when none is requested (required for otp).")
     allowed_users: CommaSet = Field(
         "", description="Comma-separated set (or a list): users allowed; ca: empty allows none, '*' any."
     )
@@ -128,7 +128,7 @@ class SshRole(Strict):
         False, description="ca: template values may contain wildcards."
     )
     allow_empty_principals: bool = Field(False, description="ca: certificates without principals (not advised).")
-    key_id_format: str = Field("", description="ca: format of the key ID ({{token_display_name}}, ...).")
+    key_id_format: Text = Field("", description="ca: format of the key ID ({{token_display_name}}, ...).")
     allowed_user_key_lengths: Annotated[dict[str, int | list[int]], Canon(key_lengths)] = Field(
         default_factory=dict, description="ca: key type -> allowed key lengths of the keys it signs."
     )
@@ -136,7 +136,7 @@ class SshRole(Strict):
         Literal["", "default", "ssh-rsa", "rsa-sha2-256", "rsa-sha2-512"], Canon(signer)
     ] = Field("default", description="ca: signature algorithm for RSA CA keys.")
     not_before_duration: Seconds = Field(30, description="ca: certificates are backdated by this much.")
-    issuer_ref: str = Field("default", description="ca: the CA issuer that signs (name or ID).")
+    issuer_ref: Literal_ = Field("default", description="ca: the CA issuer that signs (name or ID).")
 
     @model_validator(mode="after")
     def _key_type_fields(self) -> SshRole:

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator
 
 from vault_state.kinds.declared import DeclaredKind, UnderEngine
-from vault_state.spec.fields import CreateOnly, NotReturned, Seconds
+from vault_state.spec.fields import CreateOnly, Literal_, NotReturned, Seconds
 from vault_state.spec.types import Strict, check_name
 
 KeyName = Annotated[str, AfterValidator(lambda name: check_name(name, "key"))]
@@ -26,8 +26,8 @@ class TotpKey(Strict):
     generate: Annotated[Literal[True], LOST, NotReturned()] = Field(
         True, description="Vault generates the secret (the only mode supported here)."
     )
-    issuer: Annotated[str, LOST] = Field(min_length=1, description="Shown by authenticator apps (the service).")
-    account_name: Annotated[str, LOST] = Field(min_length=1, description="Shown by authenticator apps (the user).")
+    issuer: Annotated[Literal_, LOST] = Field(min_length=1, description="Shown by authenticator apps (the service).")
+    account_name: Annotated[Literal_, LOST] = Field(min_length=1, description="Shown by authenticator apps (the user).")
     period: Annotated[Seconds, LOST] = Field(30, description="How long a code is valid.")
     algorithm: Annotated[Literal["SHA1", "SHA256", "SHA512"], LOST] = "SHA1"
     digits: Annotated[Literal[6, 8], LOST] = Field(6, description="Code length.")

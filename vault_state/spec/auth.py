@@ -96,7 +96,7 @@ class TokenFields(Strict):
 
 
 class _AuthBase(Strict):
-    description: str = ""
+    description: Text = ""
     local: bool = Field(False, description="Set at enable time; changing it replaces the auth method.")
     seal_wrap: bool = Field(False, description="Set at enable time; changing it replaces the auth method.")
     tune: AuthTune = Field(default_factory=AuthTune)

@@ -12,7 +12,7 @@ from vault_state.kinds.pki import PkiSection
 from vault_state.kinds.ssh import SshSection
 from vault_state.kinds.totp import TotpSection
 from vault_state.kinds.transit import TransitSection
-from vault_state.spec.fields import Meta, NameSet, Seconds, StringMap
+from vault_state.spec.fields import Meta, NameSet, Seconds, StringMap, Text
 from vault_state.spec.types import Strict, exact_int
 
 
@@ -58,7 +58,7 @@ class SecretsEngine(Strict):
     version: Literal[1, 2] | None = Field(
         None, description="KV version (kv only). Omitted, Vault creates version 1 (lint asks: did you mean 2?)."
     )
-    description: str = ""
+    description: Text = ""
     local: bool = Field(False, description="Set at enable time; changing it replaces the mount.")
     seal_wrap: bool = Field(False, description="Set at enable time; changing it replaces the mount.")
     external_entropy_access: bool = Field(False, description="Set at enable time.")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from vault_state.durations import go_duration_to_seconds
 from vault_state.sensitive import Sensitive
@@ -161,8 +161,19 @@ def seconds(value: Any) -> int:
 # canonical form both sides are compared in.
 Text = Annotated[Value, Canon(text)]
 """A string that may come from a value source ({env}, {file}, {kubernetes})."""
-Literal_ = Annotated[str, Canon(text)]
-"""A string that must be known offline (it is used without a server, e.g. in generated manifests)."""
+def no_source(value: Any) -> Any:
+    """Refuse a value source where a literal is needed (BeforeValidator of Literal_ and the like)."""
+    if isinstance(value, dict) and value.keys() & {"env", "file", "kubernetes"}:
+        raise ValueError(
+            "this field takes a literal string, not a value source: it must be known offline "
+            "(vault-state checks it or uses it without the server or the environment)"
+        )
+    return value
+
+
+Literal_ = Annotated[str, BeforeValidator(no_source), Canon(text)]
+"""A string that must be known offline (checked against the file, or used in generated manifests):
+a value source is refused with a located error saying why."""
 Url = Annotated[Value, Canon(url)]
 Pem = Annotated[Value, Canon(pem)]
 NameSet = Annotated[list[str], Canon(name_set)]
