@@ -246,3 +246,15 @@ class ThreadCountingGateway(CountingGateway):
 
             adapter.request = request
         return adapter
+
+
+def test_export_writes_namespaces_and_round_trips(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = write_state(tmp_path, STATE)
+    applied(cli, state)
+    exported = cli("export")
+    assert exported.code == 0, exported.err
+    assert "namespaces:\n  team-a:\n    custom_metadata:\n      owner: team-a\n      tier: gold\n" in exported.out
+    assert "\n    namespaces:\n      staging:\n" in exported.out and "\n  team-b:\n" in exported.out
+    copy = tmp_path / "exported.yaml"
+    copy.write_text(exported.out)
+    assert_empty(cli, copy)

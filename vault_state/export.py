@@ -15,7 +15,7 @@ import io
 import re
 import typing
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -31,7 +31,7 @@ from vault_state.kinds.auth import auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, strip_mount
 from vault_state.kinds.declared import DeclaredKind, EngineSingleton, TopSingleton, UnderEngine
 from vault_state.kinds.identity import ENTITY, GROUP
-from vault_state.kinds.registry import DECLARED, KINDS
+from vault_state.kinds.registry import DECLARED, KINDS, ROOT_ONLY
 from vault_state.kinds.values import field_specs
 from vault_state.plan.model import Resource, ResourceId
 from vault_state.spec.auth import (
@@ -69,9 +69,10 @@ def export_state(
 # --- reading ------------------------------------------------------------------------------------
 
 
-def read_everything(vault: VaultReader) -> dict[ResourceId, Resource]:
-    """Every managed live object with all its details: the kinds read what `desired` names, so
-    `desired` is a mapping that names every live object (auth methods with their live type)."""
+def read_everything(vault: VaultReader, namespace: str = "") -> dict[ResourceId, Resource]:
+    """Every managed live object with all its details, in `namespace` and the namespaces in it (ids
+    carry their namespace's path): the kinds read what `desired` names, so `desired` is a mapping
+    that names every live object (auth methods with their live type)."""
     mounts = data_of(vault.read("sys/auth"))
     types = {strip_mount(k): str(m.get("type", "")) for k, m in mounts.items() if isinstance(m, dict)}
     engines = data_of(vault.read("sys/mounts"))
@@ -80,9 +81,15 @@ def read_everything(vault: VaultReader) -> dict[ResourceId, Resource]:
     everything = Prune(**dict.fromkeys(Prune.model_fields, True))
     scope = ReadScope(_Everything(types, engine_types), everything, {})
     for kind in KINDS:
+        if namespace and kind.name in ROOT_ONLY:  # server-wide: configured in the root namespace only
+            continue
         for resource in kind.read(vault, scope):
             scope.live[resource.id] = resource
-    return scope.live
+    live = {rid.within(namespace): replace(r, id=rid.within(namespace)) for rid, r in scope.live.items()}
+    for rid in scope.live:
+        if rid.kind == "namespace":
+            live.update(read_everything(vault.within(rid.path), f"{namespace}/{rid.path}" if namespace else rid.path))
+    return live
 
 
 class _Everything(Mapping[ResourceId, Resource]):
@@ -163,11 +170,24 @@ def env_name(*parts: str) -> str:
 
 def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
     exported = Exported("")
-    by_kind: dict[str, list[Resource]] = {}
-    for rid in sorted(live):
-        by_kind.setdefault(rid.kind, []).append(live[rid])
     root = CommentedMap()
     root["version"] = 1
+    exported.counts = render_sections(root, live, "", exported)
+    root.yaml_set_start_comment(_header(source, exported))
+    exported.text = dump(root)
+    return exported
+
+
+def render_sections(
+    node: CommentedMap, live: Mapping[ResourceId, Resource], namespace: str, exported: Exported
+) -> dict[str, int]:
+    """Write the sections of `namespace` ("" the root) into `node`, then its namespaces under
+    `namespaces:`, each with its custom_metadata and sections; returns the counts of `namespace`."""
+    local = {rid.local(): replace(r, id=rid.local()) for rid, r in live.items() if rid.namespace == namespace}
+    by_kind: dict[str, list[Resource]] = {}
+    for rid in sorted(local):
+        by_kind.setdefault(rid.kind, []).append(local[rid])
+    root = node
     engines = CommentedMap(
         (r.id.path, engine_spec(r.values, engine_children(r, by_kind, exported)))
         for r in by_kind.get("secrets_engine", [])
@@ -188,16 +208,24 @@ def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
     for key, section in sections:
         if section:
             _put(root, key, section)
-    exported.counts = {
+    namespaces = CommentedMap()
+    for child in by_kind.get("namespace", []):
+        spec = CommentedMap()
+        if child.values.get("custom_metadata"):
+            spec["custom_metadata"] = plain_map(child.values["custom_metadata"])
+        path = f"{namespace}/{child.id.path}" if namespace else child.id.path
+        render_sections(spec, live, path, exported)
+        namespaces[child.id.path] = spec
+    if namespaces:
+        root["namespaces"] = namespaces
+    return {
         "secrets engines": len(engines),
         "policies": len(policies),
         "auth methods": len(methods),
         "roles": sum(len(m.get("roles", m.get("users", {}))) for m in methods.values()),
+        "namespaces": len(namespaces),
         **{kind.prune_key.replace("_", " "): len(by_kind.get(kind.name, [])) for kind in DECLARED},
     }
-    root.yaml_set_start_comment(_header(source, exported))
-    exported.text = dump(root)
-    return exported
 
 
 def _header(source: str, exported: Exported) -> str:
