@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import requests
 from conftest import Cli, read, write_state
 
@@ -180,4 +181,59 @@ moved:
     applied(cli, state)
     answer = requests.get(f"{bao.address}/v1/kv/data/app", headers=headers, timeout=10).json()
     assert answer["data"]["data"] == {"a": "1"}
+    assert "No changes." in planned(cli, state)
+
+
+def test_a_builtin_policy_cannot_move(cli: Cli, tmp_path: Path) -> None:
+    state = write_state(tmp_path, f"version: 1\npolicies:\n  base: '{POLICY}'\nmoved:\n"
+                                  "  - {from: policy/default, to: policy/base}\n")
+    result = cli("plan", "-f", str(state))
+    assert result.code == 1
+    assert result.err.strip() == f"{state}:5:5: moved: policy/default is built in: it cannot be deleted, nor moved"
+
+
+def test_the_plan_documents_of_a_move_follow_the_schema(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    applied(cli, write_state(tmp_path, f"version: 1\nsecrets_engines:\n  old-kv: {{type: kv-v2}}\n"
+                                       f"policies:\n  old-reader: '{POLICY}'\n"))
+    state = write_state(tmp_path, f"""version: 1
+secrets_engines:
+  kv: {{type: kv-v2}}
+policies:
+  reader: '{POLICY}'
+moved:
+  - {{from: secrets_engine/old-kv, to: secrets_engine/kv}}
+  - {{from: policy/old-reader, to: policy/reader}}
+""")
+    document = json.loads(cli("plan", "-f", str(state), "--json").out)
+    schema = json.loads((Path(__file__).resolve().parents[1] / "schemas" / "plan.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    moved = {c["id"]: (c["action"], c.get("moved_from"), c.get("moved_to")) for c in document["changes"]}
+    assert moved["secrets_engine/kv"] == ("move", "secrets_engine/old-kv", None)
+    assert moved["policy/reader"] == ("create", "policy/old-reader", None)
+    assert moved["policy/old-reader"] == ("delete", None, "policy/reader")
+    assert document["summary"] == {"add": 1, "change": 1, "destroy": 1}
+    markdown = cli("plan", "-f", str(state), "--format", "markdown").out
+    assert "| `~>` | move | `secrets_engine/old-kv` -> `secrets_engine/kv` | |" in markdown
+
+
+def test_prune_deletes_an_undeclared_role_of_a_moved_method_before_the_move(
+    cli: Cli, bao: DevServer, tmp_path: Path
+) -> None:
+    applied(cli, write_state(tmp_path, "version: 1\nauth_methods:\n  old:\n    type: approle\n    roles:\n"
+                                       "      keep: {token_ttl: 1h}\n      drop: {token_ttl: 1h}\n"))
+    state = write_state(tmp_path, """version: 1
+prune: {auth_roles: true}
+auth_methods:
+  new:
+    type: approle
+    roles:
+      keep: {token_ttl: 1h}
+moved:
+  - {from: auth_method/old, to: auth_method/new}
+""")
+    document = json.loads(cli("plan", "-f", str(state), "--json").out)
+    actions = [(c["action"], c["id"]) for c in document["changes"] if c["action"] != "no-op"]
+    assert actions == [("delete", "auth_role/old/drop"), ("move", "auth_method/new")]
+    applied(cli, state)
+    assert bao.request("LIST", "auth/new/role").json()["data"]["keys"] == ["keep"]
     assert "No changes." in planned(cli, state)

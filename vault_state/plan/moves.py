@@ -66,6 +66,8 @@ def plan_with_moves(desired: Snapshot, live: Snapshot, prune: Prune, moves: Sequ
             errors.append(Diagnostic(move.location, (
                 f"moved: both {move.old} and {move.new} exist on the server; remove one of them by hand, "
                 "or remove this entry to manage them apart")))
+        elif move.old in live and not BY_NAME[move.old.kind].deletable(live[move.old]):
+            errors.append(Diagnostic(move.location, f"moved: {move.old} is built in: it cannot be deleted, nor moved"))
         elif move.old not in live:
             absent += [move] if move.new not in live else []  # else already moved: nothing to do
         elif move.old.kind in REMOUNTED:
