@@ -237,3 +237,19 @@ moved:
     applied(cli, state)
     assert bao.request("LIST", "auth/new/role").json()["data"]["keys"] == ["keep"]
     assert "No changes." in planned(cli, state)
+
+
+def test_a_saved_plan_with_a_move_applies(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    applied(cli, write_state(tmp_path, "version: 1\nauth_methods:\n  old:\n    type: userpass\n"))
+    state = write_state(tmp_path, """version: 1
+auth_methods:
+  new: {type: userpass, description: people}
+moved:
+  - {from: auth_method/old, to: auth_method/new}
+""")
+    saved = tmp_path / "move.plan"
+    assert cli("plan", "-f", str(state), "-o", str(saved)).code == 0
+    result = cli("apply", str(saved))
+    assert result.code == 0, result.err
+    assert read(bao, "sys/auth")["new/"]["description"] == "people" and "old/" not in read(bao, "sys/auth")
+    assert "No changes." in planned(cli, state)
