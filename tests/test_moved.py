@@ -62,6 +62,7 @@ auth_methods:
       ci: {token_ttl: 1h}
 """))
     role_id = read(bao, "auth/old-approle/role/ci/role-id")["role_id"]
+    secret_id = bao.request("POST", "auth/old-approle/role/ci/secret-id").json()["data"]["secret_id"]
     state = write_state(tmp_path, """
 version: 1
 prune: {auth_methods: true, auth_roles: true}
@@ -80,6 +81,8 @@ moved:
     applied(cli, state)
     assert read(bao, "auth/approle/role/ci/role-id")["role_id"] == role_id  # the same role, moved
     assert read(bao, "auth/approle/role/ci")["token_ttl"] == 7200
+    login = bao.request("POST", "auth/approle/login", {"role_id": role_id, "secret_id": secret_id})
+    assert login.json()["auth"]["lease_duration"] == 7200  # the old secret ID logs in
     assert "No changes." in planned(cli, state)
 
 
@@ -253,3 +256,19 @@ moved:
     assert result.code == 0, result.err
     assert read(bao, "sys/auth")["new/"]["description"] == "people" and "old/" not in read(bao, "sys/auth")
     assert "No changes." in planned(cli, state)
+
+
+def test_a_move_that_changes_the_type_is_refused(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    applied(cli, write_state(tmp_path, "version: 1\nsecrets_engines:\n  old-kv: {type: kv-v2}\n"))
+    state = write_state(tmp_path, """version: 1
+secrets_engines:
+  kv: {type: transit}
+moved:
+  - {from: secrets_engine/old-kv, to: secrets_engine/kv}
+""")
+    result = cli("plan", "-f", str(state))
+    assert result.code == 1 and "# replace" not in result.out
+    assert ("  ~> secrets_engine/old-kv -> secrets_engine/kv\n      !! REFUSED: moved from secrets_engine/old-kv, but "
+            'type cannot change on an enabled mount ("kv" -> "transit"): move it first') in result.out
+    result = cli("apply", "-f", str(state), "--auto-approve", "--allow-destroy")
+    assert result.code == 1 and "old-kv/" in read(bao, "sys/mounts")

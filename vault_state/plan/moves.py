@@ -113,8 +113,9 @@ def _as_move(change: Change, move: Move) -> Change:
     """The mount's change as a move; its field changes are written after sys/remount."""
     before = replace(change.before, id=move.old) if change.before is not None else None
     if change.action is Action.REPLACE:  # an enable-time field changes too: that is no move
-        return replace(change, action=Action.MOVE, before=before, moved_from=move.old, data_loss="", refusal=(
-            f"moved from {move.old}, but {change.reason}: move it first (keep the field), then change the field"))
+        refusal = f"moved from {move.old}, but {change.reason}: move it first (keep the field), then change the field"
+        return replace(change, action=Action.MOVE, before=before, moved_from=move.old, reason="", data_loss="",
+                       refusal=refusal)
     return replace(change, action=Action.MOVE, before=before, moved_from=move.old)
 
 
