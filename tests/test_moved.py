@@ -272,3 +272,24 @@ moved:
             'type cannot change on an enabled mount ("kv" -> "transit"): move it first') in result.out
     result = cli("apply", "-f", str(state), "--auto-approve", "--allow-destroy")
     assert result.code == 1 and "old-kv/" in read(bao, "sys/mounts")
+
+
+def test_a_namespaced_auth_method_moves_with_its_roles(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    method = "type: approle\n        roles:\n          ci: {token_ttl: 1h}\n"
+    applied(cli, write_state(tmp_path, f"version: 1\nnamespaces:\n  team-a:\n    auth_methods:\n      old:\n        {method}"))
+    state = write_state(tmp_path, f"""version: 1
+prune: {{auth_methods: true, auth_roles: true}}
+namespaces:
+  team-a:
+    auth_methods:
+      new:
+        {method}moved:
+  - {{from: "team-a:auth_method/old", to: "team-a:auth_method/new"}}
+""")
+    out = planned(cli, state)
+    assert "~> team-a:auth_method/old -> team-a:auth_method/new" in out and "Plan: 0 to add, 1 to change, 0" in out
+    applied(cli, state)
+    headers = {"X-Vault-Token": bao.token, "X-Vault-Namespace": "team-a"}
+    role = requests.get(f"{bao.address}/v1/auth/new/role/ci", headers=headers, timeout=10).json()
+    assert role["data"]["token_ttl"] == 3600
+    assert "No changes." in planned(cli, state)
