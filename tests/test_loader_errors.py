@@ -206,6 +206,19 @@ ERRORS: dict[str, list[str]] = {
         "4:47: g: inf (.inf or .nan) cannot be sent as JSON",
         "4:56: h: a timestamp cannot be sent as JSON: quote it to send it as text",
     ],
+    # moved: only kinds that can move, and a move keeps its kind
+    "moved_kind_cannot_move": [
+        "5:12: from: 'transit_key/transit/old' cannot move: expected KIND/PATH or NAMESPACE:KIND/PATH with KIND "
+        "one of secrets_engine, auth_method, policy, auth_role",
+        "5:41: to: 'transit_key/transit/new' cannot move: expected KIND/PATH or NAMESPACE:KIND/PATH with KIND "
+        "one of secrets_engine, auth_method, policy, auth_role",
+    ],
+    "moved_across_kinds": [
+        "5:5: moved: secrets_engine/reader and policy/reader are of different kinds: a move keeps the kind",
+    ],
+    "moved_across_namespaces": [
+        "3:5: moved: team-a:policy/reader -> team-b:policy/reader crosses namespaces: a move stays in its namespace",
+    ],
     # several problems in one file: all reported in one run (schema and whole-file checks), sorted by line
     "several_errors": [
         f"6:22: max_lease_ttl: invalid duration '1x': {DURATION_RULE}",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from vault_state.errors import VaultStateError
 from vault_state.kinds.registry import BY_NAME
 from vault_state.plan.model import Action, Call, Change, Plan, Shown
+from vault_state.plan.moves import move_calls
 from vault_state.progress import Silent, Tracker
 from vault_state.vault.parallel import Workers
 
@@ -34,7 +35,7 @@ class ApplyReport:
 def calls_for(change: Change) -> list[Call]:
     """The change's calls, each sent in the change's namespace (joined with the call's own, if any)."""
     namespace = change.id.namespace
-    calls = BY_NAME[change.id.kind].calls(change)
+    calls = move_calls(change) if change.action is Action.MOVE else BY_NAME[change.id.kind].calls(change)
     if not namespace:
         return calls
     return [replace(c, namespace=f"{namespace}/{c.namespace}" if c.namespace else namespace) for c in calls]

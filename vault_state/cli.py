@@ -39,7 +39,7 @@ from vault_state.lint import lint_state
 from vault_state.lock import ApplyLock, held
 from vault_state.plan.deferred import settle_call
 from vault_state.plan.model import Plan, Resource, ResourceId
-from vault_state.plan.planner import plan as make_plan
+from vault_state.plan.moves import for_reading, moves_of, plan_with_moves
 from vault_state.plan.safety import destroy_refusals
 from vault_state.plan.saved import (
     Observed,
@@ -364,7 +364,8 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     gateway = _gateway(args, io)
     gateway.check_namespace()
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
-        live = read_live(gateway, desired, loaded.state.prune, gateway.workers.limit)
+        moves = moves_of(loaded.state, loaded.source.locate)
+        live = read_live(gateway, for_reading(desired, moves), loaded.state.prune, gateway.workers.limit)
     _check_identity(loaded, gateway, live, local.state_bytes)
     known = {rid.path for rid in live if rid.kind == "policy" and not rid.namespace}
     warnings = [*lint_state(loaded.state, loaded.source, references=False),
@@ -373,7 +374,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     if not quiet:
         io.warn(warnings)
     loaded.warnings += warnings
-    the_plan = make_plan(desired, live, loaded.state.prune)
+    the_plan = plan_with_moves(desired, live, loaded.state.prune, moves)
     if targets:
         the_plan = limit_to_targets(the_plan, targets)
     connection = gateway.connection

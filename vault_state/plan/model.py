@@ -70,10 +70,12 @@ class Action(StrEnum):
     DELETE = "delete"
     REPLACE = "replace"
     NOOP = "no-op"
+    MOVE = "move"
+    """A rename through sys/remount (a mount keeps its data); field changes ride along as an update."""
 
     @property
     def symbol(self) -> str:
-        return {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "no-op": " "}[self.value]
+        return {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "no-op": " ", "move": "~>"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ class Change:
     refusal: str = ""
     """Why apply must refuse this change even with --allow-destroy (a create-only field Vault can
     never change, such as a transit key's type); "" when it may run."""
+    moved_from: ResourceId | None = None
+    """The old id of a `moved:` entry: on a move, and on the create of a create-then-delete move."""
+    moved_to: ResourceId | None = None
+    """The new id, on the delete that ends a create-then-delete move (not a prune, not a destroy)."""
 
     @property
     def destroys_data(self) -> bool:
@@ -124,11 +130,12 @@ class Plan:
         return bool(self.actionable)
 
     def counts(self) -> dict[str, int]:
-        """add/change/destroy as Terraform counts them: a replace is one add and one destroy."""
+        """add/change/destroy as Terraform counts them: a replace is one add and one destroy; a
+        move (sys/remount) is one change."""
         actions = [c.action for c in self.changes]
         return {
             "add": sum(a in (Action.CREATE, Action.REPLACE) for a in actions),
-            "change": sum(a is Action.UPDATE for a in actions),
+            "change": sum(a in (Action.UPDATE, Action.MOVE) for a in actions),
             "destroy": sum(a in (Action.DELETE, Action.REPLACE) for a in actions),
         }
 
@@ -152,6 +159,9 @@ class Call:
     until_gone: bool = False
     """After the call, wait until a GET of `path` answers 404 (OpenBao deletes namespaces asynchronously)."""
     show: tuple[str, ...] = ()
+    until_moved: bool = False
+    """After the call (POST sys/remount), wait until its migration reports success: OpenBao moves
+    a mount in the background and answers with a migration_id."""
 
 
 class Shown(str):

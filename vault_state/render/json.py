@@ -25,7 +25,7 @@ def plan_document(plan: Plan, warnings: list[str] | None = None) -> dict[str, An
 
 
 def change_document(change: Change) -> dict[str, Any]:
-    return {
+    document = {
         "kind": change.id.kind,
         "id": str(change.id),
         "action": change.action.value,
@@ -48,6 +48,11 @@ def change_document(change: Change) -> dict[str, Any]:
         "warnings": list(change.warnings),
         "location": str(change.location) if change.location else None,
     }
+    if change.moved_from is not None:  # a `moved:` entry: only then, so other documents keep their shape
+        document["moved_from"] = str(change.moved_from)
+    if change.moved_to is not None:
+        document["moved_to"] = str(change.moved_to)
+    return document
 
 
 def _values(resource: Resource | None) -> dict[str, Any] | None:

@@ -41,7 +41,8 @@ def _table(changes: list[dict[str, Any]]) -> list[str]:
     rows = ["| | action | id | changed fields |", "|---|---|---|---|"]
     for c in changes:
         fields = ", ".join(f"`{_cell(d['path'])}`" for d in c["diff"]) if c["action"] != "create" else ""
-        cells = [f"`{SYMBOLS[c['action']]}`", c["action"], f"`{c['id']}`", fields]
+        rid = f"`{c['moved_from']}` -> `{c['id']}`" if c["action"] == "move" else f"`{c['id']}`"
+        cells = [f"`{SYMBOLS[c['action']]}`", c["action"], rid, fields]
         rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
     return ["\n".join(rows)]
 

@@ -1,6 +1,7 @@
 """Human plan output in the style of Terraform's, formatted from the JSON plan document.
 
-`+` create, `~` update with `old -> new` per field, `-` delete, `-/+` replace; a policy change
+`+` create, `~` update with `old -> new` per field, `-` delete, `-/+` replace, `~> OLD -> NEW` a
+move (sys/remount) with the fields that change after it; a policy change
 as a unified diff; a closing line "Plan: N to add, N to change, N to destroy." or "No changes.".
 """
 
@@ -12,8 +13,8 @@ from typing import Any
 
 Line = tuple[str, str]  # (text, style)
 
-SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
-STYLES = {"create": "green", "update": "yellow", "delete": "red", "replace": "magenta"}
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "move": "~>"}
+STYLES = {"create": "green", "update": "yellow", "delete": "red", "replace": "magenta", "move": "cyan"}
 
 
 def plan_lines(document: dict[str, Any]) -> list[Line]:
@@ -44,7 +45,13 @@ def change_lines(change: dict[str, Any]) -> list[Line]:
     action = change["action"]
     style = STYLES[action]
     head = f"  {SYMBOLS[action]} {change['id']}"
+    if action == "move":  # Terraform's `moved` notation: old id -> new id
+        head = f"  ~> {change['moved_from']} -> {change['id']}"
     lines: list[Line] = [(head, style)]
+    if action == "create" and change.get("moved_from"):
+        lines.append((f"      # moved from {change['moved_from']} (created here, then deleted there)", style))
+    if action == "delete" and change.get("moved_to"):
+        lines.append((f"      # moved to {change['moved_to']} (deleted after it is created)", style))
     if change["reason"]:
         lines.append((f"      # replace: {change['reason']}", style))
     if change["refusal"]:
@@ -56,7 +63,7 @@ def change_lines(change: dict[str, Any]) -> list[Line]:
     if action == "create":
         shown = _without(change["after"], change["write_only"])
         lines += [(f"      {text}", style) for text in _value_lines(shown)]
-    elif action in ("update", "replace"):
+    elif action in ("update", "replace", "move"):
         for diff in change["diff"]:
             lines += [(f"      {text}", "") for text in _diff_lines(diff)]
     for name in change["write_only"]:

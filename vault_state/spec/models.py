@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from vault_state.kinds.audit_device import AuditDevice
 from vault_state.kinds.generic import GenericEndpoint, GenericPath
@@ -69,6 +69,41 @@ class Prune(Strict):
     kubernetes_secrets_roles: bool = Field(False, description="Roles of the kubernetes secrets engines in this file.")
 
 
+MOVABLE = ("secrets_engine", "auth_method", "policy", "auth_role")
+"""Kinds a `moved:` entry may name: mounts move with sys/remount, policies and roles by create-then-delete."""
+
+
+def _movable_id(text: str) -> str:
+    """An id as `plan` prints it (`secrets_engine/kv`, `team-a:policy/x`) of a kind that can move."""
+    namespace, _, rest = text.strip().rpartition(":")
+    kind, _, path = rest.partition("/")
+    if kind not in MOVABLE or not path.strip("/"):
+        raise ValueError(f"{text!r} cannot move: expected KIND/PATH or NAMESPACE:KIND/PATH with KIND one of "
+                         f"{', '.join(MOVABLE)}")
+    return f"{namespace.strip('/')}:{kind}/{path.strip('/')}" if namespace.strip("/") else f"{kind}/{path.strip('/')}"
+
+
+MovableId = Annotated[str, AfterValidator(_movable_id)]
+
+
+class Moved(Strict):
+    """A rename: the object at `from` becomes the one the file declares at `to` (no destroy)."""
+
+    from_: MovableId = Field(alias="from", description="The old id, as `plan` prints it.")
+    to: MovableId = Field(description="The new id, declared in the file.")
+
+    @model_validator(mode="after")
+    def _same_kind(self) -> Moved:
+        (old_ns, old), (new_ns, new) = (i.rpartition(":")[::2] for i in (self.from_, self.to))
+        if old.partition("/")[0] != new.partition("/")[0]:
+            raise ValueError(f"{self.from_} and {self.to} are of different kinds: a move keeps the kind")
+        if old_ns != new_ns:
+            raise ValueError(f"{self.from_} -> {self.to} crosses namespaces: a move stays in its namespace")
+        if self.from_ == self.to:
+            raise ValueError(f"{self.from_} is moved to itself")
+        return self
+
+
 class Lint(Strict):
     """Settings of `vault-state lint` (not sent to the server)."""
 
@@ -120,6 +155,7 @@ class StateFile(Sections):
     lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")
     checks: list[Check] = Field(default_factory=list, description="Access checks of `vault-state verify`.")
     external_secrets: ExternalSecrets | None = Field(None, description="ESO stores (`vault-state eso-manifests`).")
+    moved: list[Moved] = Field(default_factory=list, description="Renames: moves instead of destroy and create.")
 
     @field_validator("version", mode="before")
     @classmethod

@@ -227,8 +227,32 @@ class Gateway:
             self._wait_gone(call)
         data = payload.get("data")
         data = data if isinstance(data, dict) else {}
+        warnings = [str(w) for w in payload.get("warnings") or []]
+        if call.until_moved:
+            self._wait_moved(call, str(data.get("migration_id", "")))
+            warnings = [w for w in warnings if not w.startswith("Mount move has been queued")]  # waited for
         shown = [Shown(f"{name} = {str(data[name]).strip()}") for name in call.show if data.get(name)]
-        return [str(w) for w in payload.get("warnings") or []] + shown
+        return warnings + shown
+
+    def _wait_moved(self, call: Call, migration: str, limit: float = 120.0) -> None:
+        """Poll sys/remount/status/ID until the move reports "success": OpenBao answers sys/remount
+        at once with a migration_id and moves the mount in the background ("in-progress", then
+        "success" or "failure")."""
+        waited, pause = 0.0, 0.1
+        while True:
+            status, payload = self.request("GET", f"sys/remount/status/{migration}", namespace=call.namespace)
+            _raise_for(status, "GET", f"sys/remount/status/{migration}", payload)
+            info = (payload.get("data") or {}).get("migration_info") or {}
+            state = str(info.get("status", ""))
+            if state == "success":
+                return
+            if state == "failure" or waited >= limit:
+                failed = state == "failure"
+                detail = "the move failed (see the server log)" if failed else f"not done after {limit:.0f} s"
+                raise VaultApiError(call.method, call.path, 500 if failed else 504,
+                                    [f"migration {migration}: {detail}"])
+            time.sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, 2.0)
 
     def _wait_gone(self, call: Call, limit: float = 120.0) -> None:
         """Poll until a GET of the call's path answers 404: OpenBao deletes a namespace in the
