@@ -29,7 +29,27 @@ def _row(r: SizeResult, what: str, ours: str, raw: str, cli: str = "") -> str:
 
 
 def write_results(path: Path, results: list[SizeResult], sweep: list[tuple[int, float, float]],
-                  parallelism: int, total: float, machine: str) -> None:
+                  parallelism: int, total: float, machine: str, scenarios: list[SizeResult] | None = None) -> None:
+    """The base table and the scenarios' table; a part not measured in this run (no sizes, or no
+    scenarios) keeps what the file had."""
+    old = path.read_text() if path.exists() else ""
+    old_base, old_scenarios = _old_parts(old)
+    base = _base(results, sweep, parallelism, total, machine) if results else old_base
+    part = _scenarios(scenarios, parallelism, total, machine) if scenarios else old_scenarios
+    path.write_text(base + (SCENARIOS_MARKER + part if part else "") + NOTES_MARKER + _kept_notes(path))
+
+
+SCENARIOS_MARKER = "\n<!-- scenarios: rewritten by make bench when it runs them -->\n"
+
+
+def _old_parts(text: str) -> tuple[str, str]:
+    head = text.split(NOTES_MARKER, 1)[0]
+    base, _, scenarios = head.partition(SCENARIOS_MARKER)
+    return base, scenarios
+
+
+def _base(results: list[SizeResult], sweep: list[tuple[int, float, float]], parallelism: int, total: float,
+          machine: str) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -52,7 +72,53 @@ def write_results(path: Path, results: list[SizeResult], sweep: list[tuple[int, 
         lines += [f"| {n} | {ours:.2f} | {raw:.2f} |" for n, ours, raw in sweep]
     lines += ["", "![time against size](results.png)", "", TARGETS, ""]
     lines += _verdicts(results)
-    path.write_text("\n".join(lines) + "\n" + NOTES_MARKER + _kept_notes(path))
+    return "\n".join(lines) + "\n"
+
+
+SCENARIO_TARGETS = """\
+Targets (issues 11 and 12): the no-op plan of the engines' configuration (about 5,000 objects) within
+1.5x of the floor, one read per object, each path once; the no-op plan of 50,000 objects over 100
+namespaces within 1.5x of the floor, peak RSS under 500 MB."""
+
+
+def _scenarios(scenarios: list[SizeResult], parallelism: int, total: float, machine: str) -> str:
+    lines = [
+        "## Scenarios: engines' configuration, namespaces",
+        "",
+        f"Written by `make bench` on {datetime.date.today().isoformat()}: {machine}; `--parallelism {parallelism}`; "
+        f"whole run {total / 60:.1f} minutes. Median (min-max) seconds of the repetitions, each on fresh servers.",
+        "",
+        "| scenario (objects) | operation | vault-state s | floor s | vault-state / floor | "
+        "requests (vault-state / floor) | peak RSS MB (vault-state / floor) | repetitions |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in scenarios:
+        for what, ours, raw in (("apply from empty", "vs apply", "floor apply"),
+                                ("no-op plan", "vs plan", "floor plan")):
+            vs, fl = r.series[ours], r.series[raw]
+            lines.append(
+                f"| {r.size.name} ({r.size.objects}) | {what} | {vs.median:.2f} ({vs.spread}) | "
+                f"{fl.median:.2f} ({fl.spread}) | {vs.median / fl.median:.2f}x | {vs.requests} / {fl.requests} | "
+                f"{vs.rss:.0f} / {fl.rss:.0f} | {len(vs.runs)} |"
+            )
+    lines += ["", "No-op plan requests, logged one by one and compared with the floor's:", ""]
+    for r in scenarios:
+        extra = ", ".join(f"`{e}`" for e in r.extra[:5]) + (" ..." if len(r.extra) > 5 else "")
+        missing = ", ".join(f"`{e}`" for e in r.missing[:5]) + (" ..." if len(r.missing) > 5 else "")
+        lines.append(f"- {r.size.name}: {r.repeated} repeated; {len(r.extra)} not in the floor"
+                     f"{' (' + extra + ')' if extra else ''}; {len(r.missing)} of the floor's not sent"
+                     f"{' (' + missing + ')' if missing else ''}.")
+    lines += ["", SCENARIO_TARGETS, "", "Results against the targets:", ""]
+    for r in scenarios:
+        ratio = r.series["vs plan"].median / r.series["floor plan"].median
+        plan_rss, apply_rss = r.series["vs plan"].rss, r.series["vs apply"].rss
+        checks = [(f"{r.size.name} ({r.size.objects} objects): no-op plan {ratio:.3f}x the floor (target ≤ 1.5x)",
+                   ratio <= 1.5)]
+        if r.size.name.startswith("ns-"):
+            checks.append((f"{r.size.name}: peak RSS {plan_rss:.0f} MB for the no-op plan, {apply_rss:.0f} MB for "
+                           "the apply from empty (target < 500 MB)", max(plan_rss, apply_rss) < 500))
+        lines += [f"- {'met' if ok else 'MISSED'}: {text}" for text, ok in checks]
+    return "\n".join(lines) + "\n"
 
 
 NOTES_MARKER = "\n<!-- notes: everything below is kept when make bench rewrites the table above -->\n"
@@ -83,7 +149,7 @@ def _verdicts(results: list[SizeResult]) -> list[str]:
     return ["Results against the targets (large):", "", *verdicts]
 
 
-def write_plot(path: Path, results: list[SizeResult]) -> None:
+def write_plot(path: Path, results: list[SizeResult], scenarios: list[SizeResult] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,7 +166,12 @@ def write_plot(path: Path, results: list[SizeResult]) -> None:
     right.plot(sizes, [r.series["vs drift"].median for r in results], "s:", color="tab:cyan",
                label="vault-state plan, 1% drift")
     right.plot(sizes, [r.series["floor plan"].median for r in results], "o--", color="tab:gray", label="raw HTTP floor")
-    right.set_title("plan on a converged server")
+    for r in scenarios or []:
+        xs, label = [r.size.objects] * 2, r.size.name
+        right.plot(xs, [r.series["vs plan"].median, r.series["floor plan"].median], "^-", color="tab:green")
+        right.annotate(label, (r.size.objects, r.series["vs plan"].median), textcoords="offset points",
+                       xytext=(4, 4), fontsize=8)
+    right.set_title("plan on a converged server (triangles: scenarios, vault-state over floor)")
     for ax in (left, right):
         ax.set_xscale("log")
         ax.set_yscale("log")

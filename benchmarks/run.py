@@ -1,7 +1,12 @@
 """`make bench`: vault-state, the hand-run `bao` CLI and the raw-HTTP floor, side by side, on a fresh
 real OpenBao dev server per size and repetition. Writes benchmarks/RESULTS.md and results.png.
 
-    python -m benchmarks.run [--sizes small,medium,large] [--parallelism N]
+    python -m benchmarks.run [--sizes small,medium,large] [--scenarios engines,ns-50k] [--parallelism N]
+
+The scenarios (benchmarks/scenarios.py) are the secrets engines' own configuration (PKI roles,
+transit keys, database connections and roles) and the base layout spread over many namespaces;
+for them the apply from empty and the no-op plan are measured against the floor, and the no-op
+plan's requests are logged and compared one by one with the floor's.
 
 Every command runs in its own process, timed from start to exit (what a user or CI job waits for),
 with its peak RSS from wait4(). vault-state runs through benchmarks.counted, which counts its
@@ -25,13 +30,15 @@ from pathlib import Path
 import requests
 
 from benchmarks.layout import SIZES, Layout, Size, Write, shell_script
+from benchmarks.scenarios import DB_PASSWORD_ENV, EngineSize, NamespaceSize, ScenarioLayout, scenario_layout
 from vault_state.sandbox import DevServer, bao_binary
 from vault_state.vault.parallel import DEFAULT_PARALLELISM
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
-REPS = {"small": 5, "medium": 3, "large": 3}
+REPS = {"small": 5, "medium": 3, "large": 3,
+        "engines-small": 3, "engines": 3, "ns-small": 3, "ns-10k": 2, "ns-50k": 1}
 CLI_SAMPLE = Size("cli-sample", policies=40, mounts=2, auth_methods=2, roles=40)  # 87 commands
 SWEEP = (1, 2, 4, 8, 16, 32)
 
@@ -89,7 +96,7 @@ def vault_state(env: dict[str, str], *args: str) -> Run:
     return measured([PY, "-m", "benchmarks.counted", *args], env)
 
 
-def floor(env: dict[str, str], mode: str, size: Size, parallelism: int, ca: Path) -> Run:
+def floor(env: dict[str, str], mode: str, size: AnySize, parallelism: int, ca: Path) -> Run:
     return measured([PY, "-m", "benchmarks.floor", mode, size.name, str(parallelism), str(ca)], env)
 
 
@@ -110,13 +117,22 @@ def workdir_for(layout: Layout) -> Path:
     return work
 
 
+AnySize = Size | EngineSize | NamespaceSize
+
+
 @dataclass
 class SizeResult:
-    size: Size
+    size: AnySize
     series: dict[str, Series] = field(default_factory=dict)
     cli_seconds: float = 0.0
     cli_commands: int = 0
     cli_note: str = ""
+    extra: list[str] = field(default_factory=list)
+    """Scenarios: vault-state's no-op plan requests that the floor does not send (`METHOD NS PATH`)."""
+    missing: list[str] = field(default_factory=list)
+    """Scenarios: the floor's requests that vault-state's no-op plan did not send."""
+    repeated: int = 0
+    """Scenarios: requests of the no-op plan that repeat an earlier one (same method, namespace, path)."""
 
     def add(self, name: str, run: Run) -> None:
         self.series.setdefault(name, Series()).runs.append(run)
@@ -144,6 +160,61 @@ def one_repetition(result: SizeResult, layout: Layout, work: Path, parallelism: 
         result.add("floor drift", floor(env, "plan", layout.size, parallelism, ca))
     finally:
         server.stop()
+
+
+def scenario_workdir(layout: ScenarioLayout) -> Path:
+    work = Path(tempfile.mkdtemp(prefix=f"vault-state-bench-{layout.size.name}-"))
+    shutil.copy(ROOT / "examples" / "ca.crt", work / "ca.crt")
+    (work / "state.yaml").write_text(layout.state_yaml())
+    return work
+
+
+def scenario_repetition(result: SizeResult, layout: ScenarioLayout, work: Path, parallelism: int,
+                        log: Path | None) -> None:
+    """Apply from empty and a no-op plan, vault-state then the floor, each on a fresh server."""
+    state, ca, par = str(work / "state.yaml"), work / "ca.crt", ["--parallelism", str(parallelism)]
+    server = DevServer().start()
+    try:
+        env = {**os.environ, **server.env(), DB_PASSWORD_ENV: "bench"}
+        result.add("vs apply", vault_state(env, "apply", "-f", state, "--auto-approve", *par))
+        plan_env = {**env, "BENCH_REQUEST_LOG": str(log)} if log else env
+        noop = vault_state(plan_env, "plan", "-f", state, "--detailed-exitcode", *par)
+        assert "No changes" in noop.output, noop.output[-500:]
+        result.add("vs plan", noop)
+    finally:
+        server.stop()
+    server = DevServer().start()
+    try:
+        env = {**os.environ, **server.env()}
+        result.add("floor apply", floor(env, "apply", layout.size, parallelism, ca))
+        result.add("floor plan", floor(env, "plan", layout.size, parallelism, ca))
+    finally:
+        server.stop()
+    if log:
+        compare_requests(result, layout, log)
+
+
+def compare_requests(result: SizeResult, layout: ScenarioLayout, log: Path) -> None:
+    """vault-state's logged no-op plan requests against the floor's, as multisets."""
+    from collections import Counter
+
+    ours = Counter(log.read_text().splitlines())
+    raw = Counter(f"{r.method} {r.namespace or '-'} {r.path}"
+                  for phase in layout.plan_phases() for task in phase for r in task)
+    result.extra = sorted((ours - raw).elements())
+    result.missing = sorted((raw - ours).elements())
+    result.repeated = sum(n - 1 for n in ours.values())
+
+
+def run_scenario(name: str, parallelism: int, began: float) -> SizeResult:
+    layout = scenario_layout(name)
+    result = SizeResult(layout.size)
+    work = scenario_workdir(layout)
+    for rep in range(REPS.get(name, 1)):
+        print(f"[{time.perf_counter() - began:6.1f}s] {name}: repetition {rep + 1}", file=sys.stderr)
+        scenario_repetition(result, layout, work, parallelism, work / "requests.log" if rep == 0 else None)
+    shutil.rmtree(work, ignore_errors=True)
+    return result
 
 
 def cli_seconds(layout: Layout, work: Path, reps: int) -> tuple[float, int]:
@@ -185,6 +256,8 @@ def main() -> int:
     parser.add_argument("--sizes", default="small,medium,large")
     parser.add_argument("--parallelism", type=int, default=DEFAULT_PARALLELISM)
     parser.add_argument("--no-sweep", action="store_true", help="skip the parallelism sweep")
+    parser.add_argument("--scenarios", default="engines,ns-50k",
+                        help="scenario sizes (benchmarks/scenarios.py), comma-separated; '' for none")
     args = parser.parse_args()
     began = time.perf_counter()
     results: list[SizeResult] = []
@@ -209,8 +282,9 @@ def main() -> int:
             result.cli_note = f"extrapolated from {int(sample_commands)} commands"
         results.append(result)
         shutil.rmtree(work, ignore_errors=True)
+    scenarios = [run_scenario(name, args.parallelism, began) for name in args.scenarios.split(",") if name]
     sweep: list[tuple[int, float, float]] = []
-    if not args.no_sweep:
+    if not args.no_sweep and results:
         size = next(s for s in SIZES if s.name == ("large" if "large" in args.sizes else args.sizes.split(",")[-1]))
         print(f"[{time.perf_counter() - began:6.1f}s] parallelism sweep on {size.name}", file=sys.stderr)
         layout = Layout(size)
@@ -220,8 +294,9 @@ def main() -> int:
     total = time.perf_counter() - began
     from benchmarks.report import write_plot, write_results
 
-    write_results(HERE / "RESULTS.md", results, sweep, args.parallelism, total, machine())
-    write_plot(HERE / "results.png", results)
+    write_results(HERE / "RESULTS.md", results, sweep, args.parallelism, total, machine(), scenarios)
+    if results:
+        write_plot(HERE / "results.png", results, scenarios)
     print((HERE / "RESULTS.md").read_text())
     return 0
 
