@@ -1,12 +1,15 @@
 """Where a no-op plan's time goes, phase by phase, in one process (VAULT_ADDR/VAULT_TOKEN set).
 
     python -m benchmarks.phases STATE_FILE PARALLELISM      prints one JSON object of seconds
+
+plus, for each phase, `<phase> peak MB`: the process's peak RSS at the end of that phase.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 
@@ -33,6 +36,7 @@ def main(state_file: str, parallelism: int) -> dict[str, float]:
     def lap(name: str, began: float) -> float:
         now = time.perf_counter()
         times[name] = now - began
+        times[f"{name} peak MB"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return now
 
     t = time.perf_counter()
@@ -41,7 +45,7 @@ def main(state_file: str, parallelism: int) -> dict[str, float]:
     desired = build_desired(loaded, os.environ)
     t = lap("desired", t)
     gateway = Gateway(connection_from(os.environ), parallelism=parallelism)
-    live = read_live(gateway, desired, loaded.state.prune)
+    live = read_live(gateway, desired, loaded.state.prune, parallelism)
     t = lap("read the server", t)
     known = {rid.path for rid in live if rid.kind == "policy"}
     lint_state(loaded.state, loaded.source, references=False)

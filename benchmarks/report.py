@@ -166,12 +166,13 @@ def write_plot(path: Path, results: list[SizeResult], scenarios: list[SizeResult
     right.plot(sizes, [r.series["vs drift"].median for r in results], "s:", color="tab:cyan",
                label="vault-state plan, 1% drift")
     right.plot(sizes, [r.series["floor plan"].median for r in results], "o--", color="tab:gray", label="raw HTTP floor")
-    for r in scenarios or []:
-        xs, label = [r.size.objects] * 2, r.size.name
-        right.plot(xs, [r.series["vs plan"].median, r.series["floor plan"].median], "^-", color="tab:green")
-        right.annotate(label, (r.size.objects, r.series["vs plan"].median), textcoords="offset points",
-                       xytext=(4, 4), fontsize=8)
-    right.set_title("plan on a converged server (triangles: scenarios, vault-state over floor)")
+    for i, r in enumerate(scenarios or []):
+        label = "scenarios: vault-state (top), floor" if i == 0 else None
+        right.plot([r.size.objects] * 2, [r.series["vs plan"].median, r.series["floor plan"].median], "^-",
+                   color="tab:green", label=label)
+        right.annotate(r.size.name, (r.size.objects, r.series["vs plan"].median), textcoords="offset points",
+                       xytext=(-10, 6), fontsize=8)
+    right.set_title("no-op plan on a converged server")
     for ax in (left, right):
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -182,3 +183,38 @@ def write_plot(path: Path, results: list[SizeResult], scenarios: list[SizeResult
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def replot(results_md: Path, png: Path) -> None:
+    """Redraw the plot from the medians recorded in RESULTS.md (both tables), for a run that
+    measured only a part: `python -m benchmarks.report`."""
+    import re
+
+    from benchmarks.layout import SIZES
+    from benchmarks.run import Run, SizeResult
+    from benchmarks.scenarios import scenario_layout
+
+    names = {"apply from empty": ("vs apply", "floor apply"), "no-op plan": ("vs plan", "floor plan"),
+             "plan after 1% drift": ("vs drift", "floor drift")}
+    row = re.compile(r"^\| ([\w-]+) \((\d+)\) \| ([^|]+?) \| ([\d.]+) \([^)]*\) \| ([\d.]+) \([^)]*\) "
+                     r"\| [^|]+ \| ([^|]+) \|")
+    base: dict[str, SizeResult] = {}
+    scenarios: dict[str, SizeResult] = {}
+    for line in results_md.read_text().splitlines():
+        m = row.match(line)
+        if not m or m[3] not in names:
+            continue
+        name, what, ours, raw, cli = m[1], m[3], float(m[4]), float(m[5]), m[6].strip()
+        sizes = {s.name: s for s in SIZES}
+        target = base if name in sizes else scenarios
+        result = target.setdefault(name, SizeResult(sizes[name] if name in sizes else scenario_layout(name).size))
+        result.add(names[what][0], Run(ours, 0, 0, ""))
+        result.add(names[what][1], Run(raw, 0, 0, ""))
+        if what == "apply from empty" and name in sizes:
+            result.cli_seconds = float(cli.split()[0])
+    write_plot(png, list(base.values()), list(scenarios.values()))
+
+
+if __name__ == "__main__":
+    here = Path(__file__).resolve().parent
+    replot(here / "RESULTS.md", here / "results.png")
