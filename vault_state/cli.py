@@ -217,7 +217,7 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     output = _plan_format(args)
     the_plan, loaded, _, observed = _plan(args, io, quiet=output != "text")
-    document = plan_document(the_plan, [str(w) for w in loaded.warnings] + _target_note(args))
+    document = plan_document(the_plan, [str(w) for w in loaded.warnings] + _target_note(args), _names(loaded))
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
     elif output == "markdown":
@@ -269,7 +269,7 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
         the_plan, loaded, gateway = _saved_plan(args, io)
     else:
         the_plan, loaded, gateway, _ = _plan(args, io, quiet=False)
-        io.lines(plan_lines(plan_document(the_plan, _target_note(args))))
+        io.lines(plan_lines(plan_document(the_plan, _target_note(args), _names(loaded))))
     if not the_plan.has_changes:
         return _verify_after(args, io, loaded, gateway, 0)
     prune_at = {kind.name: loaded.source.locate(("prune", kind.prune_key)) for kind in KINDS}
@@ -367,6 +367,11 @@ def _shown(args: argparse.Namespace) -> str:
     return ", ".join(_files(args))
 
 
+def _names(loaded: LoadedState) -> list[str]:
+    """The state files read, when several (plans then name each change's file)."""
+    return [str(path) for path in loaded.files]
+
+
 def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway, Observed]:
     """Load, resolve, read the server and plan (limited to --target). The loaded state's warnings
     include the server checks; `Observed` is what a saved plan keeps digests of."""
@@ -438,7 +443,7 @@ def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Ga
     _refuse_stale(io, path, state_file_reasons(saved))
     args.file, args.target, args.recursive = made_from, saved.targets, saved.recursive
     the_plan, loaded, gateway, observed = _plan(args, io, quiet=True)
-    document = plan_document(the_plan)
+    document = plan_document(the_plan, files=_names(loaded))
     reasons = stale_reasons(saved, observed)
     if not reasons and saved_changes_differ(saved, document):
         reasons = ["the plan computed now differs from the saved one"]
