@@ -32,6 +32,9 @@ _ENTRY = {
     "cors": "sys_config.cors", "tune": "token_auth.tune",
 }
 
+# Settings of the whole state (or of a namespace itself): the files must agree, or set them once.
+_SETTINGS = frozenset({"version", "prune", "lint", "stack", "external_secrets", "custom_metadata", "prevent_destroy"})
+
 Loc = tuple[str | int, ...]
 
 
@@ -140,7 +143,9 @@ class _Merge:
                 continue
             field = model.model_fields.get(key) if isinstance(key, str) else None
             kind = unwrap_type(field.annotation) if field else None
-            if typing.get_origin(kind) is dict and isinstance(into[key], dict) and isinstance(value, dict):
+            if key in _SETTINGS and model in (StateFile, Namespace):
+                self._setting(into[key], value, here, index)
+            elif typing.get_origin(kind) is dict and isinstance(into[key], dict) and isinstance(value, dict):
                 entry = unwrap_type(typing.get_args(kind)[1])
                 for name, spec in value.items():
                     self._entry(entry, into[key], name, spec, (*here, name), index)
