@@ -112,7 +112,8 @@ def spec_values(
     values, _ = desired_values(spec, resolver, loc, skip=("kv_config",))
     values["version"] = spec.kv_version
     kv2 = spec.kv_version == 2
-    values["kv_config"] = desired_values(spec.kv_config or KvConfig(), resolver, (*loc, "kv_config"))[0] if kv2 else None
+    kv_config = spec.kv_config or KvConfig()
+    values["kv_config"] = desired_values(kv_config, resolver, (*loc, "kv_config"))[0] if kv2 else None
     return values
 
 
