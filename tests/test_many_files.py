@@ -9,10 +9,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from conftest import Cli, read
 
 from vault_state.sandbox import DevServer
 
+PLAN_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json").read_text())
 POLICY = 'path "apps/data/*" { capabilities = ["read"] }'
 ONE_FILE = f"""version: 1
 prune: {{policies: true}}
@@ -98,6 +100,7 @@ def test_a_directory_plans_and_applies_like_one_file(cli: Cli, bao: DevServer, t
     assert from_dir["files"] == [str(state / "platform.yaml"), str(state / "teams/team-a.yaml"),
                                  str(state / "teams/team-b.yml")]
     assert "files" not in from_one
+    jsonschema.validate(from_dir, PLAN_SCHEMA)
     # The same directory as repeated -f: the same state.
     repeated = plan_json(cli, "-f", str(state / "platform.yaml"), "-f", str(state / "teams"))
     assert repeated == from_dir
