@@ -284,3 +284,19 @@ def test_a_missing_version_and_semantic_problems_after_merging(offline_cli: Cli,
     })
     result = offline_cli("validate", "-f", str(state))
     assert result.err == f"{state / 'b.yaml'}:2:3: auth method 'people' is also declared at {state / 'a.yaml'}:3:3\n"
+
+
+def test_lint_and_policy_text_problems_point_into_their_own_file(offline_cli: Cli, tmp_path: Path) -> None:
+    state = layout(tmp_path / "state", {
+        "a.yaml": 'version: 1\npolicies:\n  ok: |\n    path "a/*" { capabilities = ["read"] }\n',
+        "b.yaml": 'policies:\n  admin: |\n    path "x/*" { capabilities = ["read"] }\n'
+                  '    path "sys/*" { capabilities = ["sudo"] }\n',
+    })
+    result = offline_cli("lint", "-f", str(state))
+    assert result.out == (f"{state / 'b.yaml'}:4:1: warning: policy 'admin' grants sudo on 'sys/*'; list it in "
+                          "lint.admin_policies if it is meant to administer the server [admin-capability]\n")
+    assert result.err == f"{state}: 1 warning\n"
+    (state / "c.yaml").write_text('policies:\n  broken: |\n    path "x/*" { capabilities = ["read"] }\n'
+                                  '    path "y/*" { capabilities = ["rea"] }\n')
+    result = offline_cli("validate", "-f", str(state))
+    assert result.err == f"{state / 'c.yaml'}:4:1: policy 'broken': invalid policy: path 'y/*': invalid capability 'rea'\n"
