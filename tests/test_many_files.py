@@ -155,7 +155,8 @@ def test_recursive_reads_subdirectories(offline_cli: Cli, tmp_path: Path) -> Non
     assert result.out == f"{state}: valid (1 secrets engines, 1 policies, 1 auth methods, 1 roles)\n"
     assert result.err == (f"{state / 'platform.yaml'}:11:65: warning: role 'alice' names policy 'team-a-reader', "
                           "which this file does not declare [unknown-policy]\n")
-    result = offline_cli("validate", "-f", str(state), "--recursive")
+    layout(state, {".github/workflow.yaml": "on: push\n", "teams/.team-a.yaml.swp.yaml": "not: state\n"})
+    result = offline_cli("validate", "-f", str(state), "--recursive")  # hidden files and directories left out
     assert result.out == f"{state}: valid (1 secrets engines, 3 policies, 1 auth methods, 1 roles)\n"
     result = offline_cli("validate", "-f", str(tmp_path))
     assert (result.code, result.out) == (1, "")

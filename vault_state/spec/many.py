@@ -40,13 +40,14 @@ Loc = tuple[str | int, ...]
 
 def state_files(arguments: Sequence[str], recursive: bool = False) -> list[Path]:
     """The files `-f` names: a file as given, a directory as its *.yaml and *.yml files, sorted by
-    path (with --recursive, those of its subdirectories too). A file named twice is read once."""
+    path (with --recursive, those of its subdirectories too), hidden ones left out. A file named
+    twice is read once."""
     found: list[Path] = []
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
             pattern = path.rglob("*") if recursive else path.glob("*")
-            inside = sorted(p for p in pattern if p.suffix in SUFFIXES and p.is_file())
+            inside = sorted(p for p in pattern if p.suffix in SUFFIXES and p.is_file() and not _hidden(p, path))
             if not inside:
                 where = " or below it" if recursive else " (add --recursive to read its subdirectories)"
                 raise VaultStateError(f"-f {argument}: no *.yaml or *.yml file in this directory{where}")
@@ -57,6 +58,11 @@ def state_files(arguments: Sequence[str], recursive: bool = False) -> list[Path]
     for path in found:
         unique.setdefault(path.resolve(), path)
     return list(unique.values())
+
+
+def _hidden(path: Path, directory: Path) -> bool:
+    """A file or directory whose name starts with '.' (`.github/`, an editor's `.x.yaml.swp`) is skipped."""
+    return any(part.startswith(".") for part in path.relative_to(directory).parts)
 
 
 def load_states(arguments: Sequence[str], recursive: bool = False) -> LoadedState:
