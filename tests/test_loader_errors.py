@@ -289,10 +289,13 @@ def test_missing_file(offline_cli: Cli, tmp_path: Path) -> None:
     assert result.err == f"{path}:1:1: cannot read the state file: No such file or directory\n"
 
 
-def test_directory_instead_of_file(offline_cli: Cli, tmp_path: Path) -> None:
+def test_directory_without_state_files(offline_cli: Cli, tmp_path: Path) -> None:
+    # A directory is read as its *.yaml files (docs/many-files.md): one without any is refused.
+    (tmp_path / "notes.txt").write_text("not a state file")
     result = offline_cli("validate", "-f", str(tmp_path))
     assert result.code == 1
-    assert result.err == f"{tmp_path}:1:1: cannot read the state file: Is a directory\n"
+    assert result.err == (f"error: -f {tmp_path}: no *.yaml or *.yml file in this directory "
+                          "(add --recursive to read its subdirectories)\n")
 
 
 def test_file_that_is_not_utf8(offline_cli: Cli, tmp_path: Path) -> None:

@@ -56,7 +56,8 @@ from vault_state.progress import progress_bar
 from vault_state.render.json import plan_document
 from vault_state.render.markdown import plan_markdown
 from vault_state.render.text import Line, apply_lines, plan_lines
-from vault_state.spec.loader import LoadedState, load_state
+from vault_state.spec.loader import LoadedState
+from vault_state.spec.many import load_states
 from vault_state.spec.models import StateFile
 from vault_state.spec.semantics import check_identity_references, check_policy_references
 from vault_state.vault.connection import connection_from
@@ -94,8 +95,12 @@ def _global_flags(suppress: bool) -> _Parser:
     """Flags accepted before or after the command (defaults only on the main parser)."""
     parser = _Parser(add_help=False)
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("-f", "--file", default=argparse.SUPPRESS if suppress else "state.yaml",
-                        help="state file (default: ./state.yaml)")
+    parser.add_argument("-f", "--file", action="append", default=argparse.SUPPRESS if suppress else None,
+                        metavar="FILE|DIR",
+                        help="state file, or a directory of them (its *.yaml, *.yml); repeatable: the files merge "
+                             "into one state (default: ./state.yaml)")
+    parser.add_argument("--recursive", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                        help="with -f DIR, read the files of its subdirectories too")
     parser.add_argument("--address", default=default, help="server address (default: VAULT_ADDR or BAO_ADDR)")
     parser.add_argument("--token", default=default, help="token (default: VAULT_TOKEN, BAO_TOKEN, ~/.vault-token)")
     parser.add_argument("--namespace", default=default, help="namespace (default: VAULT_NAMESPACE)")
@@ -203,7 +208,7 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
     state = loaded.state
     roles = sum(len(getattr(m, "roles", {})) + len(getattr(m, "users", {})) for m in state.auth_methods.values())
     io.out.print(
-        f"{args.file}: valid ({len(state.secrets_engines)} secrets engines, {len(state.policies)} policies, "
+        f"{_shown(args)}: valid ({len(state.secrets_engines)} secrets engines, {len(state.policies)} policies, "
         f"{len(state.auth_methods)} auth methods, {roles} roles)", markup=False, highlight=False,
     )
     return 0
@@ -212,7 +217,7 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     output = _plan_format(args)
     the_plan, loaded, _, observed = _plan(args, io, quiet=output != "text")
-    document = plan_document(the_plan, [str(w) for w in loaded.warnings] + _target_note(args))
+    document = plan_document(the_plan, [str(w) for w in loaded.warnings] + _target_note(args), _names(loaded))
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
     elif output == "markdown":
@@ -264,7 +269,7 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
         the_plan, loaded, gateway = _saved_plan(args, io)
     else:
         the_plan, loaded, gateway, _ = _plan(args, io, quiet=False)
-        io.lines(plan_lines(plan_document(the_plan, _target_note(args))))
+        io.lines(plan_lines(plan_document(the_plan, _target_note(args), _names(loaded))))
     if not the_plan.has_changes:
         return _verify_after(args, io, loaded, gateway, 0)
     prune_at = {kind.name: loaded.source.locate(("prune", kind.prune_key)) for kind in KINDS}
@@ -292,7 +297,7 @@ def cmd_lint(args: argparse.Namespace, io: Io) -> int:
     for d in warnings:
         io.out.print(str(d), markup=False, highlight=False)
     count = f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else "no warnings"
-    io.err.print(f"{args.file}: {count}", markup=False, highlight=False)
+    io.err.print(f"{_shown(args)}: {count}", markup=False, highlight=False)
     return 1 if args.strict and warnings else 0
 
 
@@ -347,17 +352,31 @@ def _gateway(args: argparse.Namespace, io: Io) -> Gateway:
 
 
 def _load(args: argparse.Namespace, io: Io, quiet: bool = False) -> LoadedState:
-    loaded = load_state(Path(args.file))
+    loaded = load_states(_files(args), args.recursive)
     if not quiet:
         io.warn(loaded.warnings)
     return loaded
+
+
+def _files(args: argparse.Namespace) -> list[str]:
+    """The -f arguments (files or directories), ./state.yaml when none is given."""
+    return list(args.file or ["state.yaml"])
+
+
+def _shown(args: argparse.Namespace) -> str:
+    return ", ".join(_files(args))
+
+
+def _names(loaded: LoadedState) -> list[str]:
+    """The state files read, when several (plans then name each change's file)."""
+    return [str(path) for path in loaded.files]
 
 
 def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway, Observed]:
     """Load, resolve, read the server and plan (limited to --target). The loaded state's warnings
     include the server checks; `Observed` is what a saved plan keeps digests of."""
     targets = [parse_target(t) for t in getattr(args, "target", None) or []]
-    local = read_local(Path(args.file), os.environ, _cluster(args))
+    local = read_local(_files(args), os.environ, _cluster(args), args.recursive)
     loaded, desired = local.loaded, local.desired
     if not quiet:
         io.warn(loaded.warnings)
@@ -378,8 +397,8 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     if targets:
         the_plan = limit_to_targets(the_plan, targets)
     connection = gateway.connection
-    observed = Observed(server_address(connection.address), connection.namespace or "", args.file,
-                        local.state_bytes, local.sources, live)
+    observed = Observed(server_address(connection.address), connection.namespace or "", _shown(args),
+                        local.state_bytes, local.sources, live, local.file_bytes, _files(args), args.recursive)
     return the_plan, loaded, gateway, observed
 
 
@@ -392,7 +411,7 @@ def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId
         auth_mounts={rid.path for rid in live if rid.kind == "auth_method"},
         entities=set(gateway.list("identity/entity/name")) if named else set(),
         groups=set(gateway.list("identity/group/name")) if named else set(),
-        lines=text.decode("utf-8", "replace").splitlines(),
+        lines=text.decode("utf-8", "replace").splitlines() if text else None,  # None: several files
     )
     if problems:
         raise InputError(problems)
@@ -419,12 +438,13 @@ def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Ga
     saved = read_saved(path)
     if args.target:
         raise TargetError("--target cannot be used with a saved plan: it applies the targets it was made with")
-    if args.file not in ("state.yaml", saved.state_file):
-        raise VaultStateError(f"the saved plan was made from {saved.state_file}, not {args.file}; leave out -f")
+    made_from = saved.inputs or [saved.state_file]
+    if args.file not in (None, ["state.yaml"], made_from):
+        raise VaultStateError(f"the saved plan was made from {saved.state_file}, not {_shown(args)}; leave out -f")
     _refuse_stale(io, path, state_file_reasons(saved))
-    args.file, args.target = saved.state_file, saved.targets
+    args.file, args.target, args.recursive = made_from, saved.targets, saved.recursive
     the_plan, loaded, gateway, observed = _plan(args, io, quiet=True)
-    document = plan_document(the_plan)
+    document = plan_document(the_plan, files=_names(loaded))
     reasons = stale_reasons(saved, observed)
     if not reasons and saved_changes_differ(saved, document):
         reasons = ["the plan computed now differs from the saved one"]

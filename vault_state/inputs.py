@@ -15,7 +15,8 @@ from vault_state.desired import build_desired
 from vault_state.errors import Diagnostic, InputError, Location
 from vault_state.plan.model import Resource, ResourceId
 from vault_state.sensitive import Sensitive
-from vault_state.spec.loader import LoadedState, load_state
+from vault_state.spec.loader import LoadedState
+from vault_state.spec.many import load_states
 from vault_state.spec.sources import Resolver
 from vault_state.spec.types import EnvSource, FileSource
 
@@ -60,22 +61,34 @@ def _label(value: Any) -> str:
 
 @dataclass
 class LocalInputs:
-    """The loaded state file, its bytes, the desired snapshot and the value sources it resolved."""
+    """The loaded state file, its bytes, the desired snapshot and the value sources it resolved.
+
+    From several files (`loaded.files`), `state_bytes` is empty and `file_bytes` holds each one's."""
 
     loaded: LoadedState
     state_bytes: bytes
     desired: dict[ResourceId, Resource]
     sources: list[SourceRead]
+    file_bytes: dict[str, bytes] = field(default_factory=dict)
 
 
-def read_local(path: Path, env: Mapping[str, str], cluster: Callable[[], Any] | None = None) -> LocalInputs:
-    """Load `path` and resolve its value sources. Raises InputError for any problem."""
-    loaded = load_state(path)
+def read_local(
+    path: Path | Sequence[str], env: Mapping[str, str], cluster: Callable[[], Any] | None = None,
+    recursive: bool = False,
+) -> LocalInputs:
+    """Load `path` (or what several `-f` arguments name) and resolve its value sources.
+    Raises InputError for any problem."""
+    loaded = load_states([str(path)] if isinstance(path, Path) else path, recursive)
+    file_bytes = {str(p): _bytes(p) for p in loaded.files}
+    state_bytes = b"" if loaded.files else _bytes(loaded.path)
+    resolver = RecordingResolver(loaded.base_dir, env, loaded.source, cluster=cluster)
+    desired = build_desired(loaded, env, resolver)
+    return LocalInputs(loaded, state_bytes, desired, resolver.reads, file_bytes)
+
+
+def _bytes(path: Path) -> bytes:
     try:
-        state_bytes = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         problem = Diagnostic(Location(str(path), 1, 1), f"cannot read the state file: {exc.strerror}")
         raise InputError([problem]) from None
-    resolver = RecordingResolver(loaded.base_dir, env, loaded.source, cluster=cluster)
-    desired = build_desired(loaded, env, resolver)
-    return LocalInputs(loaded, state_bytes, desired, resolver.reads)

@@ -43,7 +43,7 @@ class SecretsEngineKind:
         for path, spec in state.secrets_engines.items():
             yield Resource(
                 ResourceId(self.name, path),
-                spec_values(spec, resolver),
+                spec_values(spec, resolver, ("secrets_engines", path)),
                 location=resolver.source.locate(("secrets_engines", path), key=True),
                 prevent_destroy=spec.prevent_destroy,
             )
@@ -105,11 +105,15 @@ class SecretsEngineKind:
         return calls
 
 
-def spec_values(spec: SecretsEngine, resolver: Resolver | None = None) -> dict[str, Any]:
-    values, _ = desired_values(spec, resolver, (), skip=("kv_config",))
+def spec_values(
+    spec: SecretsEngine, resolver: Resolver | None = None, loc: tuple[str | int, ...] = ()
+) -> dict[str, Any]:
+    """The engine's canonical values; `loc`: where it sits in the file (value source problems point there)."""
+    values, _ = desired_values(spec, resolver, loc, skip=("kv_config",))
     values["version"] = spec.kv_version
     kv2 = spec.kv_version == 2
-    values["kv_config"] = desired_values(spec.kv_config or KvConfig(), resolver, ())[0] if kv2 else None
+    kv_config = spec.kv_config or KvConfig()
+    values["kv_config"] = desired_values(kv_config, resolver, (*loc, "kv_config"))[0] if kv2 else None
     return values
 
 

@@ -13,7 +13,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,6 +63,11 @@ class SavedPlan(_Model):
     namespace: str
     state_file: str
     state_sha256: str
+    state_files: dict[str, str] = Field(default_factory=dict)
+    """From several files: each file's digest (`state_sha256` is then the digest of these)."""
+    inputs: list[str] = Field(default_factory=list)
+    """From several files: the `-f` arguments, read again at apply time."""
+    recursive: bool = False
     sources: dict[str, SourceDigest]
     secrets: SecretDigest | None
     reads: dict[str, str]
@@ -80,6 +85,10 @@ class Observed:
     state_bytes: bytes
     sources: Sequence[SourceRead]
     live: Mapping[ResourceId, Resource]
+    state_files: Mapping[str, bytes] = field(default_factory=dict)
+    """From several files: each one's bytes (`state_bytes` is then unused)."""
+    inputs: Sequence[str] = ()
+    recursive: bool = False
 
 
 def save(observed: Observed, document: dict[str, Any], targets: Sequence[str]) -> SavedPlan:
@@ -95,7 +104,10 @@ def save(observed: Observed, document: dict[str, Any], targets: Sequence[str]) -
         address=observed.address,
         namespace=observed.namespace,
         state_file=observed.state_file,
-        state_sha256=_sha256(observed.state_bytes),
+        state_sha256=_state_digest(observed),
+        state_files=_file_digests(observed.state_files),
+        inputs=list(observed.inputs) if observed.state_files else [],
+        recursive=observed.recursive,
         sources=_public_sources(observed.sources),
         secrets=secret,
         reads=live_digests(observed.live),
@@ -112,8 +124,10 @@ def stale_reasons(saved: SavedPlan, observed: Observed) -> list[str]:
             f"the plan was made against {_server(saved.address, saved.namespace)}, "
             f"not {_server(observed.address, observed.namespace)}"
         )
-    if saved.state_sha256 != _sha256(observed.state_bytes):
-        reasons.append(f"the state file {saved.state_file} changed since the plan was made")
+    if saved.state_sha256 != _state_digest(observed):
+        reasons += _file_reasons(saved.state_files, _file_digests(observed.state_files)) or [
+            f"the state file {saved.state_file} changed since the plan was made"
+        ]
         return reasons  # its sources and reads may differ for that reason alone
     reasons += _source_reasons(saved, observed.sources)
     reasons += _read_reasons(saved.reads, live_digests(observed.live))
@@ -225,12 +239,44 @@ def _sha256(data: str | bytes) -> str:
     return "sha256:" + hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
+def _file_digests(files: Mapping[str, bytes]) -> dict[str, str]:
+    return {name: _sha256(data) for name, data in files.items()}
+
+
+def _state_digest(observed: Observed) -> str:
+    """The state file's digest; from several files, the digest of their names and digests."""
+    if observed.state_files:
+        return _sha256(json.dumps(_file_digests(observed.state_files), sort_keys=True))
+    return _sha256(observed.state_bytes)
+
+
+def _file_reasons(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    reasons = []
+    for name in sorted(set(saved) | set(now)):
+        if name not in now:
+            reasons.append(f"the state file {name} is no longer read (removed since the plan was made)")
+        elif name not in saved:
+            reasons.append(f"the state file {name} was added since the plan was made")
+        elif saved[name] != now[name]:
+            reasons.append(f"the state file {name} changed since the plan was made")
+    return reasons
+
+
 def _server(address: str, namespace: str) -> str:
     return f"{address} (namespace {namespace})" if namespace else address
 
 
 def state_file_reasons(saved: SavedPlan) -> list[str]:
     """Why the state file the plan read is no longer the same (checked before it is loaded again)."""
+    if saved.state_files:  # several files: each one read again (a file added to a directory shows later)
+        reasons = []
+        for name, digest in saved.state_files.items():
+            try:
+                if _sha256(Path(name).read_bytes()) != digest:
+                    reasons.append(f"the state file {name} changed since the plan was made")
+            except OSError as exc:
+                reasons.append(f"cannot read the state file {name} the plan was made from: {exc.strerror or exc}")
+        return reasons
     try:
         data = Path(saved.state_file).read_bytes()
     except OSError as exc:

@@ -15,12 +15,15 @@ from vault_state.sensitive import REDACTED, redact_all
 FORMAT_VERSION = "1"
 
 
-def plan_document(plan: Plan, warnings: list[str] | None = None) -> dict[str, Any]:
+def plan_document(plan: Plan, warnings: list[str] | None = None, files: list[str] | None = None) -> dict[str, Any]:
+    """The plan; `files`: the state files it was made from, when several (text and Markdown then
+    name each change's file and line)."""
     return {
         "format_version": FORMAT_VERSION,
         "changes": [change_document(c) for c in plan.changes],
         "summary": plan.counts(),
         "warnings": list(warnings or []),
+        **({"files": list(files)} if files else {}),
     }
 
 

@@ -22,7 +22,7 @@ def plan_markdown(document: dict[str, Any]) -> str:
     else:
         s = document["summary"]
         body = [f"**Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy.**"]
-        body += _destroys(changes) + _table(changes) + _diffs(changes)
+        body += _destroys(changes) + _table(changes, "files" in document) + _diffs(changes)
     return "\n\n".join([TITLE, *body, *_warnings(document, document["changes"])]) + "\n"
 
 
@@ -37,12 +37,16 @@ def _destroys(changes: list[dict[str, Any]]) -> list[str]:
     return [head + "\n".join(lines)]
 
 
-def _table(changes: list[dict[str, Any]]) -> list[str]:
+def _table(changes: list[dict[str, Any]], located: bool) -> list[str]:
+    """One row per change; `located` (several state files): a column naming its file and line."""
     rows = ["| | action | id | changed fields |", "|---|---|---|---|"]
+    if located:
+        rows = ["| | action | id | declared at | changed fields |", "|---|---|---|---|---|"]
     for c in changes:
         fields = ", ".join(f"`{_cell(d['path'])}`" for d in c["diff"]) if c["action"] != "create" else ""
         rid = f"`{c['moved_from']}` -> `{c['id']}`" if c["action"] == "move" else f"`{c['id']}`"
-        cells = [f"`{SYMBOLS[c['action']]}`", c["action"], rid, fields]
+        where = [f"`{_cell(c['location'])}`" if c["location"] else ""] if located else []
+        cells = [f"`{SYMBOLS[c['action']]}`", c["action"], rid, *where, fields]
         rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
     return ["\n".join(rows)]
 

@@ -32,7 +32,7 @@ def plan_lines(document: dict[str, Any]) -> list[Line]:
     lines.append(("vault-state will perform the following actions:", ""))
     for change in changes:
         lines.append(("", ""))
-        lines += change_lines(change)
+        lines += change_lines(change, located="files" in document)
     summary = document["summary"]
     lines.append(("", ""))
     lines.append(
@@ -41,12 +41,15 @@ def plan_lines(document: dict[str, Any]) -> list[Line]:
     return lines
 
 
-def change_lines(change: dict[str, Any]) -> list[Line]:
+def change_lines(change: dict[str, Any], located: bool = False) -> list[Line]:
+    """The lines of one change; `located`: name the file and line it is declared at (several files)."""
     action = change["action"]
     style = STYLES[action]
     head = f"  {SYMBOLS[action]} {change['id']}"
     if action == "move":  # Terraform's `moved` notation: old id -> new id
         head = f"  ~> {change['moved_from']} -> {change['id']}"
+    if located and change["location"]:
+        head += f"  ({change['location']})"
     lines: list[Line] = [(head, style)]
     if action == "create" and change.get("moved_from"):
         lines.append((f"      # moved from {change['moved_from']} (created here, then deleted there)", style))

@@ -39,6 +39,8 @@ class LoadedState:
     state: StateFile
     source: SourceMap
     warnings: list[Diagnostic] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    """Every file read, in order, when the state came from several (`-f DIR`, repeated -f); else empty."""
 
 
 class _TooLarge(Exception):
@@ -54,6 +56,12 @@ class _NotText(Exception):
 
 def load_state(path: Path) -> LoadedState:
     """Read, parse and validate `path`. Raises InputError with every located problem."""
+    data, source = parse_file(path)
+    return validate_state(data, source, str(path), path.parent)
+
+
+def parse_file(path: Path) -> tuple[Any, SourceMap]:
+    """Read and parse `path` (not validated): its plain data and where each value sits."""
     name = str(path)
     try:
         size = path.stat().st_size
@@ -62,19 +70,23 @@ def load_state(path: Path) -> LoadedState:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _located(name, 1, 1, f"cannot read the state file: {_os_reason(exc)}") from None
-    return load_text(text, name, base_dir=path.parent)
+    return parse_text(text, name)
 
 
 def load_text(text: str, name: str, base_dir: Path | None = None) -> LoadedState:
     """Parse and validate YAML `text`, reporting problems against file `name`."""
+    data, source = parse_text(text, name)
+    return validate_state(data, source, name, base_dir)
+
+
+def parse_text(text: str, name: str) -> tuple[Any, SourceMap]:
+    """Parse YAML `text` (not validated): its plain data and where each value sits."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise _located(name, 1, 1, f"the state file is larger than {MAX_BYTES} bytes (10 MB)")
     fast = compose_fast(text, name, MAX_NODES)
     if fast is not None and isinstance(fast[0], dict):
-        data, source = fast
-    else:
-        data, source = _load_round_trip(text, name)
-    return _validate(data, source, name, base_dir)
+        return fast
+    return _load_round_trip(text, name)
 
 
 def _load_round_trip(text: str, name: str) -> tuple[Any, SourceMap]:
@@ -100,13 +112,22 @@ def _load_round_trip(text: str, name: str) -> tuple[Any, SourceMap]:
     return data, source
 
 
-def _validate(data: Any, source: SourceMap, name: str, base_dir: Path | None) -> LoadedState:
+def model_problems(data: Any, source: SourceMap) -> list[Diagnostic]:
+    """Every located problem pydantic finds in `data` (empty when it validates)."""
     try:
-        state = StateFile.model_validate(data)
+        StateFile.model_validate(data)
     except ValidationError as exc:
         found = [_diagnostic(e, source) for e in exc.errors(include_url=False)]
-        found += [d for d in check_unvalidated(data, source) if d.is_error]
-        raise InputError(found) from None
+        return found + [d for d in check_unvalidated(data, source) if d.is_error]
+    return []
+
+
+def validate_state(data: Any, source: SourceMap, name: str, base_dir: Path | None) -> LoadedState:
+    """Validate parsed `data` (models, then semantics). Raises InputError with every located problem."""
+    try:
+        state = StateFile.model_validate(data)
+    except ValidationError:
+        raise InputError(model_problems(data, source)) from None
     problems = check_semantics(state, source)
     errors = [d for d in problems if d.is_error]
     if errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -53,6 +54,11 @@ class SourceMap:
         offset = line_in_text if block else line_in_text - 1
         return Location(self.file, start.line + offset, start.column if not block else 1)
 
+    def base_dir_at(self, loc: Sequence[str | int]) -> Path | None:
+        """The directory `{file:}` sources at `loc` are relative to, when it is not the state's own
+        (an object from one of several files); None: the state's."""
+        return None
+
 
 def _has(node: CommentedMap | CommentedSeq, part: str | int) -> bool:
     if isinstance(node, CommentedMap):
@@ -76,3 +82,6 @@ class PrefixedSource(SourceMap):
 
     def text_line(self, loc: Sequence[str | int], line_in_text: int) -> Location:
         return self.inner.text_line((*self.prefix, *loc), line_in_text)
+
+    def base_dir_at(self, loc: Sequence[str | int]) -> Path | None:
+        return self.inner.base_dir_at((*self.prefix, *loc))

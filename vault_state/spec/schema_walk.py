@@ -24,6 +24,11 @@ def field_names_at(loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+def unwrap_type(tp: Any) -> Any:
+    """The type inside `Annotated[...]` and `X | None`."""
+    return _unwrap(tp)
+
+
 def _unwrap(tp: Any) -> Any:
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]

@@ -66,7 +66,7 @@ class Resolver:
         return self.env[value.env]
 
     def _read_file(self, value: FileSource, loc: Sequence[str | int]) -> str:
-        path = (self.base_dir / value.file).resolve()
+        path = ((self.source.base_dir_at(loc) or self.base_dir) / value.file).resolve()
         try:
             if path.stat().st_size > MAX_SOURCE_BYTES:
                 self._problem(loc, f"file {value.file} is larger than 1 MB")
