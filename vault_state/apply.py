@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from vault_state.errors import VaultStateError
 from vault_state.kinds.registry import BY_NAME
-from vault_state.plan.model import Action, Call, Change, Plan, Shown
+from vault_state.plan.model import Action, Call, Change, Plan, ResourceId, Shown
 from vault_state.plan.moves import move_calls
 from vault_state.progress import Silent, Tracker
 from vault_state.vault.parallel import Workers
@@ -80,14 +80,17 @@ def apply_stages(changes: tuple[Change, ...]) -> list[list[Change]]:
     of its run (a group naming a member group: the plan orders it after that group). A `serial`
     kind's changes each run alone."""
     stages: list[list[Change]] = []
+    in_stage: set[ResourceId] = set()  # the ids of the last stage, kept as it grows (linear, not quadratic)
     for change in changes:
         needs = {n.within(change.id.namespace) for n in change.after.needs} if change.after is not None else set()
-        waits = bool(stages) and bool(needs & {c.id for c in stages[-1]})
+        waits = bool(needs & in_stage)
         serial = getattr(BY_NAME[change.id.kind], "serial", False)  # one change at a time, in plan order
         if stages and not waits and not serial and _stage_key(stages[-1][0]) == _stage_key(change):
             stages[-1].append(change)
         else:
             stages.append([change])
+            in_stage = set()
+        in_stage.add(change.id)
     return stages
 
 

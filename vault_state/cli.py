@@ -38,7 +38,7 @@ from vault_state.kube_commands import doctor_command, eso_command, verify_comman
 from vault_state.lint import lint_state
 from vault_state.lock import ApplyLock, held
 from vault_state.plan.deferred import settle_call
-from vault_state.plan.model import Plan, Resource, ResourceId
+from vault_state.plan.model import Action, Plan, Resource, ResourceId
 from vault_state.plan.moves import for_reading, moves_of, plan_with_moves
 from vault_state.plan.safety import destroy_refusals
 from vault_state.plan.saved import (
@@ -217,7 +217,11 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     output = _plan_format(args)
     the_plan, loaded, _, observed = _plan(args, io, quiet=output != "text")
-    document = plan_document(the_plan, [str(w) for w in loaded.warnings] + _target_note(args), _names(loaded))
+    # Text and Markdown show no unchanged object but those with a note: leave the rest out of the
+    # document they format (at 50,000 objects, their values were most of a plan's memory).
+    whole = output == "json" or bool(args.out)
+    shown = the_plan if whole else Plan(tuple(c for c in the_plan.changes if c.action is not Action.NOOP or c.warnings))
+    document = plan_document(shown, [str(w) for w in loaded.warnings] + _target_note(args), _names(loaded))
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
     elif output == "markdown":
