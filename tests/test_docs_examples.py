@@ -359,7 +359,7 @@ def test_the_readme_plan_is_what_plan_prints(cli: Cli) -> None:
     (block,) = [b for b in all_blocks() if b.file == "README.md" and "Plan: 4 to add" in b.text
                 and "will perform" in b.text and b.text.startswith("$ vault-state plan -f examples/state.yaml\n")]
     result = cli("plan", "-f", str(EXAMPLES / "state.yaml"))
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.err) == (0, "Stack: default (its inventory holds 0 ids)\n")  # the stack: on stderr
     shown = block.text.splitlines()[1:]
     assert matches(shown, result.out.splitlines()), result.out
 

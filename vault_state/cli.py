@@ -30,6 +30,7 @@ from vault_state.errors import (
 from vault_state.export import export_state
 from vault_state.export_filter import parse_pattern
 from vault_state.inputs import read_local
+from vault_state.inventory import Inventory, owned_summary, ownership_of, read_inventories, record_apply
 from vault_state.kinds.facts import fact_reader
 from vault_state.kinds.registry import KINDS
 from vault_state.kube.settings import KubeSettings, connector
@@ -39,6 +40,7 @@ from vault_state.lint import lint_state
 from vault_state.lock import ApplyLock, held
 from vault_state.plan.deferred import settle_call
 from vault_state.plan.model import Plan, Resource, ResourceId
+from vault_state.plan.ownership import Ownership
 from vault_state.plan.planner import plan as make_plan
 from vault_state.plan.safety import destroy_refusals
 from vault_state.plan.saved import (
@@ -138,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("-o", "--out", metavar="PLANFILE", help="also save the plan, for `apply PLANFILE`")
     plan.add_argument("--target", action="append", metavar="KIND/PATH",
                       help="plan only this object and what it needs (repeatable)")
+    _fingerprint_flags(plan)
     apply = sub.add_parser("apply", parents=flags, help="make the server match the file")
     apply.add_argument("planfile", nargs="?", metavar="PLANFILE",
                        help="apply exactly this saved plan (from `plan -o`), without asking")
@@ -146,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="apply only this object and what it needs (repeatable)")
     apply.add_argument("--allow-destroy", action="store_true",
                        help="allow disabling secrets engines and auth methods (destroys their data)")
+    _fingerprint_flags(apply)
     sub.add_parser("schema", parents=flags, help="print the state file's JSON Schema")
     export = sub.add_parser("export", parents=flags, help="write the server's configuration as a state file")
     export.add_argument("-o", "--output", help="write to this file (default: standard output)")
@@ -166,6 +170,21 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
     return parser
+
+
+def _fingerprint_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--resend-write-only", action="store_true",
+                        help="send every write-only value again (and record its fingerprint)")
+    parser.add_argument("--no-fingerprints", action="store_true",
+                        help="neither compare nor record fingerprints of write-only values")
+
+
+@dataclass
+class Owners:
+    """The inventories read for a plan, and the planner's view of ownership made from them."""
+
+    ownership: Ownership
+    inventories: dict[str, Inventory]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -211,13 +230,15 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     output = _plan_format(args)
-    the_plan, loaded, _, observed = _plan(args, io, quiet=output != "text")
+    the_plan, loaded, _, observed, owners = _plan(args, io, quiet=output != "text")
     document = plan_document(the_plan, [str(w) for w in loaded.warnings] + _target_note(args))
+    document["stack"] = owned_summary(owners.ownership, the_plan)
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
     elif output == "markdown":
         sys.stdout.write(plan_markdown(document))
     else:
+        _say_stack(io, document["stack"])
         io.lines(plan_lines({**document, "warnings": _target_note(args)}))
     if args.out:
         targets = [str(parse_target(t)) for t in args.target or []]
@@ -233,6 +254,15 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
         )
         return 1
     return 2 if args.detailed_exitcode and the_plan.has_changes else 0
+
+
+def _say_stack(io: Io, stack: dict[str, Any]) -> None:
+    """The stack the plan is for, on stderr (stdout stays the plan itself); JSON has it as `stack`."""
+    io.err.print(f"Stack: {stack['name']} (its inventory holds {stack['inventory_ids']} ids)",
+                 markup=False, highlight=False)
+    if stack["deletes_owned"]:
+        io.err.print(f"prune: owned deletes {len(stack['deletes_owned'])} of them: {', '.join(stack['deletes_owned'])}",
+                     markup=False, highlight=False)
 
 
 def cmd_apply(args: argparse.Namespace, io: Io) -> int:
@@ -261,11 +291,14 @@ def _lock_gateway(args: argparse.Namespace) -> Gateway:
 
 def _apply(args: argparse.Namespace, io: Io) -> int:
     if args.planfile is not None:
-        the_plan, loaded, gateway = _saved_plan(args, io)
+        the_plan, loaded, gateway, owners = _saved_plan(args, io)
     else:
-        the_plan, loaded, gateway, _ = _plan(args, io, quiet=False)
+        the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=False)
+        _say_stack(io, owned_summary(owners.ownership, the_plan))
         io.lines(plan_lines(plan_document(the_plan, _target_note(args))))
+    track = not args.no_fingerprints
     if not the_plan.has_changes:
+        record_apply(gateway, owners.ownership, owners.inventories, the_plan, ApplyReport(), track)  # adoptions
         return _verify_after(args, io, loaded, gateway, 0)
     prune_at = {kind.name: loaded.source.locate(("prune", kind.prune_key)) for kind in KINDS}
     refusals = destroy_refusals(the_plan, args.allow_destroy, prune_at)
@@ -283,6 +316,7 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
             gateway.workers,
             tracker,
         )
+    record_apply(gateway, owners.ownership, owners.inventories, the_plan, report, track)
     return _verify_after(args, io, loaded, gateway, _report(report, the_plan, io))
 
 
@@ -353,9 +387,9 @@ def _load(args: argparse.Namespace, io: Io, quiet: bool = False) -> LoadedState:
     return loaded
 
 
-def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway, Observed]:
-    """Load, resolve, read the server and plan (limited to --target). The loaded state's warnings
-    include the server checks; `Observed` is what a saved plan keeps digests of."""
+def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway, Observed, Owners]:
+    """Load, resolve, read the server and the inventories, and plan (limited to --target). The
+    loaded state's warnings include the server checks; `Observed` is what a saved plan keeps digests of."""
     targets = [parse_target(t) for t in getattr(args, "target", None) or []]
     local = read_local(Path(args.file), os.environ, _cluster(args))
     loaded, desired = local.loaded, local.desired
@@ -365,6 +399,9 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     gateway.check_namespace()
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
         live = read_live(gateway, desired, loaded.state.prune, gateway.workers.limit)
+        inventories = read_inventories(gateway)
+    ownership = ownership_of(gateway, loaded.state.stack, loaded.state.adopt, desired, inventories,
+                             track=not args.no_fingerprints, resend=args.resend_write_only)
     _check_identity(loaded, gateway, live, local.state_bytes)
     known = {rid.path for rid in live if rid.kind == "policy" and not rid.namespace}
     warnings = [*lint_state(loaded.state, loaded.source, references=False),
@@ -373,13 +410,13 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     if not quiet:
         io.warn(warnings)
     loaded.warnings += warnings
-    the_plan = make_plan(desired, live, loaded.state.prune)
+    the_plan = make_plan(desired, live, loaded.state.prune, ownership)
     if targets:
         the_plan = limit_to_targets(the_plan, targets)
     connection = gateway.connection
     observed = Observed(server_address(connection.address), connection.namespace or "", args.file,
                         local.state_bytes, local.sources, live)
-    return the_plan, loaded, gateway, observed
+    return the_plan, loaded, gateway, observed, Owners(ownership, inventories)
 
 
 def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId, Resource], text: bytes) -> None:
@@ -411,7 +448,7 @@ def _target_note(args: argparse.Namespace) -> list[str]:
             "run without --target to see every change"]
 
 
-def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Gateway]:
+def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Gateway, Owners]:
     """Plan again from the saved plan's state file and targets; refuse unless nothing it read changed
     and the changes are exactly the saved ones."""
     path = Path(args.planfile)
@@ -422,14 +459,14 @@ def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Ga
         raise VaultStateError(f"the saved plan was made from {saved.state_file}, not {args.file}; leave out -f")
     _refuse_stale(io, path, state_file_reasons(saved))
     args.file, args.target = saved.state_file, saved.targets
-    the_plan, loaded, gateway, observed = _plan(args, io, quiet=True)
+    the_plan, loaded, gateway, observed, owners = _plan(args, io, quiet=True)
     document = plan_document(the_plan)
     reasons = stale_reasons(saved, observed)
     if not reasons and saved_changes_differ(saved, document):
         reasons = ["the plan computed now differs from the saved one"]
     _refuse_stale(io, path, reasons)
     io.lines(plan_lines(document))
-    return the_plan, loaded, gateway
+    return the_plan, loaded, gateway, owners
 
 
 def _refuse_stale(io: Io, path: Path, reasons: list[str]) -> None:
