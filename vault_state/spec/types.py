@@ -173,7 +173,9 @@ def _mount_key(path: str) -> str:
     check_mount_path(path)
     if path.split("/")[0] in RESERVED_MOUNTS:
         reserved = ", ".join(RESERVED_MOUNTS)
-        raise ValueError(f"{path!r} is a reserved path ({reserved} are built in or used by vault-state's lock and inventory)")
+        raise ValueError(
+            f"{path!r} is a reserved path ({reserved} are built in or used by vault-state's lock and inventory)"
+        )
     return path
 
 
