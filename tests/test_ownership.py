@@ -68,42 +68,44 @@ def test_the_plan_names_the_default_stack(cli: Cli, bao: DevServer, tmp_path: Pa
     import json
 
     assert json.loads(planned.out)["stack"] == {"name": "default", "inventory_ids": 0, "deletes_owned": []}
-    assert cli("plan", "-f", str(state)).err.startswith("Stack: default (its inventory holds 0 ids)")
+    assert cli("plan", "-f", str(state)).err == ""  # a file without `stack:` or owned prune: JSON only
+    named = write_state(tmp_path, f"version: 1\nstack: default\n{policies(['x'])}", "named.yaml")
+    assert cli("plan", "-f", str(named)).err == "Stack: default (its inventory holds 0 ids)\n"
     assert bao.request("GET", "vault-state/data/inventory/default").status_code == 404  # plan never writes
 
 
 def test_a_second_stack_is_refused_until_it_adopts(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
-    a = stack_file(tmp_path, "team-a", policies(["shared", "a-only"]))
+    a = stack_file(tmp_path, "team-a", policies(["common", "a-only"]))
     assert cli("apply", "-f", str(a), "--auto-approve").code == 0
     other_rule = 'path "kv/*" { capabilities = ["list"] }'
-    b = stack_file(tmp_path, "team-b", policies(["shared"], other_rule))
+    b = stack_file(tmp_path, "team-b", policies(["common"], other_rule))
     planned = cli("plan", "-f", str(b))
     assert planned.code == 1
-    assert ("!! REFUSED: conflict: stack team-a owns it; add policy/shared to `adopt:` to move it to stack "
+    assert ("!! REFUSED: conflict: stack team-a owns it; add policy/common to `adopt:` to move it to stack "
             "team-b, or remove it from this file") in planned.out
     applied = cli("apply", "-f", str(b), "--auto-approve")
     assert applied.code != 0 and "nothing was changed" in applied.err
-    assert '"read"' in bao.request("GET", "sys/policies/acl/shared").json()["data"]["policy"]
+    assert '"read"' in bao.request("GET", "sys/policies/acl/common").json()["data"]["policy"]
 
-    b.write_text(f"version: 1\nstack: team-b\nprune: owned\nadopt: [policy/shared]\n{policies(['shared'], other_rule)}")
+    b.write_text(f"version: 1\nstack: team-b\nprune: owned\nadopt: [policy/common]\n{policies(['common'], other_rule)}")
     planned = cli("plan", "-f", str(b))
     assert planned.code == 0 and "!! adopted: ownership moves from stack team-a to stack team-b" in planned.out
     assert cli("apply", "-f", str(b), "--auto-approve").code == 0
-    assert inventory(bao, "team-a")["ids"] == ["policy/a-only"] and inventory(bao, "team-b")["ids"] == ["policy/shared"]
+    assert inventory(bao, "team-a")["ids"] == ["policy/a-only"] and inventory(bao, "team-b")["ids"] == ["policy/common"]
     # team-a no longer declaring it, with owned prune, leaves it to team-b.
     a.write_text(f"version: 1\nstack: team-a\nprune: owned\n{policies(['a-only'])}")
     assert "No changes" in cli("plan", "-f", str(a)).out
 
 
 def test_a_conflict_left_as_it_is_is_a_note(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
-    a = stack_file(tmp_path, "team-a", policies(["shared"]))
+    a = stack_file(tmp_path, "team-a", policies(["common"]))
     assert cli("apply", "-f", str(a), "--auto-approve").code == 0
-    b = stack_file(tmp_path, "team-b", policies(["shared"]))
+    b = stack_file(tmp_path, "team-b", policies(["common"]))
     planned = cli("plan", "-f", str(b))
     assert planned.code == 0
-    assert "note: policy/shared: conflict: stack team-a owns it" in planned.out
+    assert "note: policy/common: conflict: stack team-a owns it" in planned.out
     assert cli("apply", "-f", str(b), "--auto-approve").code == 0
-    assert inventory(bao, "team-b")["ids"] == [] and inventory(bao, "team-a")["ids"] == ["policy/shared"]
+    assert inventory(bao, "team-b")["ids"] == [] and inventory(bao, "team-a")["ids"] == ["policy/common"]
 
 
 def test_namespaced_ids_are_owned_too(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
@@ -141,3 +143,42 @@ def test_prune_forms(offline_cli: Cli, tmp_path: Path) -> None:
     bad_stack = write_state(tmp_path, "version: 1\nstack: 'a/b'\n")
     result = offline_cli("validate", "-f", str(bad_stack))
     assert result.code == 1 and "invalid stack name 'a/b'" in result.err
+
+
+def test_the_mass_change_guard_refuses_a_truncated_file(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    names = [f"p{i:02}" for i in range(12)]
+    state = stack_file(tmp_path, "big", policies(names))
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    state.write_text(f"version: 1\nstack: big\nprune: owned\n{policies(names[:7])}")
+    refused = cli("apply", "-f", str(state), "--auto-approve")
+    assert refused.code == 1
+    assert ("refused: this plan deletes or replaces 5 of the 13 policy objects on the server (38%, more than 30%); "
+            "pass --allow-mass-change if that is meant") in refused.err
+    assert len(live_policies(bao)) == 12
+    state.write_text(f"version: 1\nstack: big\nprune: owned\nmass_change: {{percent: 40}}\n{policies(names[:7])}")
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0  # the file's threshold lets it run
+    assert len(live_policies(bao)) == 7
+    state.write_text(f"version: 1\nstack: big\nprune: owned\nmass_change: {{minimum: 5}}\n{policies(names[:2])}")
+    assert "5 of the 8 policy objects on the server (62%" in cli("apply", "-f", str(state), "--auto-approve").err
+    assert cli("apply", "-f", str(state), "--auto-approve", "--allow-mass-change").code == 0
+    assert live_policies(bao) == {"p00", "p01"}
+
+
+def test_adopt_and_inventory_commands(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    bao.request("POST", "sys/policies/acl/by-hand", {"policy": RULE})
+    a = stack_file(tmp_path, "team-a", policies(["a-one"]))
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    b = stack_file(tmp_path, "team-b", policies(["by-hand", "a-one", "new"]))
+    assert cli("adopt", "-f", str(b), "policy/new").code == 1  # not on the server yet
+    assert "not declared by" in cli("adopt", "-f", str(b), "policy/other").err
+    adopted = cli("adopt", "-f", str(b), "--all")
+    assert adopted.code == 0, adopted.err
+    assert adopted.out == "adopted policy/a-one from stack team-a\nadopted policy/by-hand\nstack team-b owns 2 more ids\n"
+    listed = cli("inventory")
+    assert listed.code == 0
+    lines = listed.out.splitlines()
+    assert lines[0].startswith("team-a: 0 ids, 0 fingerprints (updated ") and lines[1].startswith("team-b: 2 ids")
+    assert lines[2:] == ["  policy/a-one", "  policy/by-hand"]
+    b.write_text(f"version: 1\nstack: team-b\nprune: owned\n{policies(['new'])}")
+    planned = cli("plan", "-f", str(b))
+    assert "  - policy/a-one" in planned.out and "  - policy/by-hand" in planned.out and "  + policy/new" in planned.out

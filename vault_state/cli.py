@@ -30,7 +30,15 @@ from vault_state.errors import (
 from vault_state.export import export_state
 from vault_state.export_filter import parse_pattern
 from vault_state.inputs import read_local
-from vault_state.inventory import Inventory, owned_summary, ownership_of, read_inventories, record_apply
+from vault_state.inventory import (
+    Inventory,
+    adopted,
+    owned_summary,
+    ownership_of,
+    read_inventories,
+    record_apply,
+    write_inventory,
+)
 from vault_state.kinds.facts import fact_reader
 from vault_state.kinds.registry import KINDS
 from vault_state.kube.settings import KubeSettings, connector
@@ -42,7 +50,7 @@ from vault_state.plan.deferred import settle_call
 from vault_state.plan.model import Plan, Resource, ResourceId
 from vault_state.plan.ownership import Ownership
 from vault_state.plan.planner import plan as make_plan
-from vault_state.plan.safety import destroy_refusals
+from vault_state.plan.safety import destroy_refusals, mass_change_refusals
 from vault_state.plan.saved import (
     Observed,
     read_saved,
@@ -150,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--allow-destroy", action="store_true",
                        help="allow disabling secrets engines and auth methods (destroys their data)")
     _fingerprint_flags(apply)
+    apply.add_argument("--allow-mass-change", action="store_true",
+                       help="allow deleting or replacing more than `mass_change.percent` %% of a kind")
     sub.add_parser("schema", parents=flags, help="print the state file's JSON Schema")
     export = sub.add_parser("export", parents=flags, help="write the server's configuration as a state file")
     export.add_argument("-o", "--output", help="write to this file (default: standard output)")
@@ -167,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     eso = sub.add_parser("eso-manifests", parents=flags, help="print the External Secrets Operator manifests")
     eso.add_argument("-o", "--output-dir", metavar="DIR", help="write one file per manifest and a kustomization.yaml")
     eso.add_argument("--example-external-secret", action="store_true", help="add an ExternalSecret reading one key")
+    sub.add_parser("inventory", parents=flags, help="list what each stack owns (its inventory on the server)")
+    adopt = sub.add_parser("adopt", parents=flags, help="record existing objects the file declares as this stack's")
+    adopt.add_argument("ids", nargs="*", metavar="ID", help="ids as the plan prints them")
+    adopt.add_argument("--all", action="store_true", help="every object the file declares that the server has")
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
     return parser
@@ -185,6 +199,7 @@ class Owners:
 
     ownership: Ownership
     inventories: dict[str, Inventory]
+    live: frozenset[ResourceId]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -238,7 +253,7 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     elif output == "markdown":
         sys.stdout.write(plan_markdown(document))
     else:
-        _say_stack(io, document["stack"])
+        _say_stack(io, document["stack"], loaded.state)
         io.lines(plan_lines({**document, "warnings": _target_note(args)}))
     if args.out:
         targets = [str(parse_target(t)) for t in args.target or []]
@@ -256,8 +271,16 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     return 2 if args.detailed_exitcode and the_plan.has_changes else 0
 
 
-def _say_stack(io: Io, stack: dict[str, Any]) -> None:
-    """The stack the plan is for, on stderr (stdout stays the plan itself); JSON has it as `stack`."""
+def _relies_on_ownership(state: StateFile) -> bool:
+    """The file names its stack, prunes what it owns or adopts: it needs the inventories."""
+    return "stack" in state.model_fields_set or bool(state.adopt) or "owned" in state.prune.model_dump().values()
+
+
+def _say_stack(io: Io, stack: dict[str, Any], state: StateFile) -> None:
+    """The stack the plan is for, on stderr (stdout stays the plan itself), when the file relies on
+    ownership; the JSON plan always has it as `stack`."""
+    if not _relies_on_ownership(state):
+        return
     io.err.print(f"Stack: {stack['name']} (its inventory holds {stack['inventory_ids']} ids)",
                  markup=False, highlight=False)
     if stack["deletes_owned"]:
@@ -294,7 +317,7 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
         the_plan, loaded, gateway, owners = _saved_plan(args, io)
     else:
         the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=False)
-        _say_stack(io, owned_summary(owners.ownership, the_plan))
+        _say_stack(io, owned_summary(owners.ownership, the_plan), loaded.state)
         io.lines(plan_lines(plan_document(the_plan, _target_note(args))))
     track = not args.no_fingerprints
     if not the_plan.has_changes:
@@ -302,6 +325,9 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
         return _verify_after(args, io, loaded, gateway, 0)
     prune_at = {kind.name: loaded.source.locate(("prune", kind.prune_key)) for kind in KINDS}
     refusals = destroy_refusals(the_plan, args.allow_destroy, prune_at)
+    guard = loaded.state.mass_change
+    if not args.allow_mass_change:
+        refusals += mass_change_refusals(the_plan, owners.live, guard.percent, guard.minimum)
     if refusals:
         for message in refusals:
             io.err.print(f"refused: {message}", style="bold red", markup=False, highlight=False)
@@ -316,8 +342,50 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
             gateway.workers,
             tracker,
         )
-    record_apply(gateway, owners.ownership, owners.inventories, the_plan, report, track)
-    return _verify_after(args, io, loaded, gateway, _report(report, the_plan, io))
+    code = _report(report, the_plan, io)
+    try:  # after the report: a server that went away must not hide what was applied
+        record_apply(gateway, owners.ownership, owners.inventories, the_plan, report, track)
+    except VaultStateError as exc:
+        io.err.print(f"error: the inventory of stack {owners.ownership.stack} was not updated ({exc}); once the "
+                     "server answers, record the objects this apply wrote with `vault-state adopt ID...`",
+                     style="bold red", markup=False, highlight=False)
+        return 1
+    return _verify_after(args, io, loaded, gateway, code)
+
+
+def cmd_inventory(args: argparse.Namespace, io: Io) -> int:
+    gateway = _gateway(args, io)
+    inventories = read_inventories(gateway)
+    if not inventories:
+        io.out.print("no stack has an inventory on this server yet", markup=False, highlight=False)
+    for name, inventory in sorted(inventories.items()):
+        io.out.print(f"{name}: {len(inventory.ids)} ids, {len(inventory.fingerprints)} fingerprints "
+                     f"(updated {inventory.updated} by vault-state {inventory.tool_version})",
+                     markup=False, highlight=False)
+        for rid in sorted(inventory.ids):
+            io.out.print(f"  {rid}", markup=False, highlight=False)
+    return 0
+
+
+def cmd_adopt(args: argparse.Namespace, io: Io) -> int:
+    """Record objects the file declares and the server has as this stack's, under the apply lock."""
+    if bool(args.ids) == bool(args.all):
+        raise ConfigurationError("adopt: give the ids to adopt, or --all (not both)")
+    args.no_fingerprints, args.resend_write_only = True, False
+    with held(ApplyLock(_lock_gateway(args)), 0):
+        the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=True)
+        existing = {str(c.id) for c in the_plan.changes if c.before is not None and c.after is not None}
+        wanted = sorted(existing) if args.all else list(dict.fromkeys(args.ids))
+        unknown = [rid for rid in wanted if rid not in existing]
+        if unknown:
+            raise ConfigurationError(f"adopt: not declared by {args.file} or not on the server: {', '.join(unknown)}")
+        for inventory in adopted(owners.inventories, loaded.state.stack, wanted):
+            write_inventory(gateway, inventory)
+    for rid in wanted:
+        source = owners.ownership.others.get(rid)
+        io.out.print(f"adopted {rid}" + (f" from stack {source}" if source else ""), markup=False, highlight=False)
+    io.out.print(f"stack {loaded.state.stack} owns {len(wanted)} more ids", markup=False, highlight=False)
+    return 0
 
 
 def cmd_lint(args: argparse.Namespace, io: Io) -> int:
@@ -399,7 +467,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     gateway.check_namespace()
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
         live = read_live(gateway, desired, loaded.state.prune, gateway.workers.limit)
-        inventories = read_inventories(gateway)
+    inventories = read_inventories(gateway, needed=_relies_on_ownership(loaded.state))
     ownership = ownership_of(gateway, loaded.state.stack, loaded.state.adopt, desired, inventories,
                              track=not args.no_fingerprints, resend=args.resend_write_only)
     _check_identity(loaded, gateway, live, local.state_bytes)
@@ -416,7 +484,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     connection = gateway.connection
     observed = Observed(server_address(connection.address), connection.namespace or "", args.file,
                         local.state_bytes, local.sources, live)
-    return the_plan, loaded, gateway, observed, Owners(ownership, inventories)
+    return the_plan, loaded, gateway, observed, Owners(ownership, inventories, frozenset(live))
 
 
 def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId, Resource], text: bytes) -> None:
@@ -556,6 +624,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], int]] = {
     "schema": cmd_schema,
     "export": cmd_export,
     "lint": cmd_lint,
+    "inventory": cmd_inventory,
+    "adopt": cmd_adopt,
     "verify": cmd_verify,
     "doctor": cmd_doctor,
     "eso-manifests": cmd_eso_manifests,

@@ -47,9 +47,16 @@ class Inventory:
         }
 
 
-def read_inventories(gateway: Gateway) -> dict[str, Inventory]:
-    """Every stack's inventory (none before the first apply: the mount does not exist yet)."""
-    names = [n for n in gateway.list(INVENTORY_LIST) if not n.endswith("/")]
+def read_inventories(gateway: Gateway, needed: bool = True) -> dict[str, Inventory]:
+    """Every stack's inventory (none before the first apply: the mount does not exist yet). A token
+    that may not read them plans without them when the file does not rely on ownership (`needed`
+    false: no `stack:`, no owned prune, no `adopt:`); else that is an error naming the path."""
+    try:
+        names = [n for n in gateway.list(INVENTORY_LIST) if not n.endswith("/")]
+    except VaultApiError as exc:
+        if exc.status != 403 or needed:
+            raise
+        return {}
     found = {}
     for name, payload in zip(names, gateway.read_many([f"{INVENTORY_DATA}/{n}" for n in names]), strict=True):
         data = ((payload or {}).get("data") or {}).get("data") or {}
@@ -137,6 +144,19 @@ def recorded(
         if name != ownership.stack and inv.ids & adopted:
             kept = {k: v for k, v in inv.fingerprints.items() if k.split(" ", 1)[0] not in adopted}
             changed.append(Inventory(name, inv.ids - adopted, kept, _now(), __version__))
+    return changed
+
+
+def adopted(inventories: Mapping[str, Inventory], stack: str, ids: Iterable[str]) -> list[Inventory]:
+    """The inventories after `vault-state adopt`: the ids move to `stack` (their fingerprints stay
+    behind: the values are not tracked until sent)."""
+    taken = frozenset(ids)
+    mine = inventories.get(stack, Inventory(stack))
+    changed = [Inventory(stack, mine.ids | taken, mine.fingerprints, _now(), __version__)]
+    for name, inv in sorted(inventories.items()):
+        if name != stack and inv.ids & taken:
+            kept = {k: v for k, v in inv.fingerprints.items() if k.rsplit("#", 1)[0] not in taken}
+            changed.append(Inventory(name, inv.ids - taken, kept, _now(), __version__))
     return changed
 
 

@@ -130,7 +130,7 @@ def _rotated(rid: ResourceId, after: Resource, owner: Ownership) -> tuple[FieldD
     """Write-only values whose fingerprint changed: Vault never returns them, so the inventory's
     fingerprint is the only way to see the change. Shown as `(sensitive, changed)`."""
     return tuple(
-        FieldDiff(name, after.write_only[name], after.write_only[name], True)
+        FieldDiff(name, None, after.write_only[name], True)  # the old value is unknown: only its fingerprint
         for name in sorted(after.write_only) if value_key(str(rid), name) in owner.rotated
     )
 

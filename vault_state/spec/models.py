@@ -22,6 +22,7 @@ from vault_state.spec.engines import SecretsEngine
 from vault_state.spec.policies import StructuredPolicy
 from vault_state.spec.types import MountPath, NamespaceName, PolicyName, RoleName, Strict, check_name
 
+
 def _stack_name(name: str) -> str:
     """A stack names its inventory's KV path: one plain segment."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
@@ -83,6 +84,13 @@ class Prune(Strict):
     kubernetes_secrets_roles: Mode = Field(False, description="Roles of the kubernetes secrets engines in this file.")
 
 
+class MassChange(Strict):
+    """The mass-change guard: apply refuses a plan that deletes or replaces too much of one kind."""
+
+    percent: int = Field(30, ge=0, le=100, description="Refuse above this share of a kind's live objects.")
+    minimum: int = Field(10, ge=1, description="Only for kinds with at least this many live objects.")
+
+
 class Lint(Strict):
     """Settings of `vault-state lint` (not sent to the server)."""
 
@@ -138,6 +146,7 @@ class StateFile(Sections):
         default_factory=list, description="Ids (as the plan prints them) this stack takes over from another stack."
     )
     lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")
+    mass_change: MassChange = Field(default_factory=MassChange, description="The mass-change guard of apply.")
     checks: list[Check] = Field(default_factory=list, description="Access checks of `vault-state verify`.")
     external_secrets: ExternalSecrets | None = Field(None, description="ESO stores (`vault-state eso-manifests`).")
 
