@@ -51,7 +51,7 @@ from vault_state.spec.auth import (
     UserpassUser,
 )
 from vault_state.spec.engines import KvConfig, SecretsEngine, Tune
-from vault_state.spec.models import Lint, Namespace, Prune
+from vault_state.spec.models import Lint, MassChange, Namespace, Prune
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -274,6 +274,7 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("`prune`", 0): Prune,
     ("`namespaces`", 0): Namespace,
     ("`lint`", 0): Lint,
+    ("`mass_change`", 0): MassChange,
     ("transit", 0): TransitKey,
     ("ssh", 0): SshCa,
     ("ssh", 1): SshRole,

@@ -21,7 +21,7 @@ NAME_RULE = "use letters, digits, '_', '.', '-' (no '/', no '..')"
 DURATION_RULE = "use seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)"
 SERVER_OPERATION = "an operation on the server (seal, root token, rekey, raw storage), not configuration"
 TYPED = "is managed by a typed kind: declare it under"
-RESERVED = "(sys, identity, cubbyhole, auth, vault-state are built in or used by vault-state's lock)"
+RESERVED = "(sys, identity, cubbyhole, auth, vault-state, vault-state-transit are built in or used by vault-state's lock and inventory)"
 
 # file in tests/bad -> every expected diagnostic as "LINE:COL: message", in the order printed.
 ERRORS: dict[str, list[str]] = {
@@ -359,7 +359,7 @@ ODD_INPUTS = {
     "auth method null": "version: 1\nauth_methods:\n  x:\n",
     "token auth": "version: 1\nauth_methods:\n  t:\n    type: token\n",
     "kv-v2 alias contradicted": "version: 1\nsecrets_engines:\n  t:\n    type: kv-v2\n    version: 1\n",
-    "prune not a mapping": "version: 1\nprune: true\n",
+    "prune not a mapping": "version: 1\nprune: [policies]\n",
     "root policy": f"version: 1\npolicies:\n  Root: {P}\n",
     "jwt without key source": "version: 1\nauth_methods:\n  j:\n    type: jwt\n    config: {}\n",
     "deep block nesting": "version: 1\nx:\n" + "".join(" " * i + "- \n" for i in range(3000)),

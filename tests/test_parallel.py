@@ -65,11 +65,11 @@ class CountingGateway(Gateway):
         self.threads: set[str] = set()
 
     def request(
-        self, method: str, path: str, body: dict[str, Any] | None = None, namespace: str = ""
+        self, method: str, path: str, body: dict[str, Any] | None = None, namespace: str = "", patient: bool = True
     ) -> tuple[int, dict[str, Any]]:
         self.log.append((method, f"{namespace}:{path}" if namespace else path))  # list.append is atomic under the GIL
         self.threads.add(threading.current_thread().name)
-        return super().request(method, path, body, namespace)
+        return super().request(method, path, body, namespace, patient)
 
 
 def _plan(bao: DevServer, state: Path, parallelism: int) -> tuple[Plan, CountingGateway]:

@@ -23,10 +23,10 @@ class CountingGateway(Gateway):
         self.log: list[tuple[str, str]] = []
 
     def request(
-        self, method: str, path: str, body: dict[str, Any] | None = None, namespace: str = ""
+        self, method: str, path: str, body: dict[str, Any] | None = None, namespace: str = "", patient: bool = True
     ) -> tuple[int, dict[str, Any]]:
         self.log.append((method, f"{namespace}:{path}" if namespace else path))
-        return super().request(method, path, body, namespace)
+        return super().request(method, path, body, namespace, patient)
 
 
 def _read(bao: DevServer, state: Path) -> CountingGateway:

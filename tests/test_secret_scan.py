@@ -3,6 +3,8 @@ its stdout, stderr, saved plan file, JSON plan, export and any exception message
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 from conftest import REVIEWER_JWT, Cli, write_state
@@ -76,4 +78,14 @@ def test_no_command_prints_a_secret(cli: Cli, bao: DevServer, tmp_path: Path) ->
     scan(failed.out, failed.err)
     assert codes == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     assert failed.code == 1
+    # The inventory holds fingerprints of the three write-only values: keyed MACs, never the values.
+    inventory = bao.request("GET", "vault-state/data/inventory/default").json()["data"]["data"]
+    assert sorted(inventory["fingerprints"]) == [
+        "auth_method/kubernetes#config.token_reviewer_jwt", "auth_role/people/alice#password",
+        "auth_role/people/bob#password",
+    ]
+    assert all(value.startswith("vault:v1:") for value in inventory["fingerprints"].values())
+    text = json.dumps(inventory)
+    scan(text)
+    assert not [s for s in SECRETS if base64.b64encode(s.encode()).decode() in text]  # not even encoded
     assert SCANNED["leaks"] == 0

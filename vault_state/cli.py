@@ -30,6 +30,15 @@ from vault_state.errors import (
 from vault_state.export import export_state
 from vault_state.export_filter import parse_pattern
 from vault_state.inputs import read_local
+from vault_state.inventory import (
+    Inventory,
+    adopted,
+    owned_summary,
+    ownership_of,
+    read_inventories,
+    record_apply,
+    write_inventory,
+)
 from vault_state.kinds.facts import fact_reader
 from vault_state.kinds.registry import KINDS
 from vault_state.kube.settings import KubeSettings, connector
@@ -40,7 +49,8 @@ from vault_state.lock import ApplyLock, held
 from vault_state.plan.deferred import settle_call
 from vault_state.plan.model import Action, Plan, Resource, ResourceId
 from vault_state.plan.moves import for_reading, moves_of, plan_with_moves
-from vault_state.plan.safety import destroy_refusals
+from vault_state.plan.ownership import Ownership
+from vault_state.plan.safety import destroy_refusals, mass_change_refusals
 from vault_state.plan.saved import (
     Observed,
     read_saved,
@@ -143,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("-o", "--out", metavar="PLANFILE", help="also save the plan, for `apply PLANFILE`")
     plan.add_argument("--target", action="append", metavar="KIND/PATH",
                       help="plan only this object and what it needs (repeatable)")
+    _fingerprint_flags(plan)
     apply = sub.add_parser("apply", parents=flags, help="make the server match the file")
     apply.add_argument("planfile", nargs="?", metavar="PLANFILE",
                        help="apply exactly this saved plan (from `plan -o`), without asking")
@@ -151,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="apply only this object and what it needs (repeatable)")
     apply.add_argument("--allow-destroy", action="store_true",
                        help="allow disabling secrets engines and auth methods (destroys their data)")
+    _fingerprint_flags(apply)
+    apply.add_argument("--allow-mass-change", action="store_true",
+                       help="allow deleting or replacing more than `mass_change.percent` %% of a kind")
     sub.add_parser("schema", parents=flags, help="print the state file's JSON Schema")
     export = sub.add_parser("export", parents=flags, help="write the server's configuration as a state file")
     export.add_argument("-o", "--output", help="write to this file (default: standard output)")
@@ -168,9 +182,29 @@ def build_parser() -> argparse.ArgumentParser:
     eso = sub.add_parser("eso-manifests", parents=flags, help="print the External Secrets Operator manifests")
     eso.add_argument("-o", "--output-dir", metavar="DIR", help="write one file per manifest and a kustomization.yaml")
     eso.add_argument("--example-external-secret", action="store_true", help="add an ExternalSecret reading one key")
+    sub.add_parser("inventory", parents=flags, help="list what each stack owns (its inventory on the server)")
+    adopt = sub.add_parser("adopt", parents=flags, help="record existing objects the file declares as this stack's")
+    adopt.add_argument("ids", nargs="*", metavar="ID", help="ids as the plan prints them")
+    adopt.add_argument("--all", action="store_true", help="every object the file declares that the server has")
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
     return parser
+
+
+def _fingerprint_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--resend-write-only", action="store_true",
+                        help="send every write-only value again (and record its fingerprint)")
+    parser.add_argument("--no-fingerprints", action="store_true",
+                        help="neither compare nor record fingerprints of write-only values")
+
+
+@dataclass
+class Owners:
+    """The inventories read for a plan, and the planner's view of ownership made from them."""
+
+    ownership: Ownership
+    inventories: dict[str, Inventory]
+    live: frozenset[ResourceId]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -216,17 +250,19 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     output = _plan_format(args)
-    the_plan, loaded, _, observed = _plan(args, io, quiet=output != "text")
+    the_plan, loaded, _, observed, owners = _plan(args, io, quiet=output != "text")
     # Text and Markdown show no unchanged object but those with a note: leave the rest out of the
     # document they format (at 50,000 objects, their values were most of a plan's memory).
     whole = output == "json" or bool(args.out)
     shown = the_plan if whole else Plan(tuple(c for c in the_plan.changes if c.action is not Action.NOOP or c.warnings))
     document = plan_document(shown, [str(w) for w in loaded.warnings] + _target_note(args), _names(loaded))
+    document["stack"] = owned_summary(owners.ownership, the_plan)
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
     elif output == "markdown":
         sys.stdout.write(plan_markdown(document))
     else:
+        _say_stack(io, document["stack"], loaded.state)
         io.lines(plan_lines({**document, "warnings": _target_note(args)}))
     if args.out:
         targets = [str(parse_target(t)) for t in args.target or []]
@@ -242,6 +278,23 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
         )
         return 1
     return 2 if args.detailed_exitcode and the_plan.has_changes else 0
+
+
+def _relies_on_ownership(state: StateFile) -> bool:
+    """The file names its stack, prunes what it owns or adopts: it needs the inventories."""
+    return "stack" in state.model_fields_set or bool(state.adopt) or "owned" in state.prune.model_dump().values()
+
+
+def _say_stack(io: Io, stack: dict[str, Any], state: StateFile) -> None:
+    """The stack the plan is for, on stderr (stdout stays the plan itself), when the file relies on
+    ownership; the JSON plan always has it as `stack`."""
+    if not _relies_on_ownership(state):
+        return
+    io.err.print(f"Stack: {stack['name']} (its inventory holds {stack['inventory_ids']} ids)",
+                 markup=False, highlight=False)
+    if stack["deletes_owned"]:
+        io.err.print(f"prune: owned deletes {len(stack['deletes_owned'])} of them: {', '.join(stack['deletes_owned'])}",
+                     markup=False, highlight=False)
 
 
 def cmd_apply(args: argparse.Namespace, io: Io) -> int:
@@ -270,14 +323,20 @@ def _lock_gateway(args: argparse.Namespace) -> Gateway:
 
 def _apply(args: argparse.Namespace, io: Io) -> int:
     if args.planfile is not None:
-        the_plan, loaded, gateway = _saved_plan(args, io)
+        the_plan, loaded, gateway, owners = _saved_plan(args, io)
     else:
-        the_plan, loaded, gateway, _ = _plan(args, io, quiet=False)
+        the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=False)
+        _say_stack(io, owned_summary(owners.ownership, the_plan), loaded.state)
         io.lines(plan_lines(plan_document(the_plan, _target_note(args), _names(loaded))))
+    track = not args.no_fingerprints
     if not the_plan.has_changes:
+        record_apply(gateway, owners.ownership, owners.inventories, the_plan, ApplyReport(), track)  # adoptions
         return _verify_after(args, io, loaded, gateway, 0)
     prune_at = {kind.name: loaded.source.locate(("prune", kind.prune_key)) for kind in KINDS}
     refusals = destroy_refusals(the_plan, args.allow_destroy, prune_at)
+    guard = loaded.state.mass_change
+    if not args.allow_mass_change:
+        refusals += mass_change_refusals(the_plan, owners.live, guard.percent, guard.minimum)
     if refusals:
         for message in refusals:
             io.err.print(f"refused: {message}", style="bold red", markup=False, highlight=False)
@@ -292,7 +351,50 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
             gateway.workers,
             tracker,
         )
-    return _verify_after(args, io, loaded, gateway, _report(report, the_plan, io))
+    code = _report(report, the_plan, io)
+    try:  # after the report: a server that went away must not hide what was applied
+        record_apply(gateway, owners.ownership, owners.inventories, the_plan, report, track)
+    except VaultStateError as exc:
+        io.err.print(f"error: the inventory of stack {owners.ownership.stack} was not updated ({exc}); once the "
+                     "server answers, record the objects this apply wrote with `vault-state adopt ID...`",
+                     style="bold red", markup=False, highlight=False)
+        return 1
+    return _verify_after(args, io, loaded, gateway, code)
+
+
+def cmd_inventory(args: argparse.Namespace, io: Io) -> int:
+    gateway = _gateway(args, io)
+    inventories = read_inventories(gateway)
+    if not inventories:
+        io.out.print("no stack has an inventory on this server yet", markup=False, highlight=False)
+    for name, inventory in sorted(inventories.items()):
+        io.out.print(f"{name}: {len(inventory.ids)} ids, {len(inventory.fingerprints)} fingerprints "
+                     f"(updated {inventory.updated} by vault-state {inventory.tool_version})",
+                     markup=False, highlight=False)
+        for rid in sorted(inventory.ids):
+            io.out.print(f"  {rid}", markup=False, highlight=False)
+    return 0
+
+
+def cmd_adopt(args: argparse.Namespace, io: Io) -> int:
+    """Record objects the file declares and the server has as this stack's, under the apply lock."""
+    if bool(args.ids) == bool(args.all):
+        raise ConfigurationError("adopt: give the ids to adopt, or --all (not both)")
+    args.no_fingerprints, args.resend_write_only = True, False
+    with held(ApplyLock(_lock_gateway(args)), 0):
+        the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=True)
+        existing = {str(c.id) for c in the_plan.changes if c.before is not None and c.after is not None}
+        wanted = sorted(existing) if args.all else list(dict.fromkeys(args.ids))
+        unknown = [rid for rid in wanted if rid not in existing]
+        if unknown:
+            raise ConfigurationError(f"adopt: not declared by {args.file} or not on the server: {', '.join(unknown)}")
+        for inventory in adopted(owners.inventories, loaded.state.stack, wanted):
+            write_inventory(gateway, inventory)
+    for rid in wanted:
+        source = owners.ownership.others.get(rid)
+        io.out.print(f"adopted {rid}" + (f" from stack {source}" if source else ""), markup=False, highlight=False)
+    io.out.print(f"stack {loaded.state.stack} owns {len(wanted)} more ids", markup=False, highlight=False)
+    return 0
 
 
 def cmd_lint(args: argparse.Namespace, io: Io) -> int:
@@ -376,9 +478,9 @@ def _names(loaded: LoadedState) -> list[str]:
     return [str(path) for path in loaded.files]
 
 
-def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway, Observed]:
-    """Load, resolve, read the server and plan (limited to --target). The loaded state's warnings
-    include the server checks; `Observed` is what a saved plan keeps digests of."""
+def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway, Observed, Owners]:
+    """Load, resolve, read the server and the inventories, and plan (limited to --target). The
+    loaded state's warnings include the server checks; `Observed` is what a saved plan keeps digests of."""
     targets = [parse_target(t) for t in getattr(args, "target", None) or []]
     local = read_local(_files(args), os.environ, _cluster(args), args.recursive)
     loaded, desired = local.loaded, local.desired
@@ -389,6 +491,9 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
         moves = moves_of(loaded.state, loaded.source.locate)
         live = read_live(gateway, for_reading(desired, moves), loaded.state.prune, gateway.workers.limit)
+    inventories = read_inventories(gateway, needed=_relies_on_ownership(loaded.state))
+    ownership = ownership_of(gateway, loaded.state.stack, loaded.state.adopt, desired, inventories,
+                             track=not args.no_fingerprints, resend=args.resend_write_only)
     _check_identity(loaded, gateway, live, local.state_bytes)
     known = {rid.path for rid in live if rid.kind == "policy" and not rid.namespace}
     warnings = [*lint_state(loaded.state, loaded.source, references=False),
@@ -397,13 +502,13 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     if not quiet:
         io.warn(warnings)
     loaded.warnings += warnings
-    the_plan = plan_with_moves(desired, live, loaded.state.prune, moves)
+    the_plan = plan_with_moves(desired, live, loaded.state.prune, moves, ownership)
     if targets:
         the_plan = limit_to_targets(the_plan, targets)
     connection = gateway.connection
     observed = Observed(server_address(connection.address), connection.namespace or "", _shown(args),
                         local.state_bytes, local.sources, live, local.file_bytes, _files(args), args.recursive)
-    return the_plan, loaded, gateway, observed
+    return the_plan, loaded, gateway, observed, Owners(ownership, inventories, frozenset(live))
 
 
 def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId, Resource], text: bytes) -> None:
@@ -435,7 +540,7 @@ def _target_note(args: argparse.Namespace) -> list[str]:
             "run without --target to see every change"]
 
 
-def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Gateway]:
+def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Gateway, Owners]:
     """Plan again from the saved plan's state file and targets; refuse unless nothing it read changed
     and the changes are exactly the saved ones."""
     path = Path(args.planfile)
@@ -447,14 +552,14 @@ def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Ga
         raise VaultStateError(f"the saved plan was made from {saved.state_file}, not {_shown(args)}; leave out -f")
     _refuse_stale(io, path, state_file_reasons(saved))
     args.file, args.target, args.recursive = made_from, saved.targets, saved.recursive
-    the_plan, loaded, gateway, observed = _plan(args, io, quiet=True)
+    the_plan, loaded, gateway, observed, owners = _plan(args, io, quiet=True)
     document = plan_document(the_plan, files=_names(loaded))
     reasons = stale_reasons(saved, observed)
     if not reasons and saved_changes_differ(saved, document):
         reasons = ["the plan computed now differs from the saved one"]
     _refuse_stale(io, path, reasons)
     io.lines(plan_lines(document))
-    return the_plan, loaded, gateway
+    return the_plan, loaded, gateway, owners
 
 
 def _refuse_stale(io: Io, path: Path, reasons: list[str]) -> None:
@@ -544,6 +649,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], int]] = {
     "schema": cmd_schema,
     "export": cmd_export,
     "lint": cmd_lint,
+    "inventory": cmd_inventory,
+    "adopt": cmd_adopt,
     "verify": cmd_verify,
     "doctor": cmd_doctor,
     "eso-manifests": cmd_eso_manifests,

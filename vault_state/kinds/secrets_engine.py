@@ -24,12 +24,15 @@ from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.engines import KvConfig, SecretsEngine
 from vault_state.spec.models import Sections
 from vault_state.spec.sources import Resolver
-from vault_state.spec.types import LOCK_MOUNT
+from vault_state.spec.types import FINGERPRINT_MOUNT, LOCK_MOUNT
 
 BUILTIN_TYPES = frozenset({"system", "identity", "cubbyhole", "ns_system", "ns_identity", "ns_cubbyhole"})
 # Set when the mount is enabled; tune answers 204 and silently ignores them.
 ENABLE_TIME_FIELDS = ("type", "local", "seal_wrap", "external_entropy_access", "force_no_cache")
 KV_DEFAULTS = {"max_versions": 0, "cas_required": False, "delete_version_after": 0}  # KvConfig's defaults
+
+
+_OWN_MOUNTS = (f"{LOCK_MOUNT}/", f"{FINGERPRINT_MOUNT}/")  # the tool's own mounts: never planned or exported
 
 
 class SecretsEngineKind:
@@ -54,7 +57,7 @@ class SecretsEngineKind:
         mounts = [
             Resource(ResourceId(self.name, strip_mount(key)), live_values_of(mount))
             for key, mount in data_of(vault.read("sys/mounts")).items()
-            if isinstance(mount, dict) and mount.get("type") not in BUILTIN_TYPES and key != f"{LOCK_MOUNT}/"
+            if isinstance(mount, dict) and mount.get("type") not in BUILTIN_TYPES and key not in _OWN_MOUNTS
         ]
         kv2 = [r for r in mounts if r.values["kv_config"] is not None and r.id in scope.desired]
         for resource, raw in zip(kv2, vault.read_many([f"{r.id.path}/config" for r in kv2]), strict=True):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from vault_state.errors import Diagnostic, InputError, Location
 from vault_state.kinds.registry import BY_NAME
 from vault_state.plan.model import Action, Call, Change, Plan, Resource, ResourceId
+from vault_state.plan.ownership import Ownership
 from vault_state.plan.planner import plan
 from vault_state.plan.targets import parse_target
 from vault_state.spec.models import Prune, StateFile
@@ -52,7 +53,9 @@ def for_reading(desired: Snapshot, moves: Sequence[Move]) -> dict[ResourceId, Re
     return {**extra, **desired}
 
 
-def plan_with_moves(desired: Snapshot, live: Snapshot, prune: Prune, moves: Sequence[Move]) -> Plan:
+def plan_with_moves(
+    desired: Snapshot, live: Snapshot, prune: Prune, moves: Sequence[Move], ownership: Ownership | None = None
+) -> Plan:
     """The plan of `desired` against `live`, with each move as a move, never a destroy.
 
     Raises InputError (located at the `moved:` entry) when the new id is not in the file, or when
@@ -77,7 +80,7 @@ def plan_with_moves(desired: Snapshot, live: Snapshot, prune: Prune, moves: Sequ
             pairs.append(move)
     if errors:
         raise InputError(errors)
-    the_plan = plan(desired, live, prune)
+    the_plan = plan(desired, live, prune, ownership)
     changes = {c.id: c for c in the_plan.changes}
     for move in remounts:
         changes[move.new] = _as_move(changes[move.new], move)

@@ -14,32 +14,36 @@ from typing import Any
 from vault_state.kinds.registry import BY_NAME, ORDER
 from vault_state.plan.deferred import Deferred, Fact, facts_in, settle_all
 from vault_state.plan.model import Action, Change, FieldDiff, Plan, Resource, ResourceId
+from vault_state.plan.ownership import Ownership, value_key
 from vault_state.sensitive import Sensitive, contains_sensitive
 from vault_state.spec.models import Prune
 
 Snapshot = Mapping[ResourceId, Resource]
 
 
-def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
+def plan(desired: Snapshot, live: Snapshot, prune: Prune, ownership: Ownership | None = None) -> Plan:
     """Every desired object as create/update/replace/no-op; live objects the file lacks, or asks to
-    be absent, as deletes where `prune` makes their kind authoritative. Builtins are never deleted."""
+    be absent, as deletes where `prune` makes their kind authoritative (`owned`: only those the
+    stack's inventory holds). Builtins are never deleted. `ownership` adds conflicts with other
+    stacks, adoptions, and write-only values whose fingerprint changed."""
+    owner = ownership or Ownership()
     changes: dict[ResourceId, Change] = {}
     gone_parents: set[ResourceId] = set()
     depth = _depths(desired)
     for rid in sorted(desired, key=lambda r: _order_key(desired[r], depth)):
         if desired[rid].absent:  # the file asks for its deletion, which prune must allow
-            if rid in live and getattr(prune, BY_NAME[rid.kind].prune_key, False):
+            if rid in live and _prunes(prune, rid, owner):
                 changes[rid] = _delete(replace(live[rid], location=desired[rid].location))
             continue
         before = live.get(rid)
         if _parent(rid) in gone_parents:
             before = None  # its parent (an auth method, an engine) is created or replaced: it starts from nothing
-        change = _compare(rid, before, _settled(desired[rid], live, gone_parents))
+        change = _claimed(_compare(rid, before, _settled(desired[rid], live, gone_parents), owner), owner)
         if change.action in (Action.CREATE, Action.REPLACE):
             gone_parents.add(rid)
         changes[rid] = change
     for rid, resource in live.items():
-        if rid in desired or not getattr(prune, BY_NAME[rid.kind].prune_key, False):
+        if rid in desired or not _prunes(prune, rid, owner):
             continue
         if _parent(rid) in gone_parents:
             continue  # goes with its parent
@@ -47,6 +51,27 @@ def plan(desired: Snapshot, live: Snapshot, prune: Prune) -> Plan:
             changes[rid] = _delete(resource)
     ordered = _last_ones_warned(changes, desired, live).values()
     return Plan(tuple(sorted(ordered, key=lambda c: _apply_order(c, depth))))
+
+
+def _prunes(prune: Prune, rid: ResourceId, owner: Ownership) -> bool:
+    """Whether prune may delete this live object: `true` for its kind, or `owned` and this stack's."""
+    mode = getattr(prune, BY_NAME[rid.kind].prune_key, False)
+    return mode is True or (mode == "owned" and str(rid) in owner.owned)
+
+
+def _claimed(change: Change, owner: Ownership) -> Change:
+    """An object another stack's inventory holds: refused unless the file adopts it (ownership then
+    moves to this stack, which the plan says); left as it is, it gets a note only."""
+    rid, other = str(change.id), owner.others.get(str(change.id))
+    if rid in owner.adopt:
+        source = f"from stack {other} " if other else ""
+        return replace(change, warnings=(*change.warnings, f"adopted: ownership moves {source}to stack {owner.stack}"))
+    if other is None:
+        return change
+    message = f"conflict: stack {other} owns it; add {rid} to `adopt:` to move it to stack {owner.stack}"
+    if change.action is Action.NOOP:
+        return replace(change, warnings=(*change.warnings, f"{message} (left as it is: nothing to write)"))
+    return replace(change, refusal=change.refusal or f"{message}, or remove it from this file")
 
 
 def _last_ones_warned(changes: dict[ResourceId, Change], desired: Snapshot, live: Snapshot) -> dict[ResourceId, Change]:
@@ -81,23 +106,41 @@ def _settled(resource: Resource, live: Snapshot, gone: set[ResourceId]) -> Resou
     return replace(resource, values=settle_all(resource.values, known))
 
 
-def _compare(rid: ResourceId, before: Resource | None, after: Resource) -> Change:
+def _compare(rid: ResourceId, before: Resource | None, after: Resource, owner: Ownership) -> Change:
     kind = BY_NAME[rid.kind]
     if before is not None and before.managed_by:
         return _managed_elsewhere(rid, before, after)
     if before is None:
         created = Change(rid, Action.CREATE, None, after, field_diffs({}, after.values))
         return replace(created, warnings=tuple(kind.warnings(created)))
-    diffs = field_diffs(_visible(before.values, after), after.values)
+    diffs = field_diffs(_visible(before.values, after), after.values) + _rotated(rid, after, owner)
     if not diffs:
         noop = Change(rid, Action.NOOP, before, after)
-        return replace(noop, warnings=tuple(kind.warnings(noop)))  # notes on an object kept as it is
+        notes = [*kind.warnings(noop), *_untracked(rid, after, owner)]
+        return replace(noop, warnings=tuple(notes))  # notes on an object kept as it is
     reasons = kind.replace_reasons(before, after)
     action = Action.REPLACE if reasons else Action.UPDATE
     loss = kind.data_loss(before, after) if reasons else ""
     refusal = kind.refusal(before, after)  # an in-place change may be refused too (a flag never turned off)
     change = Change(rid, action, before, after, diffs, "; ".join(reasons), data_loss=loss, refusal=refusal)
     return replace(change, warnings=tuple(kind.warnings(change)))
+
+
+def _rotated(rid: ResourceId, after: Resource, owner: Ownership) -> tuple[FieldDiff, ...]:
+    """Write-only values whose fingerprint changed: Vault never returns them, so the inventory's
+    fingerprint is the only way to see the change. Shown as `(sensitive, changed)`."""
+    return tuple(
+        FieldDiff(name, None, after.write_only[name], True)  # the old value is unknown: only its fingerprint
+        for name in sorted(after.write_only) if value_key(str(rid), name) in owner.rotated
+    )
+
+
+def _untracked(rid: ResourceId, after: Resource, owner: Ownership) -> list[str]:
+    return [
+        f"write-only {name} is not tracked (set outside vault-state?): sent and tracked when the object "
+        "changes, or with apply --resend-write-only"
+        for name in sorted(after.write_only) if value_key(str(rid), name) in owner.untracked
+    ]
 
 
 def _managed_elsewhere(rid: ResourceId, before: Resource, after: Resource) -> Change:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 
 from vault_state.errors import Location
-from vault_state.plan.model import Action, Change, Plan
+from vault_state.plan.model import Action, Change, Plan, ResourceId
 
 MOUNT_KINDS = frozenset({"secrets_engine", "auth_method"})
 
@@ -43,3 +44,16 @@ def _verb(change: Change) -> str:
 
 def describe(change: Change) -> str:
     return f"{change.action.symbol} {change.id}"
+
+
+def mass_change_refusals(plan: Plan, live: Iterable[ResourceId], percent: int, minimum: int) -> list[str]:
+    """One message per kind of which this plan deletes or replaces more than `percent` % of the live
+    objects, where the server has at least `minimum` of them: a truncated file, a wrong `-f` or a
+    bad merge, caught before any change (--allow-mass-change lets it run)."""
+    counts = Counter(rid.kind for rid in live)
+    gone = Counter(c.id.kind for c in plan.actionable if c.action in (Action.DELETE, Action.REPLACE))
+    return [
+        f"this plan deletes or replaces {gone[kind]} of the {counts[kind]} {kind} objects on the server "
+        f"({100 * gone[kind] // counts[kind]}%, more than {percent}%); pass --allow-mass-change if that is meant"
+        for kind in sorted(gone) if counts[kind] >= minimum and gone[kind] * 100 > percent * counts[kind]
+    ]

@@ -119,6 +119,8 @@ def _diff_lines(diff: dict[str, Any]) -> list[str]:
         return lines + [f"    {line}" for line in text]
     if _text_items(before) or _text_items(after):
         return _list_diff_lines(diff["path"], before or [], after or [])
+    if diff["sensitive"] and before is None and after == "(sensitive)":  # e.g. a write-only value's new fingerprint
+        return [f"~ {diff['path']}: (sensitive, changed)"]
     return [f"~ {diff['path']}: {_show(before)} -> {_show(after)}"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,15 @@ from vault_state.spec.engines import SecretsEngine
 from vault_state.spec.policies import StructuredPolicy
 from vault_state.spec.types import MountPath, NamespaceName, PolicyName, RoleName, Strict, check_name
 
+
+def _stack_name(name: str) -> str:
+    """A stack names its inventory's KV path: one plain segment."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise ValueError(f"invalid stack name {name!r}: use letters, digits, '_', '.', '-'")
+    return name
+
+
+StackName = Annotated[str, AfterValidator(_stack_name)]
 PasswordPolicyName = Annotated[str, AfterValidator(lambda name: check_name(name, "password policy"))]
 
 
@@ -40,33 +50,45 @@ PolicySpec = Annotated[
 ]
 
 
-class Prune(Strict):
-    """Kinds whose live objects absent from the file are deleted. Default off for every kind."""
+Mode = bool | Literal["owned"]
+"""`true`: the file is authoritative for the kind; `owned`: delete only what this stack's inventory holds."""
 
-    policies: bool = False
-    auth_roles: bool = Field(False, description="Roles and users of the auth methods in this file.")
-    secrets_engines: bool = False
-    auth_methods: bool = False
-    token_roles: bool = False
-    namespaces: bool = Field(False, description="Namespaces not in the file, with everything in them.")
-    transit_keys: bool = Field(False, description="Keys of the transit engines in this file (needs --allow-destroy).")
-    ssh_roles: bool = Field(False, description="Roles of the ssh engines in this file.")
-    totp_keys: bool = Field(False, description="Keys of the totp engines in this file (needs --allow-destroy).")
-    pki_roles: bool = Field(False, description="Roles of the pki engines in this file (never an issuer or config).")
-    audit_devices: bool = Field(False, description="Never one the server's configuration file declares.")
-    password_policies: bool = False
-    rate_limit_quotas: bool = False
-    ui_headers: bool = False
-    audited_headers: bool = False
-    identity_entities: bool = Field(False, description="Entities, including those logins created.")
-    identity_entity_aliases: bool = Field(False, description="Aliases of the entities in this file.")
-    identity_groups: bool = False
-    identity_group_aliases: bool = Field(False, description="Aliases of the groups in this file.")
-    generic: bool = Field(False, description="Delete the generic endpoints whose entry says `delete: true`.")
-    database_connections: bool = Field(False, description="Connections of the database engines in this file.")
-    database_roles: bool = Field(False, description="Roles of the database engines in this file.")
-    database_static_roles: bool = Field(False, description="Static roles of the database engines in this file.")
-    kubernetes_secrets_roles: bool = Field(False, description="Roles of the kubernetes secrets engines in this file.")
+
+class Prune(Strict):
+    """Kinds whose live objects absent from the file are deleted. Default off for every kind.
+    `owned` deletes only objects this stack created or adopted (docs/ownership.md)."""
+
+    policies: Mode = False
+    auth_roles: Mode = Field(False, description="Roles and users of the auth methods in this file.")
+    secrets_engines: Mode = False
+    auth_methods: Mode = False
+    token_roles: Mode = False
+    namespaces: Mode = Field(False, description="Namespaces not in the file, with everything in them.")
+    transit_keys: Mode = Field(False, description="Keys of the transit engines in this file (needs --allow-destroy).")
+    ssh_roles: Mode = Field(False, description="Roles of the ssh engines in this file.")
+    totp_keys: Mode = Field(False, description="Keys of the totp engines in this file (needs --allow-destroy).")
+    pki_roles: Mode = Field(False, description="Roles of the pki engines in this file (never an issuer or config).")
+    audit_devices: Mode = Field(False, description="Never one the server's configuration file declares.")
+    password_policies: Mode = False
+    rate_limit_quotas: Mode = False
+    ui_headers: Mode = False
+    audited_headers: Mode = False
+    identity_entities: Mode = Field(False, description="Entities, including those logins created.")
+    identity_entity_aliases: Mode = Field(False, description="Aliases of the entities in this file.")
+    identity_groups: Mode = False
+    identity_group_aliases: Mode = Field(False, description="Aliases of the groups in this file.")
+    generic: Mode = Field(False, description="Delete the generic endpoints whose entry says `delete: true`.")
+    database_connections: Mode = Field(False, description="Connections of the database engines in this file.")
+    database_roles: Mode = Field(False, description="Roles of the database engines in this file.")
+    database_static_roles: Mode = Field(False, description="Static roles of the database engines in this file.")
+    kubernetes_secrets_roles: Mode = Field(False, description="Roles of the kubernetes secrets engines in this file.")
+
+
+class MassChange(Strict):
+    """The mass-change guard: apply refuses a plan that deletes or replaces too much of one kind."""
+
+    percent: int = Field(30, ge=0, le=100, description="Refuse above this share of a kind's live objects.")
+    minimum: int = Field(10, ge=1, description="Only for kinds with at least this many live objects.")
 
 
 MOVABLE = ("secrets_engine", "auth_method", "policy", "auth_role")
@@ -151,11 +173,26 @@ class StateFile(Sections):
     quotas: Quotas = Field(default_factory=Quotas, description="Quotas by type (OpenBao has rate_limit only).")
     sys_config: SysConfig = Field(default_factory=SysConfig, description="CORS, UI headers, audited headers.")
     token_auth: TokenAuth = Field(default_factory=TokenAuth, description="The built-in token auth method.")
-    prune: Prune = Field(default_factory=Prune)
+    prune: Prune = Field(
+        default_factory=Prune, description="Per kind, or `true` / `owned` for every kind at once."
+    )
+    stack: StackName = Field("default", description="This file's stack: the inventory it records (docs/ownership.md).")
+    adopt: list[str] = Field(
+        default_factory=list, description="Ids (as the plan prints them) this stack takes over from another stack."
+    )
     lint: Lint = Field(default_factory=Lint, description="Settings of `vault-state lint`.")
+    mass_change: MassChange = Field(default_factory=MassChange, description="The mass-change guard of apply.")
     checks: list[Check] = Field(default_factory=list, description="Access checks of `vault-state verify`.")
     external_secrets: ExternalSecrets | None = Field(None, description="ESO stores (`vault-state eso-manifests`).")
     moved: list[Moved] = Field(default_factory=list, description="Renames: moves instead of destroy and create.")
+
+    @field_validator("prune", mode="before")
+    @classmethod
+    def _prune_whole(cls, value: Any) -> Any:
+        """`prune: true` / `prune: owned` / `prune: false` set every kind at once."""
+        if value is True or value == "owned":
+            return dict.fromkeys(Prune.model_fields, value)
+        return {} if value is False else value
 
     @field_validator("version", mode="before")
     @classmethod

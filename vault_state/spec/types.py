@@ -146,7 +146,8 @@ _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 _MOUNT_PATH = re.compile(rf"{_SEGMENT}(/{_SEGMENT})*")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\- @]*")
 LOCK_MOUNT = "vault-state"  # the KV v2 mount holding the apply lock (vault_state/lock.py); never planned
-RESERVED_MOUNTS = ("sys", "identity", "cubbyhole", "auth", LOCK_MOUNT)
+FINGERPRINT_MOUNT = "vault-state-transit"  # transit mount for fingerprints of write-only values (inventory.py)
+RESERVED_MOUNTS = ("sys", "identity", "cubbyhole", "auth", LOCK_MOUNT, FINGERPRINT_MOUNT)
 
 
 def check_mount_path(path: str) -> str:
@@ -172,7 +173,9 @@ def _mount_key(path: str) -> str:
     check_mount_path(path)
     if path.split("/")[0] in RESERVED_MOUNTS:
         reserved = ", ".join(RESERVED_MOUNTS)
-        raise ValueError(f"{path!r} is a reserved path ({reserved} are built in or used by vault-state's lock)")
+        raise ValueError(
+            f"{path!r} is a reserved path ({reserved} are built in or used by vault-state's lock and inventory)"
+        )
     return path
 
 

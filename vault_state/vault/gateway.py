@@ -72,7 +72,7 @@ class Gateway:
         return adapter
 
     def request(
-        self, method: str, path: str, body: dict[str, Any] | None = None, namespace: str = ""
+        self, method: str, path: str, body: dict[str, Any] | None = None, namespace: str = "", patient: bool = True
     ) -> tuple[int, dict[str, Any]]:
         """Send one request in `namespace` (relative to the connection's); returns (status, parsed JSON or {}).
 
@@ -95,6 +95,8 @@ class Gateway:
                 if lost_answer and done_by_earlier_attempt(method, path, status, errors):
                     return 204, {}
                 fault = transient_reason(status, errors)
+                if not patient and status in (400, 404):  # "no handler for route": the mount may simply not exist
+                    fault = None
             if fault is None or not self.retry.allows(retry, waited):
                 if isinstance(answer, VaultConnectionError):
                     raise answer
@@ -176,9 +178,10 @@ class Gateway:
         self.tracker.advance()
         return payload
 
-    def list(self, path: str, namespace: str = "") -> builtins.list[str]:
-        """LIST `path`; [] when there is nothing (Vault answers 404)."""
-        status, payload = self.request("LIST", path, namespace=namespace)
+    def list(self, path: str, namespace: str = "", patient: bool = True) -> builtins.list[str]:
+        """LIST `path`; [] when there is nothing (Vault answers 404). `patient=False`: a mount that
+        does not answer is taken as absent at once, not waited for (a mount that may not exist)."""
+        status, payload = self.request("LIST", path, namespace=namespace, patient=patient)
         if status == 404 or self._forbidden_recorded(status, "LIST", path):
             return []
         _raise_for(status, "LIST", path, payload)

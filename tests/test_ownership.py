@@ -1,0 +1,184 @@
+"""Stacks, the inventory and `prune: owned` against a real OpenBao: two stacks on one server never
+delete each other's objects, conflicts are refused unless adopted, and a failed apply's inventory
+covers what it did write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Cli, write_state
+
+from vault_state.errors import VaultApiError
+from vault_state.plan.model import Call
+from vault_state.sandbox import DevServer
+from vault_state.vault.gateway import Gateway
+
+RULE = 'path "kv/*" { capabilities = ["read"] }'
+
+
+def policies(names: list[str], rule: str = RULE) -> str:
+    return "policies:\n" + "".join(f"  {n}: '{rule}'\n" for n in names)
+
+
+def inventory(bao: DevServer, stack: str) -> dict[str, Any]:
+    response = bao.request("GET", f"vault-state/data/inventory/{stack}")
+    return response.json()["data"]["data"] if response.status_code == 200 else {}
+
+
+def live_policies(bao: DevServer) -> set[str]:
+    return set(bao.request("LIST", "sys/policies/acl").json()["data"]["keys"]) - {"default", "root"}
+
+
+def stack_file(tmp_path: Path, name: str, body: str, prune: str = "owned") -> Path:
+    return write_state(tmp_path, f"version: 1\nstack: {name}\nprune: {prune}\n{body}", f"{name}.yaml")
+
+
+def test_two_stacks_with_owned_prune_never_delete_each_other(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    bao.request("POST", "sys/policies/acl/by-hand", {"policy": RULE})
+    a = stack_file(tmp_path, "team-a", policies(["a-one", "a-two"]))
+    b = stack_file(tmp_path, "team-b", policies(["b-one"]))
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    assert cli("apply", "-f", str(b), "--auto-approve").code == 0
+    assert inventory(bao, "team-a")["ids"] == ["policy/a-one", "policy/a-two"]
+    assert inventory(bao, "team-b")["ids"] == ["policy/b-one"]
+    assert inventory(bao, "team-b")["tool_version"] and inventory(bao, "team-b")["updated"].endswith("Z")
+
+    a.write_text(f"version: 1\nstack: team-a\nprune: owned\n{policies(['a-one'])}")
+    planned = cli("plan", "-f", str(a))
+    assert planned.code == 0, planned.err
+    assert "Stack: team-a (its inventory holds 2 ids)" in planned.err
+    assert "prune: owned deletes 1 of them: policy/a-two" in planned.err
+    assert "  - policy/a-two" in planned.out and "b-one" not in planned.out and "by-hand" not in planned.out
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    assert live_policies(bao) == {"a-one", "b-one", "by-hand"}
+    assert inventory(bao, "team-a")["ids"] == ["policy/a-one"]
+    assert "No changes" in cli("plan", "-f", str(b)).out
+
+    # The same file with `prune: true` is authoritative for the whole kind: it would delete the others.
+    a.write_text(f"version: 1\nstack: team-a\nprune: {{policies: true}}\n{policies(['a-one'])}")
+    wide = cli("plan", "-f", str(a))
+    assert "  - policy/b-one" in wide.out and "  - policy/by-hand" in wide.out
+
+
+def test_the_plan_names_the_default_stack(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = write_state(tmp_path, f"version: 1\n{policies(['x'])}")
+    planned = cli("plan", "-f", str(state), "--json")
+    import json
+
+    assert json.loads(planned.out)["stack"] == {"name": "default", "inventory_ids": 0, "deletes_owned": []}
+    assert cli("plan", "-f", str(state)).err == ""  # a file without `stack:` or owned prune: JSON only
+    named = write_state(tmp_path, f"version: 1\nstack: default\n{policies(['x'])}", "named.yaml")
+    assert cli("plan", "-f", str(named)).err == "Stack: default (its inventory holds 0 ids)\n"
+    assert bao.request("GET", "vault-state/data/inventory/default").status_code == 404  # plan never writes
+
+
+def test_a_second_stack_is_refused_until_it_adopts(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    a = stack_file(tmp_path, "team-a", policies(["common", "a-only"]))
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    other_rule = 'path "kv/*" { capabilities = ["list"] }'
+    b = stack_file(tmp_path, "team-b", policies(["common"], other_rule))
+    planned = cli("plan", "-f", str(b))
+    assert planned.code == 1
+    assert ("!! REFUSED: conflict: stack team-a owns it; add policy/common to `adopt:` to move it to stack "
+            "team-b, or remove it from this file") in planned.out
+    applied = cli("apply", "-f", str(b), "--auto-approve")
+    assert applied.code != 0 and "nothing was changed" in applied.err
+    assert '"read"' in bao.request("GET", "sys/policies/acl/common").json()["data"]["policy"]
+
+    b.write_text(f"version: 1\nstack: team-b\nprune: owned\nadopt: [policy/common]\n{policies(['common'], other_rule)}")
+    planned = cli("plan", "-f", str(b))
+    assert planned.code == 0 and "!! adopted: ownership moves from stack team-a to stack team-b" in planned.out
+    assert cli("apply", "-f", str(b), "--auto-approve").code == 0
+    assert inventory(bao, "team-a")["ids"] == ["policy/a-only"] and inventory(bao, "team-b")["ids"] == ["policy/common"]
+    # team-a no longer declaring it, with owned prune, leaves it to team-b.
+    a.write_text(f"version: 1\nstack: team-a\nprune: owned\n{policies(['a-only'])}")
+    assert "No changes" in cli("plan", "-f", str(a)).out
+
+
+def test_a_conflict_left_as_it_is_is_a_note(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    a = stack_file(tmp_path, "team-a", policies(["common"]))
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    b = stack_file(tmp_path, "team-b", policies(["common"]))
+    planned = cli("plan", "-f", str(b))
+    assert planned.code == 0
+    assert "note: policy/common: conflict: stack team-a owns it" in planned.out
+    assert cli("apply", "-f", str(b), "--auto-approve").code == 0
+    assert inventory(bao, "team-b")["ids"] == [] and inventory(bao, "team-a")["ids"] == ["policy/common"]
+
+
+def test_namespaced_ids_are_owned_too(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    body = "namespaces:\n  team:\n    " + policies(["inner"]).replace("\n  ", "\n      ")
+    a = stack_file(tmp_path, "ns", body)
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    assert inventory(bao, "ns")["ids"] == ["namespace/team", "team:policy/inner"]
+
+
+def test_the_inventory_covers_what_a_failed_apply_wrote(
+    cli: Cli, bao: DevServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = stack_file(tmp_path, "faulty", "secrets_engines:\n  kv: {type: kv, version: 2}\n" + policies(["p1", "p2"]))
+    execute = Gateway.execute
+
+    def failing(self: Gateway, call: Call) -> list[str]:
+        if call.path.startswith("sys/policies/acl/"):  # the second stage fails: the mount stays written
+            raise VaultApiError(call.method, call.path, 500, ["injected fault"])
+        return execute(self, call)
+
+    monkeypatch.setattr(Gateway, "execute", failing)
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 1
+    monkeypatch.setattr(Gateway, "execute", execute)
+    assert inventory(bao, "faulty")["ids"] == ["secrets_engine/kv"]
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    assert inventory(bao, "faulty")["ids"] == ["policy/p1", "policy/p2", "secrets_engine/kv"]
+
+
+def test_prune_forms(offline_cli: Cli, tmp_path: Path) -> None:
+    for prune in ("owned", "true", "false", "{policies: owned, auth_roles: true}"):
+        state = write_state(tmp_path, f"version: 1\nprune: {prune}\n")
+        assert offline_cli("validate", "-f", str(state)).code == 0, prune
+    bad = write_state(tmp_path, "version: 1\nprune: {policies: mine}\n")
+    assert offline_cli("validate", "-f", str(bad)).code == 1
+    bad_stack = write_state(tmp_path, "version: 1\nstack: 'a/b'\n")
+    result = offline_cli("validate", "-f", str(bad_stack))
+    assert result.code == 1 and "invalid stack name 'a/b'" in result.err
+
+
+def test_the_mass_change_guard_refuses_a_truncated_file(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    names = [f"p{i:02}" for i in range(12)]
+    state = stack_file(tmp_path, "big", policies(names))
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    state.write_text(f"version: 1\nstack: big\nprune: owned\n{policies(names[:7])}")
+    refused = cli("apply", "-f", str(state), "--auto-approve")
+    assert refused.code == 1
+    assert ("refused: this plan deletes or replaces 5 of the 13 policy objects on the server (38%, more than 30%); "
+            "pass --allow-mass-change if that is meant") in refused.err
+    assert len(live_policies(bao)) == 12
+    state.write_text(f"version: 1\nstack: big\nprune: owned\nmass_change: {{percent: 40}}\n{policies(names[:7])}")
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0  # the file's threshold lets it run
+    assert len(live_policies(bao)) == 7
+    state.write_text(f"version: 1\nstack: big\nprune: owned\nmass_change: {{minimum: 5}}\n{policies(names[:2])}")
+    assert "5 of the 8 policy objects on the server (62%" in cli("apply", "-f", str(state), "--auto-approve").err
+    assert cli("apply", "-f", str(state), "--auto-approve", "--allow-mass-change").code == 0
+    assert live_policies(bao) == {"p00", "p01"}
+
+
+def test_adopt_and_inventory_commands(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    bao.request("POST", "sys/policies/acl/by-hand", {"policy": RULE})
+    a = stack_file(tmp_path, "team-a", policies(["a-one"]))
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    b = stack_file(tmp_path, "team-b", policies(["by-hand", "a-one", "new"]))
+    assert cli("adopt", "-f", str(b), "policy/new").code == 1  # not on the server yet
+    assert "not declared by" in cli("adopt", "-f", str(b), "policy/other").err
+    adopted = cli("adopt", "-f", str(b), "--all")
+    assert adopted.code == 0, adopted.err
+    assert adopted.out == "adopted policy/a-one from stack team-a\nadopted policy/by-hand\nstack team-b owns 2 more ids\n"
+    listed = cli("inventory")
+    assert listed.code == 0
+    lines = listed.out.splitlines()
+    assert lines[0].startswith("team-a: 0 ids, 0 fingerprints (updated ") and lines[1].startswith("team-b: 2 ids")
+    assert lines[2:] == ["  policy/a-one", "  policy/by-hand"]
+    b.write_text(f"version: 1\nstack: team-b\nprune: owned\n{policies(['new'])}")
+    planned = cli("plan", "-f", str(b))
+    assert "  - policy/a-one" in planned.out and "  - policy/by-hand" in planned.out and "  + policy/new" in planned.out
