@@ -205,15 +205,23 @@ def _source_reasons(saved: SavedPlan, sources: Sequence[SourceRead]) -> list[str
 
 
 def _read_reasons(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
-    reasons = []
-    for rid in sorted(set(saved) | set(now)):
-        if rid not in now:
-            reasons.append(f"{rid} was removed from the server since the plan was made")
-        elif rid not in saved:
-            reasons.append(f"{rid} was created on the server since the plan was made")
-        elif saved[rid] != now[rid]:
-            reasons.append(f"{rid} changed on the server since the plan was made")
-    return reasons
+    verbs = {
+        "gone": "was removed from the server", "new": "was created on the server", "changed": "changed on the server"
+    }
+    return [f"{rid} {verbs[how]} since the plan was made" for rid, how in _differences(saved, now)]
+
+
+def _differences(saved: Mapping[str, str], now: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(key, "gone" | "new" | "changed") for every key whose digest differs between the two, sorted."""
+    found = []
+    for key in sorted(set(saved) | set(now)):
+        if key not in now:
+            found.append((key, "gone"))
+        elif key not in saved:
+            found.append((key, "new"))
+        elif saved[key] != now[key]:
+            found.append((key, "changed"))
+    return found
 
 
 def _public_sources(sources: Sequence[SourceRead]) -> dict[str, SourceDigest]:
@@ -251,15 +259,12 @@ def _state_digest(observed: Observed) -> str:
 
 
 def _file_reasons(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
-    reasons = []
-    for name in sorted(set(saved) | set(now)):
-        if name not in now:
-            reasons.append(f"the state file {name} is no longer read (removed since the plan was made)")
-        elif name not in saved:
-            reasons.append(f"the state file {name} was added since the plan was made")
-        elif saved[name] != now[name]:
-            reasons.append(f"the state file {name} changed since the plan was made")
-    return reasons
+    said = {
+        "gone": "is no longer read (removed since the plan was made)",
+        "new": "was added since the plan was made",
+        "changed": "changed since the plan was made",
+    }
+    return [f"the state file {name} {said[how]}" for name, how in _differences(saved, now)]
 
 
 def _server(address: str, namespace: str) -> str:
