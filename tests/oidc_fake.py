@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
-import ssl
 import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from kube_fake import serve_tls
 
 
 def _b64u(data: bytes) -> str:
@@ -93,12 +93,8 @@ class FakeOidc:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert, self.key)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._server = serve_tls(Handler, self.cert, self.key)
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
