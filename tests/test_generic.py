@@ -14,8 +14,9 @@ import jsonschema
 from conftest import Cli, read, write_state
 from test_plan_formats import SCHEMA
 
-from vault_state.kinds.declared import DeclaredKind, EngineSingleton, UnderEngine
+from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.generic_paths import _static_owner, owner
+from vault_state.kinds.places import EngineSingleton, UnderEngine
 from vault_state.kinds.token_role import TokenRole
 from vault_state.sandbox import DevServer
 from vault_state.spec.engines import SecretsEngine

@@ -29,8 +29,9 @@ from vault_state.errors import VaultApiError
 from vault_state.export_filter import select
 from vault_state.kinds.auth import auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, strip_mount
-from vault_state.kinds.declared import DeclaredKind, EngineSingleton, TopSingleton, UnderEngine
+from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.identity import ENTITY, GROUP
+from vault_state.kinds.places import EngineSingleton, TopSingleton, UnderEngine
 from vault_state.kinds.registry import DECLARED, KINDS, ROOT_ONLY
 from vault_state.kinds.values import field_specs
 from vault_state.plan.model import Resource, ResourceId

@@ -19,7 +19,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from vault_state.kinds.base import ReadScope, VaultReader, data_of
-from vault_state.kinds.declared import DeclaredKind, TopLevel
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import TopLevel
 from vault_state.plan.model import Action, Change, Resource
 from vault_state.spec.fields import CreateOnly, Literal_, StringMap
 from vault_state.spec.types import Strict

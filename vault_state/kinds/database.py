@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from vault_state.kinds.declared import DeclaredKind, Raw, UnderEngine
+from vault_state.kinds.declared import DeclaredKind, Raw
+from vault_state.kinds.places import UnderEngine
 from vault_state.plan.model import Action, Call, Change, Resource
 from vault_state.spec.fields import (
     Canon,

@@ -10,193 +10,31 @@ quirks. Its desired values, live reads, replace rules, calls, prune and export d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from vault_state.kinds.base import ReadScope, VaultReader, data_of
 from vault_state.kinds.base import show_change as _pair
+from vault_state.kinds.places import EngineSingleton, Place, TopLevel, TopSingleton
 from vault_state.kinds.values import create_only, desired_values, field_specs, live_values, not_returned
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
-from vault_state.spec.fields import CreateOnly
+from vault_state.spec.fields import CreateOnly, OneWay
 
 if TYPE_CHECKING:  # spec.models imports the kinds' models: a type only here
     from vault_state.spec.models import Sections
     from vault_state.spec.sources import Resolver
 
 Raw = dict[str, Any]
-Loc = tuple[str | int, ...]
 
 
 def unchanged(raw: Raw) -> Raw:
     return raw
 
 
-class Place(Protocol):
-    """Where a kind's objects sit in the state file and on the server."""
-
-    @property
-    def single(self) -> bool:
-        """One object per parent, never listed or deleted (an engine's config)."""
-        ...
-
-    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
-        """(id path, location in the file, spec) of every object the file declares."""
-        ...
-
-    def api_path(self, id_path: str) -> str: ...
-
-    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
-        """(id prefix, LIST path) of every collection to read."""
-        ...
-
-    def parent(self, id_path: str) -> ResourceId | None: ...
-
-
-def _section_of(state: Sections, section: str) -> Any:
-    """The node at a dotted section (`sys_config.ui_headers`); None when a part is unset."""
-    node: Any = state
-    for part in section.split("."):
-        node = getattr(node, part, None)
-        if node is None:
-            return None
-    return node
-
-
-@dataclass(frozen=True)
-class TopLevel:
-    """`section: {name: object}` at the top of the file (a dotted section nests: `quotas.rate_limit`);
-    objects at `<path>/<name>`."""
-
-    section: str
-    path: str
-    single = False
-
-    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
-        specs: Mapping[str, BaseModel] = _section_of(state, self.section) or {}
-        for name, spec in specs.items():
-            yield name, (*self.section.split("."), name), spec
-
-    def api_path(self, id_path: str) -> str:
-        return f"{self.path}/{id_path}"
-
-    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
-        return [("", self.path)]
-
-    def parent(self, id_path: str) -> ResourceId | None:
-        return None
-
-
-@dataclass(frozen=True)
-class TopSingleton:
-    """`section: object`, one object of the whole server at `path` (`sys/config/cors`), id
-    `<kind>/<name>`. Never listed or deleted: removing it from the file leaves it unmanaged."""
-
-    section: str
-    path: str
-    name: str
-    single = True
-
-    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
-        spec = _section_of(state, self.section)
-        if spec is not None:
-            yield self.name, tuple(self.section.split(".")), spec
-
-    def api_path(self, id_path: str) -> str:
-        return self.path
-
-    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
-        return []
-
-    def parent(self, id_path: str) -> ResourceId | None:
-        return None
-
-
-def _engine_section(engine: Any, section: tuple[str, ...]) -> Any:
-    node = engine
-    for part in section:
-        node = getattr(node, part, None) if not isinstance(node, dict) else node.get(part)
-        if node is None:
-            return None
-    return node
-
-
-def _managed_engines(scope: ReadScope, engine_type: str) -> list[str]:
-    """Engines of `engine_type` the file declares and the server has with that type (else they
-    are created or replaced, and what is in them starts from nothing)."""
-    mounts = []
-    for rid, wanted in scope.desired.items():
-        live = scope.live.get(rid)
-        same = live is not None and live.values.get("type") == engine_type
-        if rid.kind == "secrets_engine" and wanted.values.get("type") == engine_type and same:
-            mounts.append(rid.path)
-    return mounts
-
-
-@dataclass(frozen=True)
-class UnderEngine:
-    """`secrets_engines.<mount>.<section...>: {name: object}` for engines of `engine_type`; objects
-    at `<mount>/<path>/<name>`, ids `<kind>/<mount>/<name>`."""
-
-    engine_type: str
-    section: tuple[str, ...]
-    path: str
-    single = False
-
-    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
-        for mount, engine in state.secrets_engines.items():
-            specs = _engine_section(engine, self.section) if engine.type == self.engine_type else None
-            for name, spec in (specs or {}).items():
-                yield f"{mount}/{name}", ("secrets_engines", mount, *self.section, name), spec
-
-    def api_path(self, id_path: str) -> str:
-        mount, name = id_path.rsplit("/", 1)
-        return f"{mount}/{self.path}/{name}"
-
-    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
-        return [(f"{mount}/", f"{mount}/{self.path}") for mount in _managed_engines(scope, self.engine_type)]
-
-    def parent(self, id_path: str) -> ResourceId | None:
-        return ResourceId("secrets_engine", id_path.rsplit("/", 1)[0])
-
-
-@dataclass(frozen=True)
-class EngineSingleton:
-    """`secrets_engines.<mount>.<section...>: object`, one per engine of `engine_type`, at
-    `<mount>/<path>`; id `<kind>/<mount>`. Never listed or deleted: removing it resets it."""
-
-    engine_type: str
-    section: tuple[str, ...]
-    path: str
-    single = True
-
-    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
-        for mount, engine in state.secrets_engines.items():
-            spec = _engine_section(engine, self.section) if engine.type == self.engine_type else None
-            if spec is not None:
-                yield mount, ("secrets_engines", mount, *self.section), spec
-
-    def api_path(self, id_path: str) -> str:
-        return f"{id_path}/{self.path}"
-
-    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
-        return []
-
-    def parent(self, id_path: str) -> ResourceId | None:
-        return ResourceId("secrets_engine", id_path)
-
-
 CallsQuirk = Callable[["DeclaredKind", Change], list[Call]]
-ChangeQuirk = Callable[[Raw, Raw], str]
-"""(live values, desired values) -> a message; "" for none."""
-
-
-def never(before: Raw, after: Raw) -> str:
-    return ""
-
-
 ReadAll = Callable[[VaultReader], dict[str, Raw]]
 
 
@@ -210,11 +48,7 @@ class DeclaredKind:
     `builtin`: names never deleted. `read_quirk`: undoes a Vault behaviour on the server's answer
     before it is made canonical. `calls_quirk`: the writes, where they are not one POST and one
     DELETE at the object's path (each quirk is a named function saying which Vault behaviour).
-    `refuse_change`: why an in-place change may never be applied (a flag Vault can turn on but
-    never off); `warn_change`: what the plan must warn about a change (turning such a flag on).
     `delete_loss`: what deleting an object destroys (then a delete needs --allow-destroy).
-    `exists_list`: for one object per engine whose read path answers an error, not 404, while it
-    was never configured, a LIST path under the engine that is empty until it exists.
     `notes`: said in a plan about an object that exists and is not changed.
     `name_canon`: how Vault spells a name it stores (header names), applied to ids.
     `read_path`: where an object is read, from its API path (a query Vault needs, or another endpoint).
@@ -230,10 +64,7 @@ class DeclaredKind:
     builtin: frozenset[str] = frozenset()
     read_quirk: Callable[[Raw], Raw] = unchanged
     calls_quirk: CallsQuirk | None = None
-    refuse_change: ChangeQuirk = never
-    warn_change: ChangeQuirk = never
     delete_loss: str = ""
-    exists_list: str = ""
     notes: tuple[str, ...] = field(default=())
     name_canon: Callable[[str], str] = same_path
     read_path: Callable[[str], str] = same_path
@@ -276,8 +107,8 @@ class DeclaredKind:
             ids = [self._id(self.place.name)]  # one object that always exists
         elif self.place.single:
             ids = [rid for rid in scope.desired if rid.kind == self.name and self._parent_kept(rid, scope)]
-            if self.exists_list:
-                ids = [rid for rid in ids if vault.list(f"{rid.path}/{self.exists_list}")]
+            if isinstance(self.place, EngineSingleton) and self.place.exists_list:
+                ids = [rid for rid in ids if vault.list(f"{rid.path}/{self.place.exists_list}")]
         else:
             ids = [self._id(prefix + n) for prefix, path in self.place.listings(scope) for n in vault.list(path)]
         wanted = [rid for rid in ids if rid in scope.desired]
@@ -318,8 +149,18 @@ class DeclaredKind:
         """Why this change may never be applied, even with --allow-destroy ("" when it may)."""
         marks = self._create_only()
         reasons = [marks[n].refuse for n in self.changed_create_only(before, after) if marks[n].refuse]
-        reasons.append(self.refuse_change(before.values, after.values))
+        off = self._one_way(before, after, turned=False)
+        if off:
+            reasons.append(f"{' and '.join(off)} cannot be turned off: {self._one_way_marks()[off[0]].why}")
         return "; ".join(r for r in reasons if r)
+
+    def _one_way_marks(self) -> dict[str, OneWay]:
+        return {f.name: f.one_way for f in field_specs(self.model) if f.one_way is not None}
+
+    def _one_way(self, before: Resource, after: Resource, turned: bool) -> list[str]:
+        """The one-way flags this change turns on (`turned`) or off."""
+        old, new = before.values, after.values
+        return [n for n in self._one_way_marks() if old.get(n) is not turned and new.get(n) is turned]
 
     def data_loss(self, before: Resource, after: Resource | None) -> str:
         if after is None:
@@ -338,8 +179,8 @@ class DeclaredKind:
             return found
         if change.action is Action.NOOP:
             return [*found, *self.notes]
-        warning = self.warn_change(change.before.values, change.after.values)
-        return [*found, warning] if warning else found
+        on = self._one_way(change.before, change.after, turned=True)
+        return [*found, f"turns on {' and '.join(on)}: this cannot be undone"] if on else found
 
     def calls(self, change: Change) -> list[Call]:
         if self.calls_quirk is not None:

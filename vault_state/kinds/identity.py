@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, nothing_lost, strip_mount
-from vault_state.kinds.declared import DeclaredKind, Loc
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import Loc
 from vault_state.kinds.values import desired_values, live_values
 from vault_state.plan.deferred import fact
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId

@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from vault_state.kinds.declared import DeclaredKind, EngineSingleton, UnderEngine
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import EngineSingleton, UnderEngine
 from vault_state.spec.fields import (
     Canon,
     Literal_,

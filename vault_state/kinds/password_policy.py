@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from vault_state.kinds.declared import DeclaredKind, TopLevel
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import TopLevel
 from vault_state.spec.fields import Canon, no_source, or_shorthand
 from vault_state.spec.hcl_text import loads_hcl
 from vault_state.spec.policies import canonical_text

@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from vault_state.kinds.declared import DeclaredKind, EngineSingleton, UnderEngine
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import EngineSingleton, UnderEngine
 from vault_state.plan.model import Action, Call, Change
 from vault_state.spec.fields import Canon, Literal_, Meta, NameSet, NotReturned, Seconds, WriteOnly
 from vault_state.spec.types import Strict, Value
@@ -235,10 +236,9 @@ ROOT = DeclaredKind(
     name="pki_root",
     prune_key="",
     model=PkiRoot,
-    place=EngineSingleton("pki", ("pki", "root"), "config/issuers"),
+    place=EngineSingleton("pki", ("pki", "root"), "config/issuers", exists_list="issuers"),
     calls_quirk=root_calls,
     # config/issuers answers {"default": ""} on a mount without an issuer: LIST issuers is empty until one exists.
-    exists_list="issuers",
     notes=("an issuer exists on this mount: root's fields are not compared and no issuer is generated again",),
 )
 KINDS = (URLS, CRL, ROOT, ROLE)

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from vault_state.kinds.declared import DeclaredKind, TopLevel
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import TopLevel
 from vault_state.spec.fields import Canon, CreateOnly, Literal_, Seconds, no_source
 from vault_state.spec.types import Strict, check_name
 

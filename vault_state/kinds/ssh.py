@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from vault_state.kinds.declared import DeclaredKind, EngineSingleton, UnderEngine
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import EngineSingleton, UnderEngine
 from vault_state.plan.model import Action, Call, Change
 from vault_state.spec.fields import Canon, CommaSet, Literal_, NotReturned, Seconds, StringMap, Text, text
 from vault_state.spec.types import Strict, check_name
@@ -61,10 +62,9 @@ CA_KIND = DeclaredKind(
     name="ssh_ca",
     prune_key="",  # one per engine: never listed or pruned
     model=SshCa,
-    place=EngineSingleton("ssh", ("ssh", "ca"), "config/ca"),
+    place=EngineSingleton("ssh", ("ssh", "ca"), "config/ca", exists_list="issuers"),
     calls_quirk=ca_calls,
     # GET config/ca answers 400 "no default issuer currently configured" before the CA exists.
-    exists_list="issuers",
     notes=("the CA exists: its key was generated once and is not compared (a plan never re-generates it)",),
 )
 

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from vault_state.kinds.base import VaultReader, data_of
-from vault_state.kinds.declared import DeclaredKind, TopLevel, TopSingleton
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import TopLevel, TopSingleton
 from vault_state.plan.model import Call, Change
 from vault_state.spec.fields import Canon, NameSet, name_set, or_shorthand
 from vault_state.spec.types import Strict, check_name

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import Field
 
-from vault_state.kinds.declared import DeclaredKind, TopSingleton
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import TopSingleton
 from vault_state.spec.engines import Tune
 from vault_state.spec.types import Strict
 

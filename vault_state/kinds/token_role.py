@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from vault_state.kinds.declared import DeclaredKind, TopLevel
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import TopLevel
 from vault_state.spec.fields import CidrSet, Literal_, LowerNameSet, Seconds
 from vault_state.spec.types import Strict
 

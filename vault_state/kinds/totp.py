@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from vault_state.kinds.declared import DeclaredKind, UnderEngine
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import UnderEngine
 from vault_state.spec.fields import CreateOnly, Literal_, NotReturned, Seconds
 from vault_state.spec.types import Strict, check_name
 

@@ -14,9 +14,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from vault_state.kinds.declared import DeclaredKind, Raw, UnderEngine
+from vault_state.kinds.declared import DeclaredKind
+from vault_state.kinds.places import UnderEngine
 from vault_state.plan.model import Action, Call, Change
-from vault_state.spec.fields import CreateOnly, Seconds
+from vault_state.spec.fields import CreateOnly, OneWay, Seconds
 from vault_state.spec.types import Strict, check_name
 
 KeyType = Literal[
@@ -31,6 +32,10 @@ NEVER = (
 )
 ONE_WAY = ("exportable", "allow_plaintext_backup")
 """Flags Vault turns on through the key's config and never off (a `false` is silently ignored)."""
+KEPT = OneWay(
+    "Vault keeps a transit key exportable or backed up in plaintext once it was allowed; keep it true, "
+    "or declare a new key and rewrap the data"
+)
 CONFIG = ("deletion_allowed", "min_decryption_version", "min_encryption_version", "auto_rotate_period", *ONE_WAY)
 
 
@@ -54,8 +59,10 @@ class TransitKey(Strict):
     key_size: Annotated[int, _never("key_size")] = Field(
         0, description="HMAC keys only: the key size in bytes (32-512); 0 is Vault's default. Create-only."
     )
-    exportable: bool = Field(False, description="The key may be exported. Can be turned on, never off.")
-    allow_plaintext_backup: bool = Field(
+    exportable: Annotated[bool, KEPT] = Field(
+        False, description="The key may be exported. Can be turned on, never off."
+    )
+    allow_plaintext_backup: Annotated[bool, KEPT] = Field(
         False, description="The key may be backed up in plaintext. Can be turned on, never off."
     )
     deletion_allowed: bool = Field(False, description="The key may be deleted (a delete by prune sets it first).")
@@ -87,22 +94,6 @@ class TransitKey(Strict):
         return self
 
 
-def one_way_refusal(before: Raw, after: Raw) -> str:
-    """Vault ignores exportable/allow_plaintext_backup: false on a key that has them on."""
-    off = [name for name in ONE_WAY if before.get(name) is True and after.get(name) is False]
-    if not off:
-        return ""
-    return (
-        f"{' and '.join(off)} cannot be turned off: Vault keeps a transit key exportable or "
-        "backed up in plaintext once it was allowed; keep it true, or declare a new key and rewrap the data"
-    )
-
-
-def one_way_warning(before: Raw, after: Raw) -> str:
-    on = [name for name in ONE_WAY if before.get(name) is False and after.get(name) is True]
-    return f"turns on {' and '.join(on)}: this cannot be undone" if on else ""
-
-
 def key_calls(kind: DeclaredKind, change: Change) -> list[Call]:
     """Created at `keys/<name>`, configured at `keys/<name>/config`; a delete first allows it."""
     path = kind.place.api_path(change.id.path)
@@ -124,8 +115,6 @@ KIND = DeclaredKind(
     model=TransitKey,
     place=UnderEngine("transit", ("transit", "keys"), "keys"),
     calls_quirk=key_calls,
-    refuse_change=one_way_refusal,
-    warn_change=one_way_warning,
     delete_loss=LOST,
 )
 

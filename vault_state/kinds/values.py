@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from vault_state.sensitive import Sensitive
-from vault_state.spec.fields import Canon, CreateOnly, KeptWhenUnset, Meta, NotReturned, WriteOnly
+from vault_state.spec.fields import Canon, CreateOnly, KeptWhenUnset, Meta, NotReturned, OneWay, WriteOnly
 from vault_state.spec.sources import Resolver
 from vault_state.spec.types import EnvSource, FileSource, KubeCaSource, KubeTokenSource
 
@@ -40,6 +40,7 @@ class FieldSpec:
     required: bool
     not_returned: bool = False
     kept_when_unset: bool = False
+    one_way: OneWay | None = None
 
 
 @functools.cache
@@ -68,6 +69,7 @@ def _spec(name: str, info: FieldInfo) -> FieldSpec:
         info.is_required(),
         bool(first(NotReturned)),
         bool(first(KeptWhenUnset)),
+        first(OneWay),
     )
 
 

@@ -2,7 +2,8 @@
 
 A kind's pydantic model is the one declaration of its fields. Each field's annotation says how a
 value becomes canonical (`Canon`), and whether Vault never returns it (`WriteOnly`), accepts it
-only on create (`CreateOnly`) or whether it is not a value at all (`Meta`). The same canonical
+only on create (`CreateOnly`), turns on but never off (`OneWay`) or whether it is not a value at all
+(`Meta`). The same canonical
 function runs on the file's value (after its source is resolved) and on the server's answer,
 so both sides of a diff are canonical by construction (kinds/values.py derives them).
 """
@@ -37,10 +38,10 @@ class WriteOnly:
 
     reported_as: str = ""
     implied_by: str = ""
+    """A field whose value implies this one is set (export then asks for it): a client id's secret."""
     always: bool = False
     """Export always asks for it (a userpass password: optional only because password_hash may
     replace it, and Vault says neither whether one is set)."""
-    """A field whose value implies this one is set (export then asks for it): a client id's secret."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,15 @@ class CreateOnly:
 
     loss: str = ""
     refuse: str = ""
+
+
+@dataclass(frozen=True)
+class OneWay:
+    """A flag Vault turns on and never off (it silently ignores `false`): turning it on is warned
+    (it cannot be undone), turning it off is refused, even with --allow-destroy. `why` says what
+    stays allowed and what to do instead."""
+
+    why: str
 
 
 @dataclass(frozen=True)
