@@ -2,10 +2,10 @@
 
 A kind's pydantic model is the one declaration of its fields. Each field's annotation says how a
 value becomes canonical (`Canon`), and whether Vault never returns it (`WriteOnly`), accepts it
-only on create (`CreateOnly`), turns on but never off (`OneWay`) or whether it is not a value at all
-(`Meta`). The same canonical
-function runs on the file's value (after its source is resolved) and on the server's answer,
-so both sides of a diff are canonical by construction (kinds/values.py derives them).
+only on create (`CreateOnly`), turns it on but never off (`OneWay`) or whether it is not a value
+at all (`Meta`). The same canonical function runs on the file's value (after its source is
+resolved) and on the server's answer, so both sides of a diff are canonical by construction
+(kinds/values.py derives them).
 """
 
 from __future__ import annotations
