@@ -69,6 +69,7 @@ from vault_state.render.text import Line, apply_lines, plan_lines
 from vault_state.spec.loader import LoadedState
 from vault_state.spec.many import load_states
 from vault_state.spec.models import StateFile
+from vault_state.spec.overlay import overlay_origins
 from vault_state.spec.semantics import check_identity_references, check_policy_references
 from vault_state.vault.connection import connection_from
 from vault_state.vault.gateway import Gateway
@@ -111,6 +112,9 @@ def _global_flags(suppress: bool) -> _Parser:
                              "into one state (default: ./state.yaml)")
     parser.add_argument("--recursive", action="store_true", default=argparse.SUPPRESS if suppress else False,
                         help="with -f DIR, read the files of its subdirectories too")
+    parser.add_argument("--overlay", action="append", default=argparse.SUPPRESS if suppress else None,
+                        metavar="FILE", help="merge this overlay over the -f files (repeatable, applied in order; "
+                                             "docs/fleets.md)")
     parser.add_argument("--address", default=default, help="server address (default: VAULT_ADDR or BAO_ADDR)")
     parser.add_argument("--token", default=default, help="token (default: VAULT_TOKEN, BAO_TOKEN, ~/.vault-token)")
     parser.add_argument("--namespace", default=default, help="namespace (default: VAULT_NAMESPACE)")
@@ -255,7 +259,7 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     # document they format (at 50,000 objects, their values were most of a plan's memory).
     whole = output == "json" or bool(args.out)
     shown = the_plan if whole else Plan(tuple(c for c in the_plan.changes if c.action is not Action.NOOP or c.warnings))
-    document = plan_document(shown, [str(w) for w in loaded.warnings] + _target_note(args), _names(loaded))
+    document = _document(shown, loaded, [str(w) for w in loaded.warnings] + _target_note(args))
     document["stack"] = owned_summary(owners.ownership, the_plan)
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
@@ -327,7 +331,7 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
     else:
         the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=False)
         _say_stack(io, owned_summary(owners.ownership, the_plan), loaded.state)
-        io.lines(plan_lines(plan_document(the_plan, _target_note(args), _names(loaded))))
+        io.lines(plan_lines(_document(the_plan, loaded, _target_note(args))))
     track = not args.no_fingerprints
     if not the_plan.has_changes:
         record_apply(gateway, owners.ownership, owners.inventories, the_plan, ApplyReport(), track)  # adoptions
@@ -458,7 +462,7 @@ def _gateway(args: argparse.Namespace, io: Io) -> Gateway:
 
 
 def _load(args: argparse.Namespace, io: Io, quiet: bool = False) -> LoadedState:
-    loaded = load_states(_files(args), args.recursive)
+    loaded = load_states(_files(args), args.recursive, _overlays(args))
     if not quiet:
         io.warn(loaded.warnings)
     return loaded
@@ -469,8 +473,20 @@ def _files(args: argparse.Namespace) -> list[str]:
     return list(args.file or ["state.yaml"])
 
 
+def _overlays(args: argparse.Namespace) -> list[str]:
+    """The --overlay files, in the order given."""
+    return list(getattr(args, "overlay", None) or [])
+
+
 def _shown(args: argparse.Namespace) -> str:
     return ", ".join(_files(args))
+
+
+def _document(the_plan: Plan, loaded: LoadedState, warnings: list[str] | None = None) -> dict[str, Any]:
+    """The plan document, naming the files and the values overlays set when there are several."""
+    document = plan_document(the_plan, warnings, _names(loaded))
+    overlay_origins(document, loaded.source)
+    return document
 
 
 def _names(loaded: LoadedState) -> list[str]:
@@ -482,7 +498,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     """Load, resolve, read the server and the inventories, and plan (limited to --target). The
     loaded state's warnings include the server checks; `Observed` is what a saved plan keeps digests of."""
     targets = [parse_target(t) for t in getattr(args, "target", None) or []]
-    local = read_local(_files(args), os.environ, _cluster(args), args.recursive)
+    local = read_local(_files(args), os.environ, _cluster(args), args.recursive, _overlays(args))
     loaded, desired = local.loaded, local.desired
     if not quiet:
         io.warn(loaded.warnings)
@@ -507,7 +523,8 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
         the_plan = limit_to_targets(the_plan, targets)
     connection = gateway.connection
     observed = Observed(server_address(connection.address), connection.namespace or "", _shown(args),
-                        local.state_bytes, local.sources, live, local.file_bytes, _files(args), args.recursive)
+                        local.state_bytes, local.sources, live, local.file_bytes, _files(args), args.recursive,
+                        _overlays(args))
     return the_plan, loaded, gateway, observed, Owners(ownership, inventories, frozenset(live))
 
 
@@ -550,10 +567,14 @@ def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Ga
     made_from = saved.inputs or [saved.state_file]
     if args.file not in (None, ["state.yaml"], made_from):
         raise VaultStateError(f"the saved plan was made from {saved.state_file}, not {_shown(args)}; leave out -f")
+    if args.overlay not in (None, saved.overlays):
+        raise VaultStateError(f"the saved plan was made with --overlay {', '.join(saved.overlays) or '(none)'}; "
+                              "leave out --overlay")
     _refuse_stale(io, path, state_file_reasons(saved))
     args.file, args.target, args.recursive = made_from, saved.targets, saved.recursive
+    args.overlay = saved.overlays
     the_plan, loaded, gateway, observed, owners = _plan(args, io, quiet=True)
-    document = plan_document(the_plan, files=_names(loaded))
+    document = _document(the_plan, loaded)
     reasons = stale_reasons(saved, observed)
     if not reasons and saved_changes_differ(saved, document):
         reasons = ["the plan computed now differs from the saved one"]
