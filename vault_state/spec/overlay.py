@@ -42,18 +42,27 @@ def load_overlaid(arguments: Sequence[str], recursive: bool, overlays: Sequence[
     return replace(loaded, files=[*paths, *overlay_paths])
 
 
+# The loader's words for a whole state file, and what they mean for an overlay (no `version:`).
+_AS_OVERLAY = {
+    "the state file is empty; it must start with 'version: 1'": "the overlay is empty; write the keys it changes",
+    "the state file must be a mapping of keys such as 'version', 'policies'":
+        "an overlay must be a mapping of state-file keys such as 'policies'",
+}
+
+
 def _parse_overlay(path: Path) -> tuple[dict[str, Any], SourceMap]:
     try:
-        empty = path.is_file() and not path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        empty = False  # parse_file reports it
-    if empty:
-        raise InputError([Diagnostic(Location(str(path), 1, 1), "the overlay is empty; write the keys it changes")])
-    data, source = parse_file(path)
+        data, source = parse_file(path)
+    except InputError as exc:
+        raise InputError([replace(d, message=_as_overlay(d.message)) for d in exc.diagnostics]) from None
     if not isinstance(data, dict):
-        raise InputError([Diagnostic(Location(str(path), 1, 1),
-                                     "an overlay must be a mapping of state-file keys such as 'policies'")])
+        message = _AS_OVERLAY["the state file must be a mapping of keys such as 'version', 'policies'"]
+        raise InputError([Diagnostic(Location(str(path), 1, 1), message)])
     return data, source
+
+
+def _as_overlay(message: str) -> str:
+    return _AS_OVERLAY.get(message, message.replace("the state file", "the overlay"))
 
 
 class OverlaySource(MultiSource):
