@@ -14,6 +14,7 @@ from conftest import Cli, read
 from vault_state.errors import InputError
 from vault_state.sandbox import DevServer
 from vault_state.spec.many import load_states
+from vault_state.spec.types import FileSource
 
 BAD = Path(__file__).resolve().parent / "bad" / "overlays"
 PLAN_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json").read_text())
@@ -77,7 +78,7 @@ def test_maps_merge_by_key_lists_and_values_are_replaced_null_removes(tmp_path: 
     assert sorted(roles) == ["ci", "deploy"]
     alice = state.auth_methods["people"].users["alice"]  # type: ignore[union-attr]
     # A value source is one value: {file:} replaces {env:}, it is not merged into {env:, file:}.
-    assert alice.password.model_dump() == {"file": "alice.txt", "sensitive": True}
+    assert alice.password == FileSource(file="alice.txt")
     assert alice.token_policies == ["reader"]
 
 
