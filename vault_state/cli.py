@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -29,6 +30,8 @@ from vault_state.errors import (
 )
 from vault_state.export import export_state
 from vault_state.export_filter import parse_pattern
+from vault_state.fleet.commands import apply_targets, plan_targets
+from vault_state.fleet.run import Outcome, Step
 from vault_state.inputs import read_local
 from vault_state.inventory import (
     Inventory,
@@ -157,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("-o", "--out", metavar="PLANFILE", help="also save the plan, for `apply PLANFILE`")
     plan.add_argument("--target", action="append", metavar="KIND/PATH",
                       help="plan only this object and what it needs (repeatable)")
+    _fleet_flags(plan)
     _fingerprint_flags(plan)
     apply = sub.add_parser("apply", parents=flags, help="make the server match the file")
     apply.add_argument("planfile", nargs="?", metavar="PLANFILE",
@@ -164,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--auto-approve", action="store_true", help="apply without asking for 'yes'")
     apply.add_argument("--target", action="append", metavar="KIND/PATH",
                        help="apply only this object and what it needs (repeatable)")
+    _fleet_flags(apply)
+    apply.add_argument("--keep-going", action="store_true",
+                       help="with --targets: apply the other targets after one fails")
     apply.add_argument("--allow-destroy", action="store_true",
                        help="allow disabling secrets engines and auth methods (destroys their data)")
     _fingerprint_flags(apply)
@@ -193,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
     return parser
+
+
+def _fleet_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--targets", metavar="FILE", help="run for every server of this targets.yaml (docs/fleets.md)")
+    parser.add_argument("--only", action="append", metavar="GLOB",
+                        help="with --targets: only the targets whose name matches (repeatable)")
 
 
 def _fingerprint_flags(parser: argparse.ArgumentParser) -> None:
@@ -254,13 +267,9 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     output = _plan_format(args)
-    the_plan, loaded, _, observed, owners = _plan(args, io, quiet=output != "text")
-    # Text and Markdown show no unchanged object but those with a note: leave the rest out of the
-    # document they format (at 50,000 objects, their values were most of a plan's memory).
-    whole = output == "json" or bool(args.out)
-    shown = the_plan if whole else Plan(tuple(c for c in the_plan.changes if c.action is not Action.NOOP or c.warnings))
-    document = _document(shown, loaded, [str(w) for w in loaded.warnings] + _target_note(args))
-    document["stack"] = owned_summary(owners.ownership, the_plan)
+    if args.targets:
+        return plan_targets(args, output, io.lines, _plan_step)
+    the_plan, document, loaded, observed = _planned(args, io, output)
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
     elif output == "markdown":
@@ -273,15 +282,49 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
         write_saved(Path(args.out), save(observed, document, targets))
         io.err.print(f"Saved the plan to {args.out}. Apply exactly these changes with: vault-state apply {args.out}",
                      markup=False, highlight=False)
-    refused = [c for c in the_plan.actionable if c.refusal]
+    refused = _refused(the_plan)
     if refused:  # apply would refuse the whole plan: say so now, in CI, not at apply time
-        io.err.print(
-            f"error: this plan cannot be applied: {', '.join(str(c.id) for c in refused)} "
-            f"{'is' if len(refused) == 1 else 'are'} refused (see the !! REFUSED lines); change the file",
-            style="bold red", markup=False, highlight=False,
-        )
+        io.err.print(f"error: {refused}", style="bold red", markup=False, highlight=False)
         return 1
     return 2 if args.detailed_exitcode and the_plan.has_changes else 0
+
+
+def _planned(args: argparse.Namespace, io: Io, output: str) -> tuple[Plan, dict[str, Any], LoadedState, Observed]:
+    """Plan, and the document to show (with the warnings found and the stack)."""
+    the_plan, loaded, _, observed, owners = _plan(args, io, quiet=output != "text")
+    # Text and Markdown show no unchanged object but those with a note: leave the rest out of the
+    # document they format (at 50,000 objects, their values were most of a plan's memory).
+    whole = output == "json" or bool(args.out)
+    shown = the_plan if whole else Plan(tuple(c for c in the_plan.changes if c.action is not Action.NOOP or c.warnings))
+    document = _document(shown, loaded, [str(w) for w in loaded.warnings] + _target_note(args))
+    document["stack"] = owned_summary(owners.ownership, the_plan)
+    return the_plan, document, loaded, observed
+
+
+def _refused(the_plan: Plan) -> str:
+    """Why apply would refuse the whole plan ("" when it would not)."""
+    refused = [c for c in the_plan.actionable if c.refusal]
+    if not refused:
+        return ""
+    return (f"this plan cannot be applied: {', '.join(str(c.id) for c in refused)} "
+            f"{'is' if len(refused) == 1 else 'are'} refused (see the !! REFUSED lines); change the file")
+
+
+def _plan_step(args: argparse.Namespace, outcome: Outcome) -> None:
+    """plan --targets: one target's plan, its document kept for the fleet's report (nothing printed)."""
+    notes = StringIO()
+    quiet = Io(Console(file=StringIO()), Console(file=notes, width=1000, no_color=True))
+    the_plan, outcome.document, _, _ = _planned(args, quiet, "json" if args.format == "json" else "markdown")
+    outcome.notes = notes.getvalue().splitlines()
+    outcome.error = _refused(the_plan)
+    outcome.code = 1 if outcome.error else 2 if args.detailed_exitcode and the_plan.has_changes else 0
+
+
+def _apply_step(screen: Io) -> Step:
+    """apply --targets: one target's apply, printed as it goes (targets run one at a time)."""
+    def step(args: argparse.Namespace, outcome: Outcome) -> None:
+        outcome.code = cmd_apply(args, screen)
+    return step
 
 
 def _relies_on_ownership(state: StateFile) -> bool:
@@ -303,6 +346,8 @@ def _say_stack(io: Io, stack: dict[str, Any], state: StateFile) -> None:
 
 def cmd_apply(args: argparse.Namespace, io: Io) -> int:
     """Apply while holding the lock kept in Vault (vault_state/lock.py), released on every exit."""
+    if getattr(args, "targets", None):
+        return apply_targets(args, io.lines, _apply_step(io))
     try:
         timeout = to_seconds(args.lock_timeout)
     except ValueError as exc:

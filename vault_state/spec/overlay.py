@@ -195,20 +195,21 @@ def _discriminator(tp: Any) -> Any:
 
 def overlay_origins(document: dict[str, Any], source: SourceMap) -> None:
     """Mark in a plan document the changed values an overlay set: each change gets `overlaid`
-    {dotted path in the object: FILE:LINE:COL in the overlay}. Changes are matched to the overlaid
-    values by the object's location; an object the overlay adds is already located in it."""
+    {dotted path in the object: FILE:LINE:COL in the overlay}. A value belongs to the innermost
+    object around it (a role's value to the role, not to its auth method), found by location; an
+    object the overlay adds is already located in it."""
     if not isinstance(source, OverlaySource):
         return
-    inside: dict[str, dict[str, str]] = {}  # object location -> {path inside it: overlay location}
+    objects = {c["location"]: c for c in document["changes"] if c["location"]}
     for loc, where in source.overlaid():
-        for size in range(1, len(loc)):
-            head = str(source.locate(loc[:size], key=True))
-            inside.setdefault(head, {})[".".join(str(part) for part in loc[size:])] = str(where)
-    for change in document["changes"]:
-        found = inside.get(change["location"] or "", {})
-        shown = {path: where for path, where in found.items() if _changed(change, path)}
-        if shown:
-            change["overlaid"] = dict(sorted(shown.items()))
+        for size in range(len(loc), 0, -1):
+            change = objects.get(str(source.locate(loc[:size], key=True)))
+            if change is None:
+                continue
+            path = ".".join(str(part) for part in loc[size:])
+            if path and _changed(change, path):  # no path: the overlay adds the whole object
+                change["overlaid"] = dict(sorted({**change.get("overlaid", {}), path: str(where)}.items()))
+            break
 
 
 def _changed(change: dict[str, Any], path: str) -> bool:
