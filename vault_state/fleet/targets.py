@@ -135,7 +135,8 @@ def _diagnostic(error: ErrorDetails, source: SourceMap) -> Diagnostic:
     loc = tuple(error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
-        model = {1: TargetsFile, 3: Target, 4: TargetLogin}.get(len(loc), Target)
+        models: dict[int, type[Strict]] = {1: TargetsFile, 3: Target, 4: TargetLogin}
+        model = models.get(len(loc), Target)
         close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return Diagnostic(source.locate(loc, key=True), f"unknown key '{loc[-1]}'{hint}")
