@@ -6,6 +6,8 @@ the JSON document, a canary that fails (no permission, a closed port) stopping t
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ import jsonschema
 import pytest
 from conftest import Cli, read
 
+from vault_state.fleet.targets import load_targets
 from vault_state.sandbox import DevServer, free_port
 
 PLAN_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json").read_text())
@@ -337,3 +340,46 @@ def test_bad_targets_file_is_a_located_error(offline_cli: Cli, name: str, monkey
 
 def test_every_bad_targets_file_has_a_case() -> None:
     assert sorted(p.stem for p in BAD.glob("*.yaml")) == sorted(ERRORS)
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fleet"
+
+
+def test_the_example_fleet_is_valid_offline(offline_cli: Cli) -> None:
+    fleet = load_targets(EXAMPLE / "targets.yaml")
+    assert list(fleet.targets) == ["staging", "prod-eu", "prod-us"]
+    for target in fleet.targets.values():
+        assert all(Path(path).exists() for path in [*target.files, *target.overlays, target.ca_cert or "."])
+        overlays = [flag for path in target.overlays for flag in ("--overlay", path)]
+        result = offline_cli("lint", "--strict", *(f for path in target.files for f in ("-f", path)), *overlays)
+        assert result.code == 0, result.out + result.err
+
+
+def test_the_example_fleet_applies_to_real_servers(offline_cli: Cli, tmp_path: Path) -> None:
+    """examples/fleet with its addresses pointed at three dev servers and tokens for its logins."""
+    copy = tmp_path / "fleet"
+    shutil.copytree(EXAMPLE, copy)
+    servers = [DevServer().start() for _ in range(3)]
+    try:
+        text = (copy / "targets.yaml").read_text()
+        for index, address in enumerate(re.findall(r"address: (\S+)", text)):
+            text = text.replace(address, servers[index].address)
+        text = text.replace("login: {method: kubernetes, role: vault-state}", "token_env: PROD_TOKEN")
+        (copy / "targets.yaml").write_text(text)
+        # prod-eu and prod-us share PROD_TOKEN in this copy: give both servers the same root token.
+        servers[2].request("POST", "auth/token/create", {"id": servers[1].token, "policies": ["root"]})
+        env = {"STAGING_VAULT_TOKEN": servers[0].token, "PROD_TOKEN": servers[1].token, "VAULT_MAX_RETRIES": "0",
+               "VAULT_CACERT": ""}
+        targets = str(copy / "targets.yaml")
+        applied = offline_cli("apply", "--targets", targets, "--auto-approve", env=env)
+        assert applied.code == 0, applied.out + applied.err
+        assert offline_cli("plan", "--targets", targets, "--detailed-exitcode", env=env).code == 0
+        stored = [read(s, "apps/config") for s in servers]
+        assert [(c["max_versions"], c["cas_required"]) for c in stored] == [(2, False), (20, True), (20, True)]
+        hosts = [read(s, "auth/kubernetes/config")["kubernetes_host"] for s in servers]
+        assert hosts == ["https://kubernetes.default.svc", "https://kubernetes.default.svc",
+                         "https://kubernetes.us.internal:6443"]
+        assert [read(s, "sys/policy/oncall-debug") != {} for s in servers] == [True, False, False]
+    finally:
+        for server in servers:
+            server.stop()
