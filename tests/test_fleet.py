@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 from conftest import Cli, read
 
-from vault_state.fleet.targets import load_targets
+from vault_state.fleet.targets import Target, load_targets
 from vault_state.sandbox import DevServer, free_port
 
 PLAN_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json").read_text())
@@ -383,3 +383,10 @@ def test_the_example_fleet_applies_to_real_servers(offline_cli: Cli, tmp_path: P
     finally:
         for server in servers:
             server.stop()
+
+
+def test_the_targets_table_in_the_docs_lists_every_field() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "fleets.md").read_text()
+    table = text.split("## targets.yaml")[1].split("| field |")[1].split("\n\n")[0]
+    documented = [row.split("|")[1].strip().strip("`") for row in table.splitlines()[2:]]
+    assert documented == list(Target.model_fields)
