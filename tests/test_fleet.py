@@ -310,6 +310,13 @@ def test_targets_flag_problems(offline_cli: Cli, tmp_path: Path, monkeypatch: py
     assert (result.code, result.out, result.err) == (1, "", message)
 
 
+@pytest.mark.parametrize("command", [["plan", "--only", "prod-*"], ["apply", "--keep-going"]])
+def test_fleet_flags_need_targets(offline_cli: Cli, command: list[str]) -> None:
+    result = offline_cli(*command)
+    assert (result.code, result.out, result.err) == (
+        1, "", "error: --only and --keep-going choose among the targets of --targets FILE; give it\n")
+
+
 # targets file in tests/bad/targets -> its whole stderr
 ERRORS = {
     "bad_address": "bad_address.yaml:2:19: address: expected an address such as https://vault.example.com:8200",

@@ -163,7 +163,9 @@ def test_every_bad_overlay_file_has_a_case() -> None:
 
 
 def test_plan_lines_name_the_overlay_for_the_values_it_set(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
-    base, prod, _ = _write(tmp_path, {"base.yaml": BASE, "prod.yaml": PROD, "alice.txt": "alice-PASSWORD-1"})
+    # The overlay's {file: alice.txt} is read next to the overlay, not next to the base.
+    base, prod, _ = _write(tmp_path, {"base.yaml": BASE, "overlays/prod.yaml": PROD,
+                                      "overlays/alice.txt": "alice-PASSWORD-1"})
     assert cli("apply", "-f", base, "--auto-approve", env={"ALICE_PASSWORD": "x"}).code == 0
     text = cli("plan", "-f", base, "--overlay", prod)
     assert text.code == 0, text.err

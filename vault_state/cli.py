@@ -267,7 +267,7 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     output = _plan_format(args)
-    if args.targets:
+    if args.targets or args.only:
         return plan_targets(args, output, io.lines, _plan_step)
     the_plan, document, loaded, observed = _planned(args, io, output)
     if output == "json":
@@ -314,7 +314,8 @@ def _plan_step(args: argparse.Namespace, outcome: Outcome) -> None:
     """plan --targets: one target's plan, its document kept for the fleet's report (nothing printed)."""
     notes = StringIO()
     quiet = Io(Console(file=StringIO()), Console(file=notes, width=1000, no_color=True))
-    the_plan, outcome.document, _, _ = _planned(args, quiet, "json" if args.format == "json" else "markdown")
+    output = "json" if _plan_format(args) == "json" else "markdown"  # json: no-ops too; either way quiet
+    the_plan, outcome.document, _, _ = _planned(args, quiet, output)
     outcome.notes = notes.getvalue().splitlines()
     outcome.error = _refused(the_plan)
     outcome.code = 1 if outcome.error else 2 if args.detailed_exitcode and the_plan.has_changes else 0
@@ -346,7 +347,7 @@ def _say_stack(io: Io, stack: dict[str, Any], state: StateFile) -> None:
 
 def cmd_apply(args: argparse.Namespace, io: Io) -> int:
     """Apply while holding the lock kept in Vault (vault_state/lock.py), released on every exit."""
-    if getattr(args, "targets", None):
+    if args.targets or args.only or args.keep_going:
         return apply_targets(args, io.lines, _apply_step(io))
     try:
         timeout = to_seconds(args.lock_timeout)

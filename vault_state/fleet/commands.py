@@ -53,6 +53,8 @@ def apply_targets(args: argparse.Namespace, show: Printer, step: Step) -> int:
 
 
 def _chosen(args: argparse.Namespace) -> tuple[Fleet, list[str]]:
+    if not args.targets:
+        raise ConfigurationError("--only and --keep-going choose among the targets of --targets FILE; give it")
     given = [flag for name, flag in _FROM_TARGETS.items() if getattr(args, name, None)]
     if given:
         raise ConfigurationError(f"--targets: {', '.join(given)} cannot be given with it; each target's come "

@@ -18,7 +18,7 @@ from typing import Any
 from vault_state.errors import ConfigurationError, InputError, VaultStateError, sort_diagnostics
 from vault_state.fleet.targets import Fleet, Target
 from vault_state.vault.connection import connection_from
-from vault_state.vault.login import LoginSettings, logged_in
+from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged_in
 
 CONCURRENCY = 4
 """Targets planned at once: each plan already runs its own reads in parallel (--parallelism)."""
@@ -93,7 +93,7 @@ def target_token(target: Target, env: Mapping[str, str]) -> Iterator[str]:
         yield token
         return
     login = target.login
-    settings = LoginSettings(login.method, login.mount, login.role, login.jwt_file or LoginSettings.jwt_file)
+    settings = LoginSettings(login.method, login.mount, login.role, login.jwt_file or SERVICE_ACCOUNT_TOKEN)
     connection = connection_from(env, address=target.address, token="(login)", namespace=target.namespace,
                                  ca_cert=target.ca_cert or None)
     with logged_in(connection, settings, env) as secret:
@@ -107,7 +107,7 @@ def target_arguments(args: argparse.Namespace, target: Target, token: str) -> ar
         "address": target.address, "token": token, "namespace": target.namespace,
         "ca_cert": target.ca_cert or None, "login": None,
         "file": list(target.files), "overlay": list(target.overlays), "recursive": target.recursive,
-        "targets": None, "only": None,
+        "targets": None, "only": None, "keep_going": False,
     })
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from vault_state.errors import ConfigurationError, Diagnostic, InputError, Location
+from vault_state.errors import ConfigurationError, Diagnostic, InputError
 from vault_state.spec.loader import parse_file
 from vault_state.spec.positions import SourceMap
 from vault_state.spec.types import Strict
@@ -66,7 +66,6 @@ class Fleet:
 
     path: Path
     targets: dict[str, Target]
-    locations: dict[str, Location]
 
     def selected(self, only: Sequence[str]) -> list[str]:
         """The target names matching any `--only` glob (all without one), in the file's order."""
@@ -91,8 +90,7 @@ def load_targets(path: Path) -> Fleet:
         raise InputError([_diagnostic(e, source) for e in exc.errors(include_url=False)]) from None
     here = path.parent
     targets = {name: _relative(target, here) for name, target in model.targets.items()}
-    locations = {name: source.locate(("targets", name), key=True) for name in targets}
-    return Fleet(path, targets, locations)
+    return Fleet(path, targets)
 
 
 def _as_targets(message: str) -> str:

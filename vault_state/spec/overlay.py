@@ -126,7 +126,7 @@ class _Overlay:
                 self.mapping(inner, current, value, here)
             else:
                 into[key] = value
-                self._set(here)
+                self._set(here, deep=isinstance(current, dict | list))
 
     def _remove(self, into: dict[Any, Any], key: Any, here: Loc) -> None:
         if key not in into:
@@ -135,11 +135,15 @@ class _Overlay:
                 f"nothing to remove: '{'.'.join(str(p) for p in here)}' is not in the files the overlay applies to",
             ))
             return
-        del into[key]
-        self._forget(here)
+        if isinstance(into.pop(key), dict | list):
+            self._forget(here)
+        else:
+            self.source.origins.pop(here, None)
 
-    def _set(self, here: Loc) -> None:
-        self._forget(here)
+    def _set(self, here: Loc, deep: bool) -> None:
+        """`here` now holds the overlay's value; `deep`: it replaced a map or list, whose origins go."""
+        if deep:
+            self._forget(here)
         self.source.origins[here] = (self.index, here)
 
     def _forget(self, here: Loc) -> None:
