@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from tests.conftest import EXAMPLES, Cli
 from tests.test_eso import validate_manifest
 from vault_state.cli import build_parser
+from vault_state.fleet.targets import load_targets
 from vault_state.kinds import database, kubernetes_secrets
 from vault_state.kinds.generic import GenericEndpoint
 from vault_state.kinds.identity import Alias, Entity, Group
@@ -222,8 +223,17 @@ def test_yaml_example(block: Block, offline_cli: Cli, tmp_path: Path) -> None:
     if isinstance(document, dict) and str(document.get("apiVersion", "")).startswith("external-secrets.io/"):
         validate_manifest(document)
         return
+    if isinstance(document, dict) and "targets" in document:  # a targets.yaml (docs/fleets.md)
+        (tmp_path / "targets.yaml").write_text(block.text)
+        load_targets(tmp_path / "targets.yaml")
+        return
     file = tmp_path / "state.yaml"
     file.write_text(state_text(block))
+    if block.text.startswith("# overlays/"):  # an overlay of examples/fleet (docs/fleets.md)
+        file.write_text(block.text)
+        result = offline_cli("validate", "-f", str(EXAMPLES / "fleet" / "base"), "--overlay", str(file))
+        assert result.code == 0, result.err
+        return
     result = offline_cli("validate", "-f", str(file))
     assert result.code == 0, result.err
     if block.file == "docs/lint.md" and block.lead.rstrip(":").split(" ")[0] in {"Bad", "Good"}:

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -29,6 +30,8 @@ from vault_state.errors import (
 )
 from vault_state.export import export_state
 from vault_state.export_filter import parse_pattern
+from vault_state.fleet.commands import apply_targets, plan_targets
+from vault_state.fleet.run import Outcome, Step
 from vault_state.inputs import read_local
 from vault_state.inventory import (
     Inventory,
@@ -69,6 +72,7 @@ from vault_state.render.text import Line, apply_lines, plan_lines
 from vault_state.spec.loader import LoadedState
 from vault_state.spec.many import load_states
 from vault_state.spec.models import StateFile
+from vault_state.spec.overlay import overlay_origins
 from vault_state.spec.semantics import check_identity_references, check_policy_references
 from vault_state.vault.connection import connection_from
 from vault_state.vault.gateway import Gateway
@@ -111,6 +115,9 @@ def _global_flags(suppress: bool) -> _Parser:
                              "into one state (default: ./state.yaml)")
     parser.add_argument("--recursive", action="store_true", default=argparse.SUPPRESS if suppress else False,
                         help="with -f DIR, read the files of its subdirectories too")
+    parser.add_argument("--overlay", action="append", default=argparse.SUPPRESS if suppress else None,
+                        metavar="FILE", help="merge this overlay over the -f files (repeatable, applied in order; "
+                                             "docs/fleets.md)")
     parser.add_argument("--address", default=default, help="server address (default: VAULT_ADDR or BAO_ADDR)")
     parser.add_argument("--token", default=default, help="token (default: VAULT_TOKEN, BAO_TOKEN, ~/.vault-token)")
     parser.add_argument("--namespace", default=default, help="namespace (default: VAULT_NAMESPACE)")
@@ -153,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("-o", "--out", metavar="PLANFILE", help="also save the plan, for `apply PLANFILE`")
     plan.add_argument("--target", action="append", metavar="KIND/PATH",
                       help="plan only this object and what it needs (repeatable)")
+    _fleet_flags(plan)
     _fingerprint_flags(plan)
     apply = sub.add_parser("apply", parents=flags, help="make the server match the file")
     apply.add_argument("planfile", nargs="?", metavar="PLANFILE",
@@ -160,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--auto-approve", action="store_true", help="apply without asking for 'yes'")
     apply.add_argument("--target", action="append", metavar="KIND/PATH",
                        help="apply only this object and what it needs (repeatable)")
+    _fleet_flags(apply)
+    apply.add_argument("--keep-going", action="store_true",
+                       help="with --targets: apply the other targets after one fails")
     apply.add_argument("--allow-destroy", action="store_true",
                        help="allow disabling secrets engines and auth methods (destroys their data)")
     _fingerprint_flags(apply)
@@ -189,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
     return parser
+
+
+def _fleet_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--targets", metavar="FILE", help="run for every server of this targets.yaml (docs/fleets.md)")
+    parser.add_argument("--only", action="append", metavar="GLOB",
+                        help="with --targets: only the targets whose name matches (repeatable)")
 
 
 def _fingerprint_flags(parser: argparse.ArgumentParser) -> None:
@@ -250,13 +267,9 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     output = _plan_format(args)
-    the_plan, loaded, _, observed, owners = _plan(args, io, quiet=output != "text")
-    # Text and Markdown show no unchanged object but those with a note: leave the rest out of the
-    # document they format (at 50,000 objects, their values were most of a plan's memory).
-    whole = output == "json" or bool(args.out)
-    shown = the_plan if whole else Plan(tuple(c for c in the_plan.changes if c.action is not Action.NOOP or c.warnings))
-    document = plan_document(shown, [str(w) for w in loaded.warnings] + _target_note(args), _names(loaded))
-    document["stack"] = owned_summary(owners.ownership, the_plan)
+    if args.targets or args.only:
+        return plan_targets(args, output, io.lines, _plan_step)
+    the_plan, document, loaded, observed = _planned(args, io, output)
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
     elif output == "markdown":
@@ -269,15 +282,50 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
         write_saved(Path(args.out), save(observed, document, targets))
         io.err.print(f"Saved the plan to {args.out}. Apply exactly these changes with: vault-state apply {args.out}",
                      markup=False, highlight=False)
-    refused = [c for c in the_plan.actionable if c.refusal]
+    refused = _refused(the_plan)
     if refused:  # apply would refuse the whole plan: say so now, in CI, not at apply time
-        io.err.print(
-            f"error: this plan cannot be applied: {', '.join(str(c.id) for c in refused)} "
-            f"{'is' if len(refused) == 1 else 'are'} refused (see the !! REFUSED lines); change the file",
-            style="bold red", markup=False, highlight=False,
-        )
+        io.err.print(f"error: {refused}", style="bold red", markup=False, highlight=False)
         return 1
     return 2 if args.detailed_exitcode and the_plan.has_changes else 0
+
+
+def _planned(args: argparse.Namespace, io: Io, output: str) -> tuple[Plan, dict[str, Any], LoadedState, Observed]:
+    """Plan, and the document to show (with the warnings found and the stack)."""
+    the_plan, loaded, _, observed, owners = _plan(args, io, quiet=output != "text")
+    # Text and Markdown show no unchanged object but those with a note: leave the rest out of the
+    # document they format (at 50,000 objects, their values were most of a plan's memory).
+    whole = output == "json" or bool(args.out)
+    shown = the_plan if whole else Plan(tuple(c for c in the_plan.changes if c.action is not Action.NOOP or c.warnings))
+    document = _document(shown, loaded, [str(w) for w in loaded.warnings] + _target_note(args))
+    document["stack"] = owned_summary(owners.ownership, the_plan)
+    return the_plan, document, loaded, observed
+
+
+def _refused(the_plan: Plan) -> str:
+    """Why apply would refuse the whole plan ("" when it would not)."""
+    refused = [c for c in the_plan.actionable if c.refusal]
+    if not refused:
+        return ""
+    return (f"this plan cannot be applied: {', '.join(str(c.id) for c in refused)} "
+            f"{'is' if len(refused) == 1 else 'are'} refused (see the !! REFUSED lines); change the file")
+
+
+def _plan_step(args: argparse.Namespace, outcome: Outcome) -> None:
+    """plan --targets: one target's plan, its document kept for the fleet's report (nothing printed)."""
+    notes = StringIO()
+    quiet = Io(Console(file=StringIO()), Console(file=notes, width=1000, no_color=True))
+    output = "json" if _plan_format(args) == "json" else "markdown"  # json: no-ops too; either way quiet
+    the_plan, outcome.document, _, _ = _planned(args, quiet, output)
+    outcome.notes = notes.getvalue().splitlines()
+    outcome.error = _refused(the_plan)
+    outcome.code = 1 if outcome.error else 2 if args.detailed_exitcode and the_plan.has_changes else 0
+
+
+def _apply_step(screen: Io) -> Step:
+    """apply --targets: one target's apply, printed as it goes (targets run one at a time)."""
+    def step(args: argparse.Namespace, outcome: Outcome) -> None:
+        outcome.code = cmd_apply(args, screen)
+    return step
 
 
 def _relies_on_ownership(state: StateFile) -> bool:
@@ -299,6 +347,8 @@ def _say_stack(io: Io, stack: dict[str, Any], state: StateFile) -> None:
 
 def cmd_apply(args: argparse.Namespace, io: Io) -> int:
     """Apply while holding the lock kept in Vault (vault_state/lock.py), released on every exit."""
+    if args.targets or args.only or args.keep_going:
+        return apply_targets(args, io.lines, _apply_step(io))
     try:
         timeout = to_seconds(args.lock_timeout)
     except ValueError as exc:
@@ -327,7 +377,7 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
     else:
         the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=False)
         _say_stack(io, owned_summary(owners.ownership, the_plan), loaded.state)
-        io.lines(plan_lines(plan_document(the_plan, _target_note(args), _names(loaded))))
+        io.lines(plan_lines(_document(the_plan, loaded, _target_note(args))))
     track = not args.no_fingerprints
     if not the_plan.has_changes:
         record_apply(gateway, owners.ownership, owners.inventories, the_plan, ApplyReport(), track)  # adoptions
@@ -458,7 +508,7 @@ def _gateway(args: argparse.Namespace, io: Io) -> Gateway:
 
 
 def _load(args: argparse.Namespace, io: Io, quiet: bool = False) -> LoadedState:
-    loaded = load_states(_files(args), args.recursive)
+    loaded = load_states(_files(args), args.recursive, _overlays(args))
     if not quiet:
         io.warn(loaded.warnings)
     return loaded
@@ -469,8 +519,20 @@ def _files(args: argparse.Namespace) -> list[str]:
     return list(args.file or ["state.yaml"])
 
 
+def _overlays(args: argparse.Namespace) -> list[str]:
+    """The --overlay files, in the order given."""
+    return list(getattr(args, "overlay", None) or [])
+
+
 def _shown(args: argparse.Namespace) -> str:
     return ", ".join(_files(args))
+
+
+def _document(the_plan: Plan, loaded: LoadedState, warnings: list[str] | None = None) -> dict[str, Any]:
+    """The plan document, naming the files and the values overlays set when there are several."""
+    document = plan_document(the_plan, warnings, _names(loaded))
+    overlay_origins(document, loaded.source)
+    return document
 
 
 def _names(loaded: LoadedState) -> list[str]:
@@ -482,7 +544,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     """Load, resolve, read the server and the inventories, and plan (limited to --target). The
     loaded state's warnings include the server checks; `Observed` is what a saved plan keeps digests of."""
     targets = [parse_target(t) for t in getattr(args, "target", None) or []]
-    local = read_local(_files(args), os.environ, _cluster(args), args.recursive)
+    local = read_local(_files(args), os.environ, _cluster(args), args.recursive, _overlays(args))
     loaded, desired = local.loaded, local.desired
     if not quiet:
         io.warn(loaded.warnings)
@@ -507,7 +569,8 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
         the_plan = limit_to_targets(the_plan, targets)
     connection = gateway.connection
     observed = Observed(server_address(connection.address), connection.namespace or "", _shown(args),
-                        local.state_bytes, local.sources, live, local.file_bytes, _files(args), args.recursive)
+                        local.state_bytes, local.sources, live, local.file_bytes, _files(args), args.recursive,
+                        _overlays(args))
     return the_plan, loaded, gateway, observed, Owners(ownership, inventories, frozenset(live))
 
 
@@ -550,10 +613,14 @@ def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Ga
     made_from = saved.inputs or [saved.state_file]
     if args.file not in (None, ["state.yaml"], made_from):
         raise VaultStateError(f"the saved plan was made from {saved.state_file}, not {_shown(args)}; leave out -f")
+    if args.overlay not in (None, saved.overlays):
+        raise VaultStateError(f"the saved plan was made with --overlay {', '.join(saved.overlays) or '(none)'}; "
+                              "leave out --overlay")
     _refuse_stale(io, path, state_file_reasons(saved))
     args.file, args.target, args.recursive = made_from, saved.targets, saved.recursive
+    args.overlay = saved.overlays
     the_plan, loaded, gateway, observed, owners = _plan(args, io, quiet=True)
-    document = plan_document(the_plan, files=_names(loaded))
+    document = _document(the_plan, loaded)
     reasons = stale_reasons(saved, observed)
     if not reasons and saved_changes_differ(saved, document):
         reasons = ["the plan computed now differs from the saved one"]

@@ -74,11 +74,11 @@ class LocalInputs:
 
 def read_local(
     path: Path | Sequence[str], env: Mapping[str, str], cluster: Callable[[], Any] | None = None,
-    recursive: bool = False,
+    recursive: bool = False, overlays: Sequence[str] = (),
 ) -> LocalInputs:
     """Load `path` (or what several `-f` arguments name) and resolve its value sources.
-    Raises InputError for any problem."""
-    loaded = load_states([str(path)] if isinstance(path, Path) else path, recursive)
+    `overlays` are merged over it in order. Raises InputError for any problem."""
+    loaded = load_states([str(path)] if isinstance(path, Path) else path, recursive, overlays)
     file_bytes = {str(p): _bytes(p) for p in loaded.files}
     state_bytes = b"" if loaded.files else _bytes(loaded.path)
     resolver = RecordingResolver(loaded.base_dir, env, loaded.source, cluster=cluster)

@@ -68,6 +68,8 @@ class SavedPlan(_Model):
     inputs: list[str] = Field(default_factory=list)
     """From several files: the `-f` arguments, read again at apply time."""
     recursive: bool = False
+    overlays: list[str] = Field(default_factory=list)
+    """The `--overlay` files, merged again in this order at apply time."""
     sources: dict[str, SourceDigest]
     secrets: SecretDigest | None
     reads: dict[str, str]
@@ -89,6 +91,7 @@ class Observed:
     """From several files: each one's bytes (`state_bytes` is then unused)."""
     inputs: Sequence[str] = ()
     recursive: bool = False
+    overlays: Sequence[str] = ()
 
 
 def save(observed: Observed, document: dict[str, Any], targets: Sequence[str]) -> SavedPlan:
@@ -108,6 +111,7 @@ def save(observed: Observed, document: dict[str, Any], targets: Sequence[str]) -
         state_files=_file_digests(observed.state_files),
         inputs=list(observed.inputs) if observed.state_files else [],
         recursive=observed.recursive,
+        overlays=list(observed.overlays),
         sources=_public_sources(observed.sources),
         secrets=secret,
         reads=live_digests(observed.live),

@@ -46,6 +46,8 @@ def _table(changes: list[dict[str, Any]], located: bool) -> list[str]:
         fields = ", ".join(f"`{_cell(d['path'])}`" for d in c["diff"]) if c["action"] != "create" else ""
         rid = f"`{c['moved_from']}` -> `{c['id']}`" if c["action"] == "move" else f"`{c['id']}`"
         where = [f"`{_cell(c['location'])}`" if c["location"] else ""] if located else []
+        if located and c.get("overlaid"):  # --overlay: the values an overlay set
+            where[0] += "".join(f"<br>`{_cell(p)}` from `{_cell(w)}`" for p, w in c["overlaid"].items())
         cells = [f"`{SYMBOLS[c['action']]}`", c["action"], rid, *where, fields]
         rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
     return ["\n".join(rows)]

@@ -51,6 +51,8 @@ def change_lines(change: dict[str, Any], located: bool = False) -> list[Line]:
     if located and change["location"]:
         head += f"  ({change['location']})"
     lines: list[Line] = [(head, style)]
+    for path, where in change.get("overlaid", {}).items():  # --overlay: the values an overlay set
+        lines.append((f"      # {path} from {where}", "dim"))
     if action == "create" and change.get("moved_from"):
         lines.append((f"      # moved from {change['moved_from']} (created here, then deleted there)", style))
     if action == "delete" and change.get("moved_to"):

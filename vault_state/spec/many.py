@@ -65,11 +65,24 @@ def _hidden(path: Path, directory: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(directory).parts)
 
 
-def load_states(arguments: Sequence[str], recursive: bool = False) -> LoadedState:
-    """Load what `-f` names as one state. One plain file loads as before; several merge."""
+def load_states(arguments: Sequence[str], recursive: bool = False, overlays: Sequence[str] = ()) -> LoadedState:
+    """Load what `-f` names as one state, with `--overlay` files merged over it in order
+    (vault_state/spec/overlay.py). One plain file without overlays loads as before; several merge."""
+    if overlays:
+        from vault_state.spec.overlay import load_overlaid  # overlay builds on this module
+
+        return load_overlaid(arguments, recursive, overlays)
     paths = state_files(arguments, recursive)
     if len(paths) == 1 and not Path(arguments[0]).is_dir():
         return load_state(paths[0])
+    whole, source = merge_peers(paths)
+    loaded = validate_state(whole, source, str(paths[0]), paths[0].parent)
+    return replace(loaded, files=paths)
+
+
+def merge_peers(paths: Sequence[Path]) -> tuple[dict[str, Any], MultiSource]:
+    """The files' plain data merged as peers (not validated as a whole yet), and where each value
+    came from. Each file is validated alone first. Raises InputError with every located problem."""
     parsed: list[tuple[Any, SourceMap]] = []
     problems: list[Diagnostic] = []
     for path in paths:
@@ -93,9 +106,7 @@ def load_states(arguments: Sequence[str], recursive: bool = False) -> LoadedStat
         merged.mapping(StateFile, whole, part, (), index)
     if merged.problems:
         raise InputError(merged.problems)
-    source = MultiSource(merged.sources, merged.origins)
-    loaded = validate_state(whole, source, str(paths[0]), paths[0].parent)
-    return replace(loaded, files=paths)
+    return whole, MultiSource(merged.sources, merged.origins)
 
 
 class MultiSource(SourceMap):

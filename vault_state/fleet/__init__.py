@@ -1,0 +1,1 @@
+"""Fleets: one command over the many servers a targets.yaml names (docs/fleets.md)."""

@@ -1,0 +1,112 @@
+"""A fleet run as text (a section per target, then a summary table), as one Markdown comment for a
+pull request (the summary on top, a collapsible section per target) or as one JSON document keyed by
+target. Each target's own plan is formatted by the usual renderers, from its plan document."""
+
+from __future__ import annotations
+
+import json
+
+from vault_state.fleet.run import Outcome
+from vault_state.render.markdown import TITLE, plan_markdown
+from vault_state.render.text import Line, plan_lines
+
+NOT_RUN = "not run: an earlier target failed (--keep-going runs the rest)"
+
+
+def heading(outcome: Outcome) -> Line:
+    namespace = f", namespace {outcome.target.namespace}" if outcome.target.namespace else ""
+    return (f"=== {outcome.name}: {outcome.target.address}{namespace} ===", "bold")
+
+
+def plan_text(outcomes: list[Outcome]) -> list[Line]:
+    """Each target's plan under its heading, in order, then the summary table."""
+    lines: list[Line] = []
+    for outcome in outcomes:
+        lines += [heading(outcome), *section_lines(outcome), ("", "")]
+    return lines + summary_lines(outcomes, plan=True)
+
+
+def section_lines(outcome: Outcome) -> list[Line]:
+    """A target's notes, then its plan or its error."""
+    lines: list[Line] = [(note, "yellow") for note in outcome.notes]
+    if outcome.document is not None:  # its warnings are diagnostics, printed as they are
+        lines += [(warning, "yellow") for warning in outcome.document["warnings"]]
+        lines += plan_lines({**outcome.document, "warnings": []})
+    if outcome.error:
+        lines += [(f"error: {line}", "red") for line in outcome.error.splitlines()]
+    return lines
+
+
+def summary_lines(outcomes: list[Outcome], plan: bool) -> list[Line]:
+    """One row per target: its counts (plan) or what became of it (apply), and its error."""
+    head = ["target", "add", "change", "destroy", "error"] if plan else ["target", "result"]
+    rows = [head] + [_row(o, plan) for o in outcomes]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines: list[Line] = [(f"Summary ({len(outcomes)} target{'s' if len(outcomes) != 1 else ''}):", "bold")]
+    for index, row in enumerate(rows):
+        cells = [cell.rjust(width) if 0 < column < 4 and plan else cell.ljust(width)
+                 for column, (cell, width) in enumerate(zip(row, widths, strict=True))]
+        style = "bold" if index == 0 else "red" if outcomes[index - 1].code == 1 else ""
+        lines.append(("  " + "  ".join(cells).rstrip(), style))
+    return lines
+
+
+def _row(outcome: Outcome, plan: bool) -> list[str]:
+    error = outcome.error.splitlines()[0] if outcome.error else ""
+    if not plan:
+        result = NOT_RUN if not outcome.ran else f"failed: {error}" if error else "failed" if outcome.code else "ok"
+        return [outcome.name, result]
+    counts = _counts(outcome)
+    return [outcome.name, *(str(counts[k]) if counts else "-" for k in ("add", "change", "destroy")), error]
+
+
+def _counts(outcome: Outcome) -> dict[str, int] | None:
+    return dict(outcome.document["summary"]) if outcome.document is not None else None
+
+
+def plan_markdown_comment(outcomes: list[Outcome]) -> str:
+    """One Markdown document: the summary table on top, then a <details> section per target."""
+    rows = ["| target | add | change | destroy | error |", "|---|---:|---:|---:|---|"]
+    for outcome in outcomes:
+        counts = _counts(outcome)
+        cells = [f"`{outcome.name}`", *(str(counts[k]) if counts else "" for k in ("add", "change", "destroy")),
+                 _cell(outcome.error.splitlines()[0]) if outcome.error else ""]
+        rows.append("| " + " | ".join(cells) + " |")
+    parts = [f"{TITLE}: {len(outcomes)} target{'s' if len(outcomes) != 1 else ''}", "\n".join(rows)]
+    parts += [_details(outcome) for outcome in outcomes]
+    return "\n\n".join(parts) + "\n"
+
+
+def _details(outcome: Outcome) -> str:
+    counts = _counts(outcome)
+    if outcome.error:
+        said, body = "error", f"```text\n{outcome.error}\n```"
+    elif counts is not None:
+        said = f"{counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy"
+        body = ""
+    else:
+        said, body = "not planned", ""
+    if outcome.document is not None:  # the target's own plan comment, without its title
+        body = "\n\n".join(p for p in (plan_markdown(outcome.document).removeprefix(f"{TITLE}\n\n").strip(), body) if p)
+    notes = "".join(f"- {_cell(note)}\n" for note in outcome.notes)
+    return (f"<details><summary><b>{outcome.name}</b> ({_cell(outcome.target.address)}): {said}</summary>\n\n"
+            f"{notes + chr(10) if notes else ''}{body}\n\n</details>")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+def plan_json(outcomes: list[Outcome]) -> str:
+    """One JSON document: for every target, its server, exit code, error and plan document."""
+    document = {
+        "format_version": "1",
+        "targets": {
+            o.name: {
+                "address": o.target.address, "namespace": o.target.namespace, "exit_code": o.code,
+                "error": o.error or None, "warnings": o.notes, "plan": o.document,
+            }
+            for o in outcomes
+        },
+    }
+    return json.dumps(document, indent=2) + "\n"

@@ -1,0 +1,117 @@
+"""Running one command over many targets: plans concurrently (bounded), applies one target after
+another in the file's order, stopping at the first failure unless told to keep going.
+
+What one target runs is given by the caller (the CLI's plan or apply, against that target's
+server); a target that fails, or cannot be reached, is an `Outcome` with an error, never a crash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from vault_state.errors import ConfigurationError, InputError, VaultStateError, sort_diagnostics
+from vault_state.fleet.targets import Fleet, Target
+from vault_state.vault.connection import connection_from
+from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged_in
+
+CONCURRENCY = 4
+"""Targets planned at once: each plan already runs its own reads in parallel (--parallelism)."""
+
+
+@dataclass
+class Outcome:
+    """What one target's run gave: its plan document (plan), its exit code, or the error that stopped it."""
+
+    name: str
+    target: Target
+    code: int = 0
+    document: dict[str, Any] | None = None
+    error: str = ""
+    notes: list[str] = field(default_factory=list)
+    """What the run said on stderr besides the error (warnings), shown in its section."""
+    ran: bool = True
+    """False: not run, because an earlier target failed (apply without --keep-going)."""
+
+
+Step = Callable[[argparse.Namespace, Outcome], None]
+"""Runs the command for one target: the arguments are the command's own, pointed at the target's
+server, files and token. It fills `outcome` (code, document, notes) or raises VaultStateError."""
+
+
+def plan_all(fleet: Fleet, names: list[str], args: argparse.Namespace, step: Step) -> list[Outcome]:
+    """Run `step` for every target named, at most CONCURRENCY at once; outcomes in `names`' order."""
+    with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(names)), thread_name_prefix="target") as pool:
+        futures = [pool.submit(run_one, name, fleet.targets[name], args, step) for name in names]
+        return [future.result() for future in futures]
+
+
+def apply_all(fleet: Fleet, names: list[str], args: argparse.Namespace, step: Step, keep_going: bool,
+              started: Callable[[Outcome], None], finished: Callable[[Outcome], None]) -> list[Outcome]:
+    """Run `step` for each target in turn; after a failure the rest are not run unless `keep_going`.
+    `started` and `finished` are told before and after each target runs (to print its section)."""
+    outcomes: list[Outcome] = []
+    failed = False
+    for name in names:
+        outcome = Outcome(name, fleet.targets[name])
+        if failed and not keep_going:
+            outcome.ran = False
+        else:
+            started(outcome)
+            outcome = run_one(name, fleet.targets[name], args, step)
+            finished(outcome)
+            failed = failed or outcome.code != 0
+        outcomes.append(outcome)
+    return outcomes
+
+
+def run_one(name: str, target: Target, args: argparse.Namespace, step: Step) -> Outcome:
+    """`step` for one target under its token; any VaultStateError becomes the outcome's error."""
+    outcome = Outcome(name, target)
+    try:
+        with target_token(target, os.environ) as token:
+            step(target_arguments(args, target, token), outcome)
+    except InputError as exc:
+        outcome.code, outcome.error = 1, "\n".join(str(d) for d in sort_diagnostics(exc.diagnostics))
+    except VaultStateError as exc:
+        outcome.code, outcome.error = exc.exit_code, str(exc)
+    return outcome
+
+
+@contextlib.contextmanager
+def target_token(target: Target, env: Mapping[str, str]) -> Iterator[str]:
+    """The target's token: from its `token_env` variable, or from a login (revoked at the end)."""
+    if target.login is None:
+        token = env.get(target.token_env or "", "")
+        if not token:
+            raise ConfigurationError(f"the variable {target.token_env} (token_env) is not set or empty")
+        yield token
+        return
+    login = target.login
+    settings = LoginSettings(login.method, login.mount, login.role, login.jwt_file or SERVICE_ACCOUNT_TOKEN)
+    connection = connection_from(env, address=target.address, token="(login)", namespace=target.namespace,
+                                 ca_cert=target.ca_cert or None)
+    with logged_in(connection, settings, env) as secret:
+        yield secret.reveal()
+
+
+def target_arguments(args: argparse.Namespace, target: Target, token: str) -> argparse.Namespace:
+    """The command's arguments, pointed at one target: its server, namespace, CA, token and files."""
+    return argparse.Namespace(**{
+        **vars(args),
+        "address": target.address, "token": token, "namespace": target.namespace,
+        "ca_cert": target.ca_cert or None, "login": None,
+        "file": list(target.files), "overlay": list(target.overlays), "recursive": target.recursive,
+        "targets": None, "only": None, "keep_going": False,
+    })
+
+
+def worst_code(outcomes: list[Outcome]) -> int:
+    """An error (1) beats changes (2, with --detailed-exitcode), which beat none (0)."""
+    codes = {o.code for o in outcomes if o.ran}
+    return 1 if codes - {0, 2} else 2 if 2 in codes else 0
