@@ -10,6 +10,7 @@ server starts with (the dev server's own `secret/` mount disabled).
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -32,9 +33,19 @@ def bao_binary() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, chosen below Linux's ephemeral range (32768-60999 by default).
+    A port the kernel hands out (bind to 0) may be handed out again at once to any outgoing
+    connection, before the server we picked it for binds it: with several servers starting at once
+    (a raft node binds its cluster port only when it joins), that race was seen to happen."""
+    for _ in range(200):
+        port = random.randint(10000, 32767)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port on 127.0.0.1 between 10000 and 32767")
 
 
 class _EarlyExit(RuntimeError):
