@@ -68,7 +68,7 @@ def test_the_ci_files_run_validate_lint_plan_and_apply() -> None:
 
 @pytest.mark.parametrize("command", vault_state_commands(), ids=lambda c: c[0].id)
 def test_every_vault_state_line_parses(command: tuple[Line, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
-    line, argv = command
+    _line, argv = command
     parsed = parse_line(argv, capsys)
     assert parsed is not None and parsed.command == argv[0]
     if argv[0] == "apply":
@@ -93,7 +93,7 @@ def test_the_github_workflow_plans_pull_requests_comments_and_applies_on_merge()
     assert any("> plan.md" in step.get("run", "") for step in plan["steps"])
     # Every token the targets need comes from a secret of the same name.
     for name, value in workflow["env"].items():
-        assert value == "${{ secrets.%s }}" % name
+        assert value == "${{ secrets." + name + " }}"
 
 
 def test_the_gitlab_pipeline_has_its_stages_jobs_and_needs() -> None:

@@ -195,7 +195,7 @@ def test_the_pod_command_parses(workload: str, capsys: pytest.CaptureFixture[str
 
 def test_the_apply_job_is_recreated_by_flux() -> None:
     job = objects()[("Job", "vault-state-apply")]
-    sync = objects()[("Kustomization", "vault-state")]
+    sync = objects()[("Kustomization", "vault-config")]
     assert job["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/force"] == "enabled"
     assert "force" not in sync["spec"], "force only the Job: spec.force would re-create any object"
     assert job["spec"]["template"]["spec"]["containers"][0]["args"][:4] == [
@@ -243,7 +243,7 @@ def test_the_metrics_service_reaches_the_watch_pod() -> None:
 
 def test_flux_syncs_this_directory_from_the_git_source() -> None:
     source = objects()[("GitRepository", "vault-config")]
-    sync = objects()[("Kustomization", "vault-state")]
+    sync = objects()[("Kustomization", "vault-config")]
     assert sync["spec"]["sourceRef"] == {"kind": "GitRepository", "name": source["metadata"]["name"]}
     assert sync["metadata"]["namespace"] == source["metadata"]["namespace"]
     assert (ROOT / sync["spec"]["path"] / "kustomization.yaml").is_file()
