@@ -60,14 +60,8 @@ path "vault-state/data/lock" {
   capabilities = ["create", "read", "update"]
 }
 
-# The inventory of what apply wrote (docs/ownership.md): plan reads the stacks', apply
-# records this file's (stack `default`).
-path "vault-state/metadata/inventory" {
-  capabilities = ["list"]
-}
-path "vault-state/data/inventory/*" {
-  capabilities = ["read"]
-}
+# The inventory of what apply wrote (docs/ownership.md), stack `default`. This file relies on
+# no ownership (no `prune: owned`), so the plan needs no other stack's inventory.
 path "vault-state/data/inventory/default" {
   capabilities = ["create", "read", "update"]
 }
