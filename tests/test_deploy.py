@@ -117,6 +117,11 @@ def test_the_kustomization_applies_every_manifest_and_generates_the_configmaps()
     for generator in config["configMapGenerator"]:
         for entry in generator["files"]:
             assert (DEPLOY / entry.split("=")[-1]).is_file(), entry
+    for generator in config["configMapGenerator"]:  # what the API server accepts in one ConfigMap
+        keys = {entry.split("=")[0] if "=" in entry else Path(entry).name: DEPLOY / entry.split("=")[-1]
+                for entry in generator["files"]}
+        assert all(re.fullmatch(r"[-._a-zA-Z0-9]+", key) for key in keys), keys
+        assert sum(path.stat().st_size for path in keys.values()) < 1024 * 1024
     state_files = {Path(f).name for g in config["configMapGenerator"] if g["name"] == "vault-state-files"
                    for f in g["files"]}
     assert state_files == {p.name for p in STATE.iterdir() if p.suffix != ".hcl"}, "the ConfigMap misses a state file"

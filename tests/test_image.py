@@ -209,7 +209,8 @@ def test_the_wheel_is_byte_for_byte_reproducible(wheel: Path, tmp_path: Path) ->
 
 def test_the_installed_wheel_runs_without_the_repository(wheel: Path, tmp_path: Path) -> None:
     """Installed into a directory of its own and run from elsewhere: the JSON Schema is made from the
-    models (the package reads no schemas/ file), and the deploy's state file validates."""
+    models (the package reads no schemas/ file), the deploy's state file validates, and nothing is
+    written to the installation or HOME."""
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
                     "--target", str(target), str(wheel)], check=True, capture_output=True)
@@ -217,8 +218,11 @@ def test_the_installed_wheel_runs_without_the_repository(wheel: Path, tmp_path: 
     script = ("import sys; sys.path.insert(0, sys.argv[1]); import vault_state, vault_state.cli as c; "
               "assert vault_state.__file__.startswith(sys.argv[1]), vault_state.__file__; "
               "sys.exit(c.main(sys.argv[2:]))")
+    home = tmp_path / "home"
+    home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
-    env.update(HOME=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
+    env.update(HOME=str(home), PYTHONDONTWRITEBYTECODE="1")  # as the image sets them
+    installed = sorted(target.rglob("*"))
     schema = subprocess.run([sys.executable, "-I", "-c", script, str(target), "schema"],
                             capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
     assert (schema.returncode, schema.stderr) == (0, "")
@@ -227,3 +231,5 @@ def test_the_installed_wheel_runs_without_the_repository(wheel: Path, tmp_path: 
                            capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
     assert (valid.returncode, valid.stderr) == (0, "")
     assert valid.stdout == "state: valid (1 secrets engines, 2 policies, 1 auth methods, 2 roles)\n"
+    # Nothing was written beside the package or in HOME: a read-only root filesystem is enough.
+    assert sorted(target.rglob("*")) == installed and not list(home.iterdir())
