@@ -151,6 +151,10 @@ def test_the_pod_is_locked_down(workload: str) -> None:
     assert pod["serviceAccountName"] == "vault-state"
     assert pod["automountServiceAccountToken"] is False
     volumes = {v["name"]: v for v in pod["volumes"]}
+    # The volume types the `restricted` Pod Security Standard allows (the namespace enforces it).
+    restricted = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                  "projected", "secret"}
+    assert all(set(volume) - {"name"} <= restricted for volume in volumes.values())
     for container in pod["containers"]:
         assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                                 "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
