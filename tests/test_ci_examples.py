@@ -1,9 +1,12 @@
-"""examples/ci/ and .pre-commit-hooks.yaml, checked offline: valid YAML of the right shape, and every
-`vault-state ...` line in them parses with the CLI's own parser."""
+"""examples/ci/ and .pre-commit-hooks.yaml, checked offline: valid against GitHub's and GitLab's schemas
+(SchemaStore's, vendored in check-jsonschema), of the right shape, and every `vault-state ...` line in
+them parses with the CLI's own parser."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +59,31 @@ def vault_state_commands() -> list[tuple[Line, list[str]]]:
             if "vault-state" in words:
                 found.append((line, words[words.index("vault-state") + 1:]))
     return found
+
+
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+SCHEMAS = {GITHUB: "vendor.github-workflows", GITLAB: "vendor.gitlab-ci"}
+
+
+def schema_check(path: Path, schema: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CHECK_JSONSCHEMA), "--color", "never", "--builtin-schema", schema, str(path)],
+                          capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("path", SCHEMAS, ids=lambda p: p.name)
+def test_the_ci_file_matches_its_schema(path: Path) -> None:
+    result = schema_check(path, SCHEMAS[path])
+    assert (result.returncode, result.stdout.strip()) == (0, "ok -- validation done"), result.stdout
+
+
+def test_the_schemas_refuse_a_misspelt_key(tmp_path: Path) -> None:
+    bad = tmp_path / "gitlab-ci.yml"
+    bad.write_text(GITLAB.read_text().replace("  script:\n", "  scripts:\n", 1))
+    result = schema_check(bad, SCHEMAS[GITLAB])
+    assert result.returncode == 1 and "'scripts' was unexpected" in result.stdout
+    bad = tmp_path / "github.yml"
+    bad.write_text(GITHUB.read_text().replace("    runs-on:", "    run-on:", 1))
+    assert schema_check(bad, SCHEMAS[GITHUB]).returncode == 1
 
 
 def test_the_ci_files_run_validate_lint_plan_and_apply() -> None:
