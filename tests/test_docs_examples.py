@@ -3,7 +3,8 @@
 - A ```yaml block is a state file (`version: 1` is added when the block leaves it out) and must pass
   `vault-state validate`. A block of only `checks:` or `external_secrets:` refers to the guide's
   objects, so it is validated on top of examples/state.yaml. An ESO manifest (`apiVersion:
-  external-secrets.io/...`) must match ESO's CRD. In docs/lint.md, a block under "Bad" must get its
+  external-secrets.io/...`) must match ESO's CRD, any other Kubernetes object (docs/gitops.md) its API
+  schema or Flux CRD (tests/manifests.py). In docs/lint.md, a block under "Bad" must get its
   section's rule from `vault-state lint`, and a block under "Good" must not.
 - Every `vault-state ...` command line (in ```sh/bash/shell/console blocks, `$ ` lines of other
   blocks, and inline code) must parse with the CLI's own argparse parser; an inline usage line with
@@ -26,7 +27,9 @@ import pytest
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 
+from tests.cli_lines import unbuilt
 from tests.conftest import EXAMPLES, Cli
+from tests.manifests import validate_object
 from tests.test_eso import validate_manifest
 from vault_state.cli import build_parser
 from vault_state.fleet.targets import load_targets
@@ -227,6 +230,9 @@ def test_yaml_example(block: Block, offline_cli: Cli, tmp_path: Path) -> None:
         (tmp_path / "targets.yaml").write_text(block.text)
         load_targets(tmp_path / "targets.yaml")
         return
+    if isinstance(document, dict) and {"apiVersion", "kind"} <= set(document):
+        validate_object(document)
+        return
     file = tmp_path / "state.yaml"
     file.write_text(state_text(block))
     if block.text.startswith("# overlays/"):  # an overlay of examples/fleet (docs/fleets.md)
@@ -247,6 +253,8 @@ def test_yaml_example(block: Block, offline_cli: Cli, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", commands(), ids=lambda c: c.id)
 def test_command_line(command: Command, capsys: pytest.CaptureFixture[str]) -> None:
+    if missing := unbuilt(re.split(r"[\s;|&\[\]]+", command.text)):
+        pytest.skip(f"{', '.join(sorted(missing))} not merged yet (issue 14)")
     if command.inline and "[" in command.text:  # a usage line: its flags must exist
         words = command.text.split()
         flags = set(re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", command.text))
@@ -262,6 +270,7 @@ def test_command_line(command: Command, capsys: pytest.CaptureFixture[str]) -> N
                 for flag, value in itertools.pairwise(argv):
                     if flag in {"-f", "--file"} and value.startswith("examples/"):
                         assert (ROOT / value).is_file(), value
+                break  # the rest are its arguments (`--target policy/vault-state`)
 
 
 # --- field tables ----------------------------------------------------------------------------------
