@@ -18,6 +18,7 @@ from rich.console import Console
 
 from vault_state import __version__
 from vault_state.apply import ApplyReport, apply_plan
+from vault_state.counts import counts_text, declared_counts
 from vault_state.durations import to_seconds
 from vault_state.errors import (
     ApplyRefused,
@@ -239,12 +240,7 @@ def _run(args: argparse.Namespace, io: Io) -> int:
 def cmd_validate(args: argparse.Namespace, io: Io) -> int:
     loaded = _load(args, io)
     io.warn(check_policy_references(loaded.state, loaded.source, known=None))
-    state = loaded.state
-    roles = sum(len(getattr(m, "roles", {})) + len(getattr(m, "users", {})) for m in state.auth_methods.values())
-    io.out.print(
-        f"{_shown(args)}: valid ({len(state.secrets_engines)} secrets engines, {len(state.policies)} policies, "
-        f"{len(state.auth_methods)} auth methods, {roles} roles)", markup=False, highlight=False,
-    )
+    io.out.print(f"{_shown(args)}: valid ({counts_text(declared_counts(loaded))})", markup=False, highlight=False)
     return 0
 
 
