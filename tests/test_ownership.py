@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from conftest import Cli, write_state
 
 from vault_state.errors import VaultApiError
@@ -22,8 +23,10 @@ def policies(names: list[str], rule: str = RULE) -> str:
     return "policies:\n" + "".join(f"  {n}: '{rule}'\n" for n in names)
 
 
-def inventory(bao: DevServer, stack: str) -> dict[str, Any]:
-    response = bao.request("GET", f"vault-state/data/inventory/{stack}")
+def inventory(bao: DevServer, stack: str, namespace: str = "") -> dict[str, Any]:
+    """The part of a stack's inventory kept in `namespace` (the ids of the objects there)."""
+    response = requests.get(f"{bao.address}/v1/vault-state/data/inventory/{stack}", timeout=10,
+                            headers={"X-Vault-Token": bao.token, "X-Vault-Namespace": namespace})
     return response.json()["data"]["data"] if response.status_code == 200 else {}
 
 
@@ -48,8 +51,9 @@ def test_two_stacks_with_owned_prune_never_delete_each_other(cli: Cli, bao: DevS
     a.write_text(f"version: 1\nstack: team-a\nprune: owned\n{policies(['a-one'])}")
     planned = cli("plan", "-f", str(a))
     assert planned.code == 0, planned.err
-    assert "Stack: team-a (its inventory holds 2 ids)" in planned.err
-    assert "prune: owned deletes 1 of them: policy/a-two" in planned.err
+    assert planned.out.startswith("Stack: team-a (its inventory holds 2 ids)\n"
+                                  "prune: owned deletes 1 of them: policy/a-two\n\n"
+                                  "vault-state will perform the following actions:\n")
     assert "  - policy/a-two" in planned.out and "b-one" not in planned.out and "by-hand" not in planned.out
     assert cli("apply", "-f", str(a), "--auto-approve").code == 0
     assert live_policies(bao) == {"a-one", "b-one", "by-hand"}
@@ -67,11 +71,22 @@ def test_the_plan_names_the_default_stack(cli: Cli, bao: DevServer, tmp_path: Pa
     planned = cli("plan", "-f", str(state), "--json")
     import json
 
-    assert json.loads(planned.out)["stack"] == {"name": "default", "inventory_ids": 0, "deletes_owned": []}
-    assert cli("plan", "-f", str(state)).err == ""  # a file without `stack:` or owned prune: JSON only
-    named = write_state(tmp_path, f"version: 1\nstack: default\n{policies(['x'])}", "named.yaml")
-    assert cli("plan", "-f", str(named)).err == "Stack: default (its inventory holds 0 ids)\n"
+    assert json.loads(planned.out)["stack"] == {
+        "name": "default", "inventory_ids": 0, "deletes_owned": [], "inventory": "none", "unreadable_namespaces": [],
+        "fingerprints": True,
+    }
+    # Every text plan says it first, on stdout with the plan (a file without `stack:` too).
+    planned = cli("plan", "-f", str(state))
+    assert (planned.err, planned.out.splitlines()[:3]) == (
+        "", ["Stack: default (no inventory yet)", "", "vault-state will perform the following actions:"])
     assert bao.request("GET", "vault-state/data/inventory/default").status_code == 404  # plan never writes
+    applied = cli("apply", "-f", str(state), "--auto-approve", "--no-fingerprints")
+    assert applied.out.startswith("Stack: default (no inventory yet; --no-fingerprints: write-only values neither "
+                                  "compared nor recorded)\n\n")
+    assert cli("plan", "-f", str(state)).out == ("Stack: default (its inventory holds 1 id)\n"
+                                                 "No changes. The server matches the state file.\n")
+    markdown = cli("plan", "-f", str(state), "--format", "markdown").out
+    assert markdown.startswith("### vault-state plan\n\nStack: default (its inventory holds 1 id)\n\n**No changes.**")
 
 
 def test_a_second_stack_is_refused_until_it_adopts(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
@@ -112,7 +127,10 @@ def test_namespaced_ids_are_owned_too(cli: Cli, bao: DevServer, tmp_path: Path) 
     body = "namespaces:\n  team:\n    " + policies(["inner"]).replace("\n  ", "\n      ")
     a = stack_file(tmp_path, "ns", body)
     assert cli("apply", "-f", str(a), "--auto-approve").code == 0
-    assert inventory(bao, "ns")["ids"] == ["namespace/team", "team:policy/inner"]
+    # Each namespace keeps the ids of its own objects (docs/ownership.md#namespaces).
+    assert inventory(bao, "ns")["ids"] == ["namespace/team"]
+    assert inventory(bao, "ns", "team")["ids"] == ["policy/inner"]
+    assert "Stack: ns (its inventory holds 2 ids)\nNo changes." in cli("plan", "-f", str(a)).out
 
 
 def test_the_inventory_covers_what_a_failed_apply_wrote(

@@ -11,7 +11,8 @@ from vault_state.desired import build_desired
 from vault_state.kinds.registry import KINDS
 from vault_state.sensitive import Sensitive
 from vault_state.spec.loader import LoadedState
-from vault_state.spec.sources import Resolver, SourceValue
+from vault_state.spec.sources import Resolver
+from vault_state.spec.types import SourceValue
 
 
 @dataclass

@@ -46,6 +46,7 @@ class NamespaceKind:
                 {"custom_metadata": sorted_map(spec.custom_metadata)},
                 location=resolver.source.locate(("namespaces", name), key=True),
                 prevent_destroy=spec.prevent_destroy,
+                adopt=spec.adopt,
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from vault_state.kinds.declared import DeclaredKind, TopLevel
-from vault_state.spec.fields import Canon, CreateOnly, Literal_, Seconds, no_source
+from vault_state.spec.fields import Adoptable, Canon, CreateOnly, Literal_, Seconds, no_source
 from vault_state.spec.types import Strict, check_name
 
 
@@ -25,7 +25,7 @@ def quota_path(value: Any) -> str:
 QuotaPath = Annotated[str, BeforeValidator(no_source), Canon(quota_path)]  # must name a mount: known offline
 
 
-class RateLimitQuota(Strict):
+class RateLimitQuota(Adoptable):
     path: QuotaPath = Field(
         "", description="Mount (`kv`, `auth/approle`), path under a mount, or empty for every request."
     )

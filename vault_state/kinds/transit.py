@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from vault_state.kinds.declared import DeclaredKind, Raw, UnderEngine
 from vault_state.plan.model import Action, Call, Change
-from vault_state.spec.fields import CreateOnly, Seconds
+from vault_state.spec.fields import Adoptable, CreateOnly, Seconds
 from vault_state.spec.types import Strict, check_name
 
 KeyType = Literal[
@@ -41,7 +41,7 @@ def _never(field: str) -> Any:
     return CreateOnly(loss=LOST, refuse=NEVER.format(field=field))
 
 
-class TransitKey(Strict):
+class TransitKey(Adoptable):
     type: Annotated[KeyType, _never("type")] = Field(
         "aes256-gcm96", description="Key type; set when the key is created, never changed (a change is refused)."
     )
