@@ -37,6 +37,7 @@ from vault_state.kinds.registry import DECLARED
 from vault_state.kinds.ssh import SshCa, SshRole
 from vault_state.kinds.totp import TotpKey
 from vault_state.kinds.transit import TransitKey
+from vault_state.spec.fields import Adoptable
 from vault_state.spec.auth import (
     AppRoleRole,
     CertConfig,
@@ -271,6 +272,7 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("jwt and oidc", 1): JwtRole,
     ("cert", 0): CertConfig,
     ("cert", 1): CertRole,
+    ("Settings every object takes", 0): Adoptable,
     ("`prune`", 0): Prune,
     ("`namespaces`", 0): Namespace,
     ("`lint`", 0): Lint,
@@ -336,6 +338,9 @@ def test_field_table_matches_the_model(key: tuple[str, int]) -> None:
               for name, field in model.model_fields.items()}
     if models is not TokenFields and isinstance(models, type) and issubclass(models, TokenFields):
         fields = {name: field for name, field in fields.items() if name not in TokenFields.model_fields}
+    # `adopt`, which every object takes, is documented once (its own table), not in each table.
+    if models is not Adoptable:
+        fields = {name: field for name, field in fields.items() if name not in Adoptable.model_fields}
     assert set(table) == set(fields)
     for name, cell in table.items():
         allowed = literal_values(fields[name].annotation)

@@ -52,7 +52,7 @@ def test_two_stacks_with_owned_prune_never_delete_each_other(cli: Cli, bao: DevS
     planned = cli("plan", "-f", str(a))
     assert planned.code == 0, planned.err
     assert planned.out.startswith("Stack: team-a (its inventory holds 2 ids)\n"
-                                  "prune: owned deletes 1 of them: policy/a-two\n\n"
+                                  "this plan deletes 1 of them: policy/a-two\n\n"
                                   "vault-state will perform the following actions:\n")
     assert "  - policy/a-two" in planned.out and "b-one" not in planned.out and "by-hand" not in planned.out
     assert cli("apply", "-f", str(a), "--auto-approve").code == 0

@@ -23,7 +23,7 @@ def plan_markdown(document: dict[str, Any]) -> str:
         s = document["summary"]
         body = [f"**Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy.**"]
         body += _destroys(changes) + _table(changes, "files" in document) + _diffs(changes)
-    stack = stack_lines(document["stack"]) if "stack" in document else []
+    stack = ["\n".join(stack_lines(document["stack"]))] if "stack" in document else []  # one paragraph
     return "\n\n".join([TITLE, *stack, *body, *_warnings(document, document["changes"])]) + "\n"
 
 

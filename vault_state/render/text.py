@@ -59,7 +59,7 @@ def stack_lines(stack: dict[str, Any]) -> list[str]:
         said += "; --no-fingerprints: write-only values neither compared nor recorded"
     lines = [f"Stack: {stack['name']} ({said})"]
     if stack["deletes_owned"]:
-        lines.append(f"prune: owned deletes {len(stack['deletes_owned'])} of them: {', '.join(stack['deletes_owned'])}")
+        lines.append(f"this plan deletes {len(stack['deletes_owned'])} of them: {', '.join(stack['deletes_owned'])}")
     return lines
 
 
