@@ -4,16 +4,25 @@ covers what it did write."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import requests
-from conftest import Cli, write_state
+from conftest import REVIEWER_JWT, Cli, write_state
 
 from vault_state.errors import VaultApiError
+from vault_state.kinds.auth import _TYPES as AUTH_TYPES
+from vault_state.kinds.generic import GenericEndpoint
+from vault_state.kinds.identity import Alias
+from vault_state.kinds.registry import DECLARED
 from vault_state.plan.model import Call
 from vault_state.sandbox import DevServer
+from vault_state.spec.auth import AnyAuth
+from vault_state.spec.engines import SecretsEngine, Tune
+from vault_state.spec.models import Namespace
+from vault_state.spec.policies import StructuredPolicy
 from vault_state.vault.gateway import Gateway
 
 RULE = 'path "kv/*" { capabilities = ["read"] }'
@@ -69,8 +78,6 @@ def test_two_stacks_with_owned_prune_never_delete_each_other(cli: Cli, bao: DevS
 def test_the_plan_names_the_default_stack(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     state = write_state(tmp_path, f"version: 1\n{policies(['x'])}")
     planned = cli("plan", "-f", str(state), "--json")
-    import json
-
     assert json.loads(planned.out)["stack"] == {
         "name": "default", "inventory_ids": 0, "deletes_owned": [], "inventory": "none", "unreadable_namespaces": [],
         "fingerprints": True,
@@ -200,3 +207,105 @@ def test_adopt_and_inventory_commands(cli: Cli, bao: DevServer, tmp_path: Path) 
     b.write_text(f"version: 1\nstack: team-b\nprune: owned\n{policies(['new'])}")
     planned = cli("plan", "-f", str(b))
     assert "  - policy/a-one" in planned.out and "  - policy/by-hand" in planned.out and "  + policy/new" in planned.out
+
+
+ENGINE = "secrets_engines:\n  kv: {type: kv, version: 2, description: %s%s}\n"
+TRANSIT = "  tr:\n    type: transit\n    transit:\n      keys:\n        k: {deletion_allowed: %s%s}\n"
+
+
+def test_adopt_true_on_an_object_takes_it_over(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    a = stack_file(tmp_path, "team-a", ENGINE % ("a", "") + TRANSIT % ("false", ""))
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    b = stack_file(tmp_path, "team-b", ENGINE % ("b", "") + TRANSIT % ("true", ""))
+    refused = cli("plan", "-f", str(b))
+    assert refused.code == 1
+    assert ("!! REFUSED: conflict: stack team-a owns it; add secrets_engine/kv to `adopt:` to move it to stack team-b"
+            in refused.out)
+    assert "add transit_key/tr/k to `adopt:`" in refused.out
+
+    # `adopt: true` on the object means the same as its id in `adopt:`; it is not a value of the object.
+    b.write_text(f"version: 1\nstack: team-b\nprune: owned\n{ENGINE % ('b', ', adopt: true')}"
+                 f"{TRANSIT % ('true', ', adopt: true')}")
+    planned = cli("plan", "-f", str(b))
+    assert planned.code == 0, planned.out
+    assert planned.out.count("!! adopted: ownership moves from stack team-a to stack team-b") == 2
+    assert "adopt" not in json.dumps(json.loads(cli("plan", "-f", str(b), "--json").out)["changes"][0]["after"])
+    assert cli("apply", "-f", str(b), "--auto-approve").code == 0
+    assert inventory(bao, "team-a")["ids"] == ["secrets_engine/tr"]
+    assert inventory(bao, "team-b")["ids"] == ["secrets_engine/kv", "transit_key/tr/k"]
+    assert "adopt" not in cli("export").out
+    # team-a's owned prune no longer deletes what team-b took over.
+    a.write_text("version: 1\nstack: team-a\nprune: owned\nsecrets_engines:\n  tr: {type: transit}\n")
+    assert "No changes" in cli("plan", "-f", str(a)).out
+
+
+def test_every_object_model_takes_adopt() -> None:
+    """Every kind whose file form is a mapping takes `adopt: true` (the one exception: token_auth's
+    tune, the engines' and auth methods' own `tune` section's model)."""
+    mapped = {kind.model for kind in DECLARED if kind.name != "token_auth"}
+    mapped |= {SecretsEngine, Namespace, StructuredPolicy, GenericEndpoint, Alias, *get_args(AnyAuth)}
+    mapped |= {t.role_model for t in AUTH_TYPES.values() if t.role_model is not None}
+    missing = sorted(m.__name__ for m in mapped if "adopt" not in m.model_fields)
+    assert missing == []
+    assert Tune.model_fields.keys().isdisjoint({"adopt"})
+
+
+MOVED_K8S = """version: 1
+stack: k8s
+prune: owned
+auth_methods:
+  %s:
+    type: kubernetes
+    config:
+      kubernetes_host: https://k8s.example:6443
+      kubernetes_ca_cert: {file: ca.crt, sensitive: false}
+      token_reviewer_jwt: {env: TOKEN_REVIEWER_JWT}
+    roles:
+      r: {bound_service_account_names: [web], bound_service_account_namespaces: [prod]}
+policies:
+  %s: 'path "kv/*" { capabilities = ["read"] }'
+"""
+
+
+def test_moved_carries_ownership_and_fingerprints(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = write_state(tmp_path, MOVED_K8S % ("k8s-old", "old"))
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    assert inventory(bao, "k8s")["ids"] == ["auth_method/k8s-old", "auth_role/k8s-old/r", "policy/old"]
+    old_print = inventory(bao, "k8s")["fingerprints"]["auth_method/k8s-old#config.token_reviewer_jwt"]
+
+    moves = "moved:\n  - {from: auth_method/k8s-old, to: auth_method/k8s-new}\n  - {from: policy/old, to: policy/new}\n"
+    state.write_text(MOVED_K8S % ("k8s-new", "new") + moves)
+    planned = cli("plan", "-f", str(state))
+    assert planned.code == 0, planned.out
+    assert "  ~> auth_method/k8s-old -> auth_method/k8s-new\n" in planned.out
+    assert "sensitive, changed" not in planned.out and "not tracked" not in planned.out
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    recorded = inventory(bao, "k8s")
+    assert recorded["ids"] == ["auth_method/k8s-new", "auth_role/k8s-new/r", "policy/new"]
+    assert list(recorded["fingerprints"]) == ["auth_method/k8s-new#config.token_reviewer_jwt"]
+    assert recorded["fingerprints"]["auth_method/k8s-new#config.token_reviewer_jwt"] != old_print  # the MAC binds the id
+    after = cli("plan", "-f", str(state))
+    assert after.out == "Stack: k8s (its inventory holds 3 ids)\nNo changes. The server matches the state file.\n"
+
+    # The carried fingerprint still tells a rotated JWT, and `prune: owned` owns the moved method.
+    rotated = cli("plan", "-f", str(state), env={"TOKEN_REVIEWER_JWT": REVIEWER_JWT.replace("4f1c2b", "rotated")})
+    assert "  ~ auth_method/k8s-new\n      ~ config.token_reviewer_jwt: (sensitive, changed)\n" in rotated.out
+    state.write_text("version: 1\nstack: k8s\nprune: owned\n")
+    gone = cli("plan", "-f", str(state))
+    assert "  - auth_method/k8s-new" in gone.out and "  - policy/new" in gone.out
+
+
+def test_moving_another_stacks_object_needs_adopt(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    a = stack_file(tmp_path, "team-a", policies(["shared"]))
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    moved = "moved:\n  - {from: policy/shared, to: policy/renamed}\n"
+    b = stack_file(tmp_path, "team-b", policies(["renamed"]) + moved)
+    refused = cli("plan", "-f", str(b))
+    assert refused.code == 1
+    assert ("!! REFUSED: conflict: stack team-a owns policy/shared; add policy/renamed to `adopt:` to move it to "
+            "stack team-b, or remove the `moved:` entry") in refused.out
+    b.write_text(f"version: 1\nstack: team-b\nadopt: [policy/renamed]\n{policies(['renamed'])}{moved}")
+    planned = cli("plan", "-f", str(b))
+    assert planned.code == 0 and "!! adopted: ownership moves from stack team-a to stack team-b" in planned.out
+    assert cli("apply", "-f", str(b), "--auto-approve").code == 0
+    assert inventory(bao, "team-a")["ids"] == [] and inventory(bao, "team-b")["ids"] == ["policy/renamed"]
