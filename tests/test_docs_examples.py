@@ -37,7 +37,6 @@ from vault_state.kinds.registry import DECLARED
 from vault_state.kinds.ssh import SshCa, SshRole
 from vault_state.kinds.totp import TotpKey
 from vault_state.kinds.transit import TransitKey
-from vault_state.spec.fields import Adoptable
 from vault_state.spec.auth import (
     AppRoleRole,
     CertConfig,
@@ -52,6 +51,7 @@ from vault_state.spec.auth import (
     UserpassUser,
 )
 from vault_state.spec.engines import KvConfig, SecretsEngine, Tune
+from vault_state.spec.fields import Adoptable
 from vault_state.spec.models import Lint, MassChange, Namespace, Prune
 
 ROOT = Path(__file__).resolve().parent.parent

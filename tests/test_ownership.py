@@ -309,3 +309,41 @@ def test_moving_another_stacks_object_needs_adopt(cli: Cli, bao: DevServer, tmp_
     assert planned.code == 0 and "!! adopted: ownership moves from stack team-a to stack team-b" in planned.out
     assert cli("apply", "-f", str(b), "--auto-approve").code == 0
     assert inventory(bao, "team-a")["ids"] == [] and inventory(bao, "team-b")["ids"] == ["policy/renamed"]
+
+
+def test_stacks_at_the_root_and_inside_a_namespace_see_each_others_objects(
+    cli: Cli, bao: DevServer, tmp_path: Path
+) -> None:
+    """Each namespace keeps the inventories of its own objects: a stack connected at the root that
+    declares `namespaces: {team-a: ...}` and one connected with `--namespace team-a` find each
+    other's ownership of the same objects there."""
+    root = write_state(tmp_path, "version: 1\nstack: platform\nprune: owned\nnamespaces:\n  team-a:\n    "
+                       + policies(["shared"]).replace("\n  ", "\n      "), "platform.yaml")
+    assert cli("apply", "-f", str(root), "--auto-approve").code == 0
+    assert inventory(bao, "platform")["ids"] == ["namespace/team-a"]
+    assert inventory(bao, "platform", "team-a")["ids"] == ["policy/shared"]
+
+    inside = stack_file(tmp_path, "team-a", policies(["shared", "own"], 'path "kv/*" { capabilities = ["list"] }'))
+    refused = cli("plan", "-f", str(inside), "--namespace", "team-a")
+    assert refused.code == 1
+    assert refused.out.startswith("Stack: team-a (no inventory yet)\n")
+    assert "!! REFUSED: conflict: stack platform owns it; add policy/shared to `adopt:`" in refused.out
+    inside.write_text(inside.read_text().replace("policies:", "policies:\n  shared:\n    path: {kv/*: {capabilities: "
+                                                  "[list]}}\n    adopt: true", 1).replace("  shared: 'path", "  x: 'path"))
+    assert cli("validate", "-f", str(inside)).code == 0
+    planned = cli("plan", "-f", str(inside), "--namespace", "team-a")
+    assert planned.code == 0 and "!! adopted: ownership moves from stack platform to stack team-a" in planned.out
+    assert cli("apply", "-f", str(inside), "--namespace", "team-a", "--auto-approve").code == 0
+    assert sorted(inventory(bao, "team-a", "team-a")["ids"]) == ["policy/own", "policy/shared", "policy/x"]
+    assert inventory(bao, "platform", "team-a")["ids"] == []
+
+    # The root stack now sees team-a's objects in the namespace: a conflict, and never a delete.
+    root.write_text(root.read_text() + "      own: 'path \"kv/*\" { capabilities = [\"read\"] }'\n")
+    seen = cli("plan", "-f", str(root))
+    assert "!! REFUSED: conflict: stack team-a owns it; add team-a:policy/own to `adopt:`" in seen.out
+    root.write_text("version: 1\nstack: platform\nprune: owned\nnamespaces:\n  team-a: {}\n")
+    assert cli("plan", "-f", str(root)).out == ("Stack: platform (its inventory holds 1 id)\n"
+                                                "No changes. The server matches the state file.\n")
+    listed = cli("inventory").out.splitlines()
+    assert [line for line in listed if line.startswith("  ")] == [
+        "  namespace/team-a", "  team-a:policy/own", "  team-a:policy/shared", "  team-a:policy/x"]

@@ -485,7 +485,8 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     gateway.check_namespace()
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
         moves = moves_of(loaded.state, loaded.source.locate)
-        live = read_live(gateway, for_reading(desired, moves), loaded.state.prune, gateway.workers.limit)
+        live = read_live(gateway, for_reading(desired, moves), loaded.state.prune, gateway.workers.limit,
+                         inside=bool(gateway.connection.namespace))
     # Each namespace keeps the inventories of its own objects (docs/ownership.md#namespaces).
     inventories = read_inventories(gateway, {rid.namespace for rid in (*desired, *live)},
                                    needed=_relies_on_ownership(loaded.state, desired))
