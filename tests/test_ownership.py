@@ -293,6 +293,9 @@ def test_moved_carries_ownership_and_fingerprints(cli: Cli, bao: DevServer, tmp_
     state.write_text("version: 1\nstack: k8s\nprune: owned\n")
     gone = cli("plan", "-f", str(state))
     assert "  - auth_method/k8s-new" in gone.out and "  - policy/new" in gone.out
+    # What apply deletes leaves the inventory with its fingerprints.
+    assert cli("apply", "-f", str(state), "--auto-approve", "--allow-destroy").code == 0
+    assert (inventory(bao, "k8s")["ids"], inventory(bao, "k8s")["fingerprints"]) == ([], {})
 
 
 def test_moving_another_stacks_object_needs_adopt(cli: Cli, bao: DevServer, tmp_path: Path) -> None:

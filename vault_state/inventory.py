@@ -18,6 +18,7 @@ from typing import Any
 from vault_state import __version__
 from vault_state.apply import ApplyReport
 from vault_state.errors import VaultApiError, VaultStateError
+from vault_state.kinds.registry import BY_NAME
 from vault_state.plan.model import Action, Call, Change, Plan, Resource, ResourceId
 from vault_state.plan.moves import moved_id
 from vault_state.plan.ownership import Ownership, value_key
@@ -262,7 +263,7 @@ def recorded(
     remounted = {c.moved_from: c.id for c in applied if c.action is Action.MOVE and c.moved_from is not None}
     everyone = {rid for inv in inventories.values() for rid in inv.ids}
     renamed = {rid: str(new) for rid in everyone if (new := _moved(rid, remounted)) is not None}
-    gone = {str(c.id) for c in applied if c.action is Action.DELETE}
+    gone = _with_contents({str(c.id) for c in applied if c.action is Action.DELETE}, everyone)
     written = [c for c in applied if c.action is not Action.DELETE and c.after is not None]
     adopted = {str(c.id) for c in plan.changes if str(c.id) in ownership.adopt and c.action is not Action.DELETE}
     adopted -= {str(c.id) for c in plan.actionable} - {str(c.id) for c in written}  # not written: not yet taken
@@ -294,15 +295,40 @@ def recorded(
     return changed
 
 
-def _moved(rid: str, remounted: Mapping[ResourceId, ResourceId]) -> ResourceId | None:
-    """The id an inventory id has after the remounts (a mount, or an object inside one), or None."""
-    if not remounted:
-        return None
+def _with_contents(deleted: set[str], ids: Iterable[str]) -> set[str]:
+    """The deleted ids and the recorded ids of what went with them: a mount's roles and keys, and
+    everything in a deleted namespace (Vault deletes them with it; the plan shows no delete of its own)."""
+    if not deleted:
+        return set()
+    parsed = {rid: _parsed(rid) for rid in ids}
+    namespaces = [_joined_path(p) for r in deleted if (p := _parsed(r)) is not None and p.kind == "namespace"]
+    gone = set(deleted)
+    for rid, p in parsed.items():
+        if p is None or p.kind not in BY_NAME:
+            continue
+        parent = BY_NAME[p.kind].parent_of(p.local())
+        inside = any(p.namespace == ns or p.namespace.startswith(f"{ns}/") for ns in namespaces)
+        if inside or (parent is not None and str(parent.within(p.namespace)) in deleted):
+            gone.add(rid)
+    return gone
+
+
+def _joined_path(namespace: ResourceId) -> str:
+    """A namespace object's full path (relative to the connection's)."""
+    return "/".join(p for p in (namespace.namespace, namespace.path) if p)
+
+
+def _parsed(rid: str) -> ResourceId | None:
     try:
-        parsed = parse_target(rid)
+        return parse_target(rid)
     except TargetError:
         return None
-    return moved_id(parsed, remounted)
+
+
+def _moved(rid: str, remounted: Mapping[ResourceId, ResourceId]) -> ResourceId | None:
+    """The id an inventory id has after the remounts (a mount, or an object inside one), or None."""
+    parsed = _parsed(rid) if remounted else None
+    return moved_id(parsed, remounted) if parsed is not None else None
 
 
 def _carried(
