@@ -350,3 +350,15 @@ def test_stacks_at_the_root_and_inside_a_namespace_see_each_others_objects(
     listed = cli("inventory").out.splitlines()
     assert [line for line in listed if line.startswith("  ")] == [
         "  namespace/team-a", "  team-a:policy/own", "  team-a:policy/shared", "  team-a:policy/x"]
+    # Owned prune deletes the namespace it owns only without other stacks' objects in it (Vault
+    # deletes a namespace with everything inside).
+    root.write_text("version: 1\nstack: platform\nprune: owned\n")
+    guarded = cli("plan", "-f", str(root))
+    assert guarded.code == 1
+    assert ("!! REFUSED: prune: owned would delete, with the namespace, objects other stacks own: "
+            "team-a:policy/own (stack team-a), team-a:policy/shared (stack team-a), team-a:policy/x (stack team-a); "
+            "they leave it first (or adopt them), or use prune: {namespaces: true}") in guarded.out
+    inside.write_text("version: 1\nstack: team-a\nprune: owned\n")
+    assert cli("apply", "-f", str(inside), "--namespace", "team-a", "--auto-approve").code == 0
+    assert cli("apply", "-f", str(root), "--auto-approve", "--allow-destroy").code == 0
+    assert inventory(bao, "platform")["ids"] == []

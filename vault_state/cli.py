@@ -36,6 +36,7 @@ from vault_state.inventory import (
     Inventory,
     adopted,
     all_namespaces,
+    guard_owned_namespace_deletes,
     owned_summary,
     ownership_of,
     read_inventories,
@@ -503,6 +504,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
         io.warn(warnings)
     loaded.warnings += warnings
     the_plan = plan_with_moves(desired, live, loaded.state.prune, moves, ownership)
+    the_plan = guard_owned_namespace_deletes(gateway, the_plan, ownership, loaded.state.prune)
     if targets:
         the_plan = limit_to_targets(the_plan, targets)
     connection = gateway.connection

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from vault_state.plan.moves import moved_id
 from vault_state.plan.ownership import Ownership, value_key
 from vault_state.plan.targets import TargetError, parse_target
 from vault_state.sensitive import Sensitive
+from vault_state.spec.models import Prune
 from vault_state.spec.types import FINGERPRINT_MOUNT, LOCK_MOUNT
 from vault_state.vault.gateway import Gateway
 
@@ -138,14 +139,14 @@ def _listed(gateway: Gateway, namespace: str, needed: bool) -> list[str] | None:
         return None
 
 
-def all_namespaces(gateway: Gateway) -> list[str]:
-    """The connection's namespace ("") and every namespace inside it (relative paths), for
-    `vault-state inventory`. A server without namespaces (or a token that may not list them) has "" only."""
+def all_namespaces(gateway: Gateway, under: str = "") -> list[str]:
+    """"" and every namespace inside `under` (the connection's namespace by default), relative to
+    it. A server without namespaces (or a token that may not list them) has "" only."""
     found, queue = [""], [""]
     while queue:
         parent = queue.pop()
         try:
-            children = gateway.list("sys/namespaces", parent)
+            children = gateway.list("sys/namespaces", "/".join(p for p in (under, parent) if p))
         except VaultApiError:
             continue
         for child in children:
@@ -408,3 +409,27 @@ def owned_summary(
         "inventory": state, "unreadable_namespaces": unreadable, "fingerprints": track,
     }
 
+
+
+def guard_owned_namespace_deletes(gateway: Gateway, plan: Plan, ownership: Ownership, prune: Prune) -> Plan:
+    """`prune: owned` deletes a namespace this stack owns only when no other stack owns anything in
+    it: Vault deletes a namespace with everything inside, and owned prune never deletes another
+    stack's objects. The inventories inside (and in the namespaces below) are read for that."""
+    if prune.namespaces != "owned":
+        return plan
+    doomed = [c for c in plan.actionable if c.action is Action.DELETE and c.id.kind == "namespace"]
+    if not doomed:
+        return plan
+    changes = {c.id: c for c in plan.changes}
+    for change in doomed:
+        path = _joined_path(change.id)
+        below = [path] + [f"{path}/{ns}" for ns in all_namespaces(gateway, path) if ns]
+        found = read_inventories(gateway, below, needed=False).stacks
+        held = sorted(f"{rid} (stack {name})" for name, inv in found.items() if name != ownership.stack
+                      for rid in inv.ids if _parsed(rid) is not None)
+        if held:
+            shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+            refusal = (f"prune: owned would delete, with the namespace, objects other stacks own: {shown}; "
+                       "they leave it first (or adopt them), or use prune: {namespaces: true}")
+            changes[change.id] = replace(change, refusal=change.refusal or refusal)
+    return Plan(tuple(changes[c.id] for c in plan.changes))
