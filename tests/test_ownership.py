@@ -299,13 +299,13 @@ def test_moved_carries_ownership_and_fingerprints(cli: Cli, bao: DevServer, tmp_
 
 
 def test_moving_another_stacks_object_needs_adopt(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
-    a = stack_file(tmp_path, "team-a", policies(["shared"]))
+    a = stack_file(tmp_path, "team-a", policies(["joint"]))
     assert cli("apply", "-f", str(a), "--auto-approve").code == 0
-    moved = "moved:\n  - {from: policy/shared, to: policy/renamed}\n"
+    moved = "moved:\n  - {from: policy/joint, to: policy/renamed}\n"
     b = stack_file(tmp_path, "team-b", policies(["renamed"]) + moved)
     refused = cli("plan", "-f", str(b))
     assert refused.code == 1
-    assert ("!! REFUSED: conflict: stack team-a owns policy/shared; add policy/renamed to `adopt:` to move it to "
+    assert ("!! REFUSED: conflict: stack team-a owns policy/joint; add policy/renamed to `adopt:` to move it to "
             "stack team-b, or remove the `moved:` entry") in refused.out
     b.write_text(f"version: 1\nstack: team-b\nadopt: [policy/renamed]\n{policies(['renamed'])}{moved}")
     planned = cli("plan", "-f", str(b))
@@ -321,23 +321,23 @@ def test_stacks_at_the_root_and_inside_a_namespace_see_each_others_objects(
     declares `namespaces: {team-a: ...}` and one connected with `--namespace team-a` find each
     other's ownership of the same objects there."""
     root = write_state(tmp_path, "version: 1\nstack: platform\nprune: owned\nnamespaces:\n  team-a:\n    "
-                       + policies(["shared"]).replace("\n  ", "\n      "), "platform.yaml")
+                       + policies(["joint"]).replace("\n  ", "\n      "), "platform.yaml")
     assert cli("apply", "-f", str(root), "--auto-approve").code == 0
     assert inventory(bao, "platform")["ids"] == ["namespace/team-a"]
-    assert inventory(bao, "platform", "team-a")["ids"] == ["policy/shared"]
+    assert inventory(bao, "platform", "team-a")["ids"] == ["policy/joint"]
 
-    inside = stack_file(tmp_path, "team-a", policies(["shared", "own"], 'path "kv/*" { capabilities = ["list"] }'))
+    inside = stack_file(tmp_path, "team-a", policies(["joint", "own"], 'path "kv/*" { capabilities = ["list"] }'))
     refused = cli("plan", "-f", str(inside), "--namespace", "team-a")
     assert refused.code == 1
     assert refused.out.startswith("Stack: team-a (no inventory yet)\n")
-    assert "!! REFUSED: conflict: stack platform owns it; add policy/shared to `adopt:`" in refused.out
-    inside.write_text(inside.read_text().replace("policies:", "policies:\n  shared:\n    path: {kv/*: {capabilities: "
-                                                  "[list]}}\n    adopt: true", 1).replace("  shared: 'path", "  x: 'path"))
+    assert "!! REFUSED: conflict: stack platform owns it; add policy/joint to `adopt:`" in refused.out
+    inside.write_text(inside.read_text().replace("policies:", "policies:\n  joint:\n    path: {kv/*: {capabilities: "
+                                                  "[list]}}\n    adopt: true", 1).replace("  joint: 'path", "  x: 'path"))
     assert cli("validate", "-f", str(inside)).code == 0
     planned = cli("plan", "-f", str(inside), "--namespace", "team-a")
     assert planned.code == 0 and "!! adopted: ownership moves from stack platform to stack team-a" in planned.out
     assert cli("apply", "-f", str(inside), "--namespace", "team-a", "--auto-approve").code == 0
-    assert sorted(inventory(bao, "team-a", "team-a")["ids"]) == ["policy/own", "policy/shared", "policy/x"]
+    assert sorted(inventory(bao, "team-a", "team-a")["ids"]) == ["policy/joint", "policy/own", "policy/x"]
     assert inventory(bao, "platform", "team-a")["ids"] == []
 
     # The root stack now sees team-a's objects in the namespace: a conflict, and never a delete.
@@ -349,14 +349,14 @@ def test_stacks_at_the_root_and_inside_a_namespace_see_each_others_objects(
                                                 "No changes. The server matches the state file.\n")
     listed = cli("inventory").out.splitlines()
     assert [line for line in listed if line.startswith("  ")] == [
-        "  namespace/team-a", "  team-a:policy/own", "  team-a:policy/shared", "  team-a:policy/x"]
+        "  namespace/team-a", "  team-a:policy/joint", "  team-a:policy/own", "  team-a:policy/x"]
     # Owned prune deletes the namespace it owns only without other stacks' objects in it (Vault
     # deletes a namespace with everything inside).
     root.write_text("version: 1\nstack: platform\nprune: owned\n")
     guarded = cli("plan", "-f", str(root))
     assert guarded.code == 1
     assert ("!! REFUSED: prune: owned would delete, with the namespace, objects other stacks own: "
-            "team-a:policy/own (stack team-a), team-a:policy/shared (stack team-a), team-a:policy/x (stack team-a); "
+            "team-a:policy/joint (stack team-a), team-a:policy/own (stack team-a), team-a:policy/x (stack team-a); "
             "they leave it first (or adopt them), or use prune: {namespaces: true}") in guarded.out
     inside.write_text("version: 1\nstack: team-a\nprune: owned\n")
     assert cli("apply", "-f", str(inside), "--namespace", "team-a", "--auto-approve").code == 0
