@@ -362,3 +362,21 @@ def test_stacks_at_the_root_and_inside_a_namespace_see_each_others_objects(
     assert cli("apply", "-f", str(inside), "--namespace", "team-a", "--auto-approve").code == 0
     assert cli("apply", "-f", str(root), "--auto-approve", "--allow-destroy").code == 0
     assert inventory(bao, "platform")["ids"] == []
+
+
+def test_a_token_that_may_not_read_the_inventories_says_so(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = write_state(tmp_path, f"version: 1\n{policies(['x'])}")
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    rules = 'path "sys/policies/acl" { capabilities = ["list"] }\npath "sys/policies/acl/*" { capabilities = ["read"] }'
+    bao.request("POST", "sys/policies/acl/policies-only", {"policy": rules})
+    token = bao.request("POST", "auth/token/create", {"policies": ["policies-only"], "no_default_policy": True})
+    env = {"VAULT_TOKEN": str(token.json()["auth"]["client_token"])}
+    planned = cli("plan", "-f", str(state), env=env)
+    assert (planned.code, planned.err) == (0, "")
+    assert planned.out == ("Stack: default (its inventory is not readable with this token: no conflicts with other "
+                           "stacks or fingerprints checked)\nNo changes. The server matches the state file.\n")
+    assert json.loads(cli("plan", "-f", str(state), "--json", env=env).out)["stack"]["inventory"] == "unreadable"
+    # A file that relies on ownership cannot plan without them.
+    state.write_text(f"version: 1\nstack: default\n{policies(['x'])}")
+    refused = cli("plan", "-f", str(state), env=env)
+    assert refused.code == 1 and "vault-state/metadata/inventory" in refused.err and "403" in refused.err
