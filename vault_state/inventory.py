@@ -268,10 +268,9 @@ def recorded(
     written = [c for c in applied if c.action is not Action.DELETE and c.after is not None]
     adopted = {str(c.id) for c in plan.changes if str(c.id) in ownership.adopt and c.action is not Action.DELETE}
     adopted -= {str(c.id) for c in plan.actionable} - {str(c.id) for c in written}  # not written: not yet taken
-    # What this stack remounted is its own under the new id (another stack's only once adopted:
-    # the plan refuses it otherwise).
+    # What a remount moved keeps its owner under its new id (the mount itself is this stack's: the
+    # plan refuses to move another stack's mount unless the file adopts it).
     ids = {renamed.get(rid, rid) for rid in mine.ids - gone} | {str(c.id) for c in written} | adopted
-    ids |= set(renamed.values())
     # A remount without field changes sends no value: the values stay what they were.
     sent_by = [c for c in written if c.action is not Action.MOVE or c.diffs]
     sent = {value_key(str(c.id), n): v for c in sent_by for n, v in c.after.write_only.items()} if track else {}  # type: ignore[union-attr]
@@ -288,11 +287,15 @@ def recorded(
     if ids != mine.ids or prints != dict(mine.fingerprints) or not mine.updated:
         after = Inventory(ownership.stack, frozenset(ids), prints, _now(), __version__, mine.parts)
         changed.append((after, mine if mine.updated else None))
-    taken = adopted | set(renamed) | gone  # adopted, remounted (the old id is gone) or deleted
+    taken = adopted | {str(c.id) for c in written}  # another stack's object is written only once adopted
     for name, inv in sorted(inventories.items()):
-        if name != ownership.stack and inv.ids & taken:
-            kept = {k: v for k, v in inv.fingerprints.items() if k.rpartition("#")[0] not in taken}
-            changed.append((Inventory(name, inv.ids - taken, kept, _now(), __version__, inv.parts), inv))
+        if name == ownership.stack or not inv.ids & (gone | renamed.keys() | taken):
+            continue  # untouched by this apply: not written (its stack's token may be the only one that may)
+        theirs = {renamed.get(rid, rid) for rid in inv.ids - gone} - taken
+        # Their fingerprints of what moved bind the old id: the values are "not tracked" until they send them.
+        kept = {k: v for k, v in inv.fingerprints.items() if k.rpartition("#")[0] in theirs}
+        if theirs != inv.ids or kept != dict(inv.fingerprints):
+            changed.append((Inventory(name, frozenset(theirs), kept, _now(), __version__, inv.parts), inv))
     return changed
 
 
