@@ -380,3 +380,21 @@ def test_a_token_that_may_not_read_the_inventories_says_so(cli: Cli, bao: DevSer
     state.write_text(f"version: 1\nstack: default\n{policies(['x'])}")
     refused = cli("plan", "-f", str(state), env=env)
     assert refused.code == 1 and "vault-state/metadata/inventory" in refused.err and "403" in refused.err
+
+
+def test_an_object_inside_a_moved_mount_keeps_its_owner(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    method = "auth_methods:\n  %s:\n    type: userpass\n%s"
+    a = stack_file(tmp_path, "team-a", method % ("up-old", ""))
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    # team-b declares the same method as it is (a note, nothing written) and a user of its own in it.
+    b = stack_file(tmp_path, "team-b", method % ("up-old", "    users:\n      bob: {password: {env: BOB}}\n"))
+    applied = cli("apply", "-f", str(b), "--auto-approve", env={"BOB": "bob-pa55-SECRET-33"})
+    assert applied.code == 0 and "note: auth_method/up-old: conflict: stack team-a owns it" in applied.out
+    assert list(inventory(bao, "team-b")["fingerprints"]) == ["auth_role/up-old/bob#password"]
+
+    a.write_text(f"version: 1\nstack: team-a\n{method % ('up-new', '')}"
+                 "moved:\n  - {from: auth_method/up-old, to: auth_method/up-new}\n")
+    assert cli("apply", "-f", str(a), "--auto-approve").code == 0
+    assert inventory(bao, "team-a")["ids"] == ["auth_method/up-new"]
+    assert inventory(bao, "team-b") | {"updated": "", "tool_version": ""} == {
+        "stack": "team-b", "ids": ["auth_role/up-new/bob"], "fingerprints": {}, "updated": "", "tool_version": ""}
