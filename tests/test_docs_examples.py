@@ -368,6 +368,10 @@ def test_the_readme_plan_is_what_plan_prints(cli: Cli) -> None:
     assert (result.code, result.err) == (0, "")
     shown = block.text.splitlines()[1:]
     assert matches(shown, result.out.splitlines()), result.out
+    # After the apply, the second plan the README shows (its stack line counts what apply recorded).
+    assert cli("apply", "-f", str(EXAMPLES / "state.yaml"), "--auto-approve").code == 0
+    (second,) = [b for b in all_blocks() if b.file == "README.md" and "No changes." in b.text]
+    assert second.text.splitlines()[1:] == cli("plan", "-f", str(EXAMPLES / "state.yaml")).out.splitlines()
 
 
 def test_matches_cuts_only_where_the_docs_say() -> None:
