@@ -398,3 +398,21 @@ def test_an_object_inside_a_moved_mount_keeps_its_owner(cli: Cli, bao: DevServer
     assert inventory(bao, "team-a")["ids"] == ["auth_method/up-new"]
     assert inventory(bao, "team-b") | {"updated": "", "tool_version": ""} == {
         "stack": "team-b", "ids": ["auth_role/up-new/bob"], "fingerprints": {}, "updated": "", "tool_version": ""}
+
+
+def test_an_inventory_of_an_earlier_version_is_read_and_moved_to_its_namespaces(
+    cli: Cli, bao: DevServer, tmp_path: Path
+) -> None:
+    body = "namespaces:\n  team:\n    " + policies(["inner"]).replace("\n  ", "\n      ")
+    state = stack_file(tmp_path, "old", body)
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    # As earlier versions kept it: every id in the entry of the connection's namespace.
+    bao.request("POST", "vault-state/data/inventory/old", {"data": {
+        "stack": "old", "ids": ["namespace/team", "team:policy/inner"], "fingerprints": {}, "updated": "x"}})
+    requests.delete(f"{bao.address}/v1/vault-state/metadata/inventory/old", timeout=10,
+                    headers={"X-Vault-Token": bao.token, "X-Vault-Namespace": "team"})
+    assert cli("plan", "-f", str(state)).out.startswith("Stack: old (its inventory holds 2 ids)\nNo changes.")
+    state.write_text(state.read_text().replace("namespaces:", policies(["outer"]) + "namespaces:", 1))
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    assert inventory(bao, "old")["ids"] == ["namespace/team", "policy/outer"]
+    assert inventory(bao, "old", "team")["ids"] == ["policy/inner"]

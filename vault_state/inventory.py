@@ -46,35 +46,36 @@ class Inventory:
     updated: str = ""
     tool_version: str = ""
     parts: frozenset[str] = frozenset()
+    mixed: bool = False
+    """A part names objects of other namespaces (`team-a:policy/x`), as earlier versions kept every
+    id in the connection's namespace: the next write rewrites every part."""
 
-    def document(self, namespace: str = "") -> dict[str, Any]:
-        """The part kept in `namespace`: its objects' ids and fingerprints, relative to it."""
-        ids = sorted(local for rid in self.ids if (local := _inside(rid, namespace)) is not None)
-        prints = {}
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """The part kept in each namespace (its objects' ids and fingerprints, relative to it): one
+        for the connection's namespace, one where a part was, one for each namespace of an id."""
+        ids: dict[str, list[str]] = {namespace: [] for namespace in self.parts | {""}}
+        prints: dict[str, dict[str, str]] = {namespace: {} for namespace in ids}
+        for rid in self.ids:
+            namespace, local = _split(rid)
+            ids.setdefault(namespace, []).append(local)
         for key, value in self.fingerprints.items():
             rid, _, name = key.rpartition("#")
-            if (local := _inside(rid, namespace)) is not None:
-                prints[value_key(local, name)] = value
+            namespace, local = _split(rid)
+            prints.setdefault(namespace, {})[value_key(local, name)] = value
         return {
-            "stack": self.stack, "ids": ids, "fingerprints": dict(sorted(prints.items())),
-            "updated": self.updated, "tool_version": self.tool_version,
+            namespace: {
+                "stack": self.stack, "ids": sorted(ids.get(namespace, [])),
+                "fingerprints": dict(sorted(prints.get(namespace, {}).items())),
+                "updated": self.updated, "tool_version": self.tool_version,
+            }
+            for namespace in sorted(ids.keys() | prints.keys())
         }
-
-    def namespaces(self) -> frozenset[str]:
-        """Where the parts of this inventory go: the namespace of each id, and where parts were."""
-        return self.parts | {_split(rid)[0] for rid in self.ids} | {""}
 
 
 def _split(rid: str) -> tuple[str, str]:
     """`team-a/x:policy/p` -> ("team-a/x", "policy/p"); an id in the connection's namespace -> ("", id)."""
     namespace, _, local = rid.rpartition(":")
     return namespace, local
-
-
-def _inside(rid: str, namespace: str) -> str | None:
-    """`rid` relative to `namespace` when its object is in exactly that namespace, else None."""
-    where, local = _split(rid)
-    return local if where == namespace else None
 
 
 def _joined(namespace: str, local: str) -> str:
@@ -111,7 +112,8 @@ def read_inventories(gateway: Gateway, namespaces: Iterable[str] = ("",), needed
         data = ((payload or {}).get("data") or {}).get("data") or {}
         if not data:
             continue
-        ids = {_joined(namespace, str(i)) for i in data.get("ids") or []}
+        stored = [str(i) for i in data.get("ids") or []]
+        ids = {_joined(namespace, i) for i in stored}
         prints = {}
         for key, value in (data.get("fingerprints") or {}).items():
             rid, _, field_name = str(key).rpartition("#")
@@ -120,8 +122,10 @@ def read_inventories(gateway: Gateway, namespaces: Iterable[str] = ("",), needed
         updated, version = str(data.get("updated", "")), str(data.get("tool_version", ""))
         if updated < before.updated:  # the part written last says when, and by which version
             updated, version = before.updated, before.tool_version
+        mixed = before.mixed or any(":" in i for i in stored)
         found[name] = Inventory(
-            name, before.ids | ids, {**before.fingerprints, **prints}, updated, version, before.parts | {namespace}
+            name, before.ids | ids, {**before.fingerprints, **prints}, updated, version, before.parts | {namespace},
+            mixed,
         )
     return Inventories(found, unreadable)
 
@@ -159,11 +163,11 @@ def all_namespaces(gateway: Gateway, under: str = "") -> list[str]:
 def write_inventory(gateway: Gateway, inventory: Inventory, before: Inventory | None = None) -> None:
     """Write each part of the inventory in its namespace (the tool's KV mount there is created
     first when missing); with `before`, only the parts that changed."""
-    for namespace in sorted(inventory.namespaces() | (before.namespaces() if before else frozenset())):
-        document = inventory.document(namespace)
-        if before is not None and namespace in before.parts and _same(document, before.document(namespace)):
+    old = before.documents() if before is not None and not before.mixed else {}
+    for namespace, document in inventory.documents().items():
+        if namespace in old and _same(document, old[namespace]):
             continue
-        if before is not None and namespace not in before.parts and not document["ids"] and namespace:
+        if before is not None and namespace not in old and not document["ids"] and namespace:
             continue  # nothing to keep there, and nothing was
         if namespace:
             ensure_kv_mount(gateway, namespace)
