@@ -25,6 +25,7 @@ from vault_state.errors import (
     ConfigurationError,
     Diagnostic,
     InputError,
+    Location,
     VaultStateError,
     sort_diagnostics,
 )
@@ -44,7 +45,7 @@ from vault_state.inventory import (
     write_inventory,
 )
 from vault_state.kinds.facts import fact_reader
-from vault_state.kinds.registry import KINDS
+from vault_state.kinds.registry import KINDS, ROOT_ONLY
 from vault_state.kube.settings import KubeSettings, connector
 from vault_state.kube.warnings import reviewer_warnings
 from vault_state.kube_commands import doctor_command, eso_command, verify_command
@@ -484,6 +485,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
         io.warn(loaded.warnings)
     gateway = _gateway(args, io)
     gateway.check_namespace()
+    _refuse_server_wide(desired, gateway.connection.namespace or "", loaded)
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
         moves = moves_of(loaded.state, loaded.source.locate)
         live = read_live(gateway, for_reading(desired, moves), loaded.state.prune, gateway.workers.limit,
@@ -512,6 +514,21 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
                         local.state_bytes, local.sources, live, local.file_bytes, _files(args), args.recursive)
     owners = Owners(ownership, inventories, frozenset(live), track=not args.no_fingerprints)
     return the_plan, loaded, gateway, observed, owners
+
+
+def _refuse_server_wide(desired: Mapping[ResourceId, Resource], namespace: str, loaded: LoadedState) -> None:
+    """Server-wide objects (audit devices, CORS, ...) in a file planned with --namespace: Vault
+    configures them in the root namespace only ("operation only available in root namespace")."""
+    if not namespace:
+        return
+    problems = [
+        Diagnostic(r.location or Location(str(loaded.path), 1, 1),
+                   f"{rid} is server-wide: Vault configures it in the root namespace only, and --namespace "
+                   f"{namespace} connects inside a namespace; declare it in a file planned at the root")
+        for rid, r in desired.items() if rid.kind in ROOT_ONLY and not rid.namespace
+    ]
+    if problems:
+        raise InputError(problems)
 
 
 def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId, Resource], text: bytes) -> None:
