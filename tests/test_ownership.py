@@ -416,3 +416,21 @@ def test_an_inventory_of_an_earlier_version_is_read_and_moved_to_its_namespaces(
     assert cli("apply", "-f", str(state), "--auto-approve").code == 0
     assert inventory(bao, "old")["ids"] == ["namespace/team", "policy/outer"]
     assert inventory(bao, "old", "team")["ids"] == ["policy/inner"]
+
+
+def test_inventories_unreadable_in_one_namespace_are_named(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = write_state(tmp_path, "version: 1\n" + policies(["top"]) + "namespaces:\n  team-a:\n    "
+                        + policies(["inner"]).replace("\n  ", "\n      "))
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    # Policies everywhere, the inventories at the root only (a root policy names team-a's paths with its prefix).
+    rules = "\n".join(f'path "{p}" {{ capabilities = [{c}] }}' for p, c in [
+        ("sys/policies/acl", '"list"'), ("sys/policies/acl/*", '"read"'),
+        ("sys/namespaces", '"list"'), ("sys/namespaces/*", '"read"'),
+        ("team-a/sys/policies/acl", '"list"'), ("team-a/sys/policies/acl/*", '"read"'),
+        ("vault-state/metadata/inventory", '"list"'), ("vault-state/data/inventory/*", '"read"')])
+    bao.request("POST", "sys/policies/acl/root-inventories", {"policy": rules})
+    token = bao.request("POST", "auth/token/create", {"policies": ["root-inventories"], "no_default_policy": True})
+    planned = cli("plan", "-f", str(state), env={"VAULT_TOKEN": str(token.json()["auth"]["client_token"])})
+    assert (planned.code, planned.err) == (0, ""), planned.err
+    assert planned.out.splitlines()[0] == ("Stack: default (its inventory holds 2 ids; inventories in namespace team-a "
+                                           "are not readable with this token: no conflicts checked there)")
