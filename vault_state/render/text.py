@@ -1,8 +1,9 @@
 """Human plan output in the style of Terraform's, formatted from the JSON plan document.
 
-First the stack the plan is for (`Stack: NAME (...)`, docs/ownership.md), then `+` create, `~` update with `old -> new` per field, `-` delete, `-/+` replace, `~> OLD -> NEW` a
-move (sys/remount) with the fields that change after it; a policy change
-as a unified diff; a closing line "Plan: N to add, N to change, N to destroy." or "No changes.".
+First the stack the plan is for (`Stack: NAME (...)`, docs/ownership.md), then `+` create, `~`
+update with `old -> new` per field, `-` delete, `-/+` replace, `~> OLD -> NEW` a move (sys/remount)
+with the fields that change after it; a policy change as a unified diff; a closing line
+"Plan: N to add, N to change, N to destroy." or "No changes.".
 """
 
 from __future__ import annotations
