@@ -55,6 +55,7 @@ from vault_state.spec.auth import (
     UserpassUser,
 )
 from vault_state.spec.engines import KvConfig, SecretsEngine, Tune
+from vault_state.spec.fields import Adoptable
 from vault_state.spec.models import Lint, MassChange, Namespace, Prune
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,6 +291,7 @@ FIELD_TABLES: dict[tuple[str, int], type[BaseModel] | tuple[type[BaseModel], ...
     ("jwt and oidc", 1): JwtRole,
     ("cert", 0): CertConfig,
     ("cert", 1): CertRole,
+    ("Settings every object takes", 0): Adoptable,
     ("`prune`", 0): Prune,
     ("`namespaces`", 0): Namespace,
     ("`lint`", 0): Lint,
@@ -355,6 +357,9 @@ def test_field_table_matches_the_model(key: tuple[str, int]) -> None:
               for name, field in model.model_fields.items()}
     if models is not TokenFields and isinstance(models, type) and issubclass(models, TokenFields):
         fields = {name: field for name, field in fields.items() if name not in TokenFields.model_fields}
+    # `adopt`, which every object takes, is documented once (its own table), not in each table.
+    if models is not Adoptable:
+        fields = {name: field for name, field in fields.items() if name not in Adoptable.model_fields}
     assert set(table) == set(fields)
     for name, cell in table.items():
         allowed = literal_values(fields[name].annotation)
@@ -382,6 +387,10 @@ def test_the_readme_plan_is_what_plan_prints(cli: Cli) -> None:
     assert (result.code, result.err) == (0, "")
     shown = block.text.splitlines()[1:]
     assert matches(shown, result.out.splitlines()), result.out
+    # After the apply, the second plan the README shows (its stack line counts what apply recorded).
+    assert cli("apply", "-f", str(EXAMPLES / "state.yaml"), "--auto-approve").code == 0
+    (second,) = [b for b in all_blocks() if b.file == "README.md" and "No changes." in b.text]
+    assert second.text.splitlines()[1:] == cli("plan", "-f", str(EXAMPLES / "state.yaml")).out.splitlines()
 
 
 def test_matches_cuts_only_where_the_docs_say() -> None:

@@ -262,7 +262,7 @@ def test_uppercase_policy_name_alone_is_a_warning(offline_cli: Cli) -> None:
     result = offline_cli("validate", "-f", str(path))
     assert result.code == 0
     assert result.err == f"{path}:3:3: warning: Vault stores policy names in lowercase: 'Readers' becomes 'readers'\n"
-    assert result.out == f"{path}: valid (0 secrets engines, 1 policies, 0 auth methods, 0 roles)\n"
+    assert result.out == f"{path}: valid (1 policy)\n"
 
 
 def test_role_naming_an_undeclared_policy_is_a_warning(offline_cli: Cli) -> None:
@@ -279,7 +279,7 @@ def test_example_state_file_is_valid(offline_cli: Cli) -> None:
     result = offline_cli("validate", "-f", str(path))
     assert result.code == 0, result.err
     assert result.err == ""
-    assert result.out == f"{path}: valid (1 secrets engines, 1 policies, 1 auth methods, 1 roles)\n"
+    assert result.out == f"{path}: valid (1 secrets_engine, 1 policy, 1 auth_method, 1 auth_role)\n"
 
 
 def test_missing_file(offline_cli: Cli, tmp_path: Path) -> None:

@@ -181,6 +181,23 @@ def test_a_missing_namespace_flag_is_an_error_not_an_empty_server(cli: Cli, bao:
     assert get(bao, "sys/policies/acl/reader").status_code == 404
 
 
+def test_inside_a_namespace_prune_reads_no_server_wide_kind_and_the_file_declares_none(
+    cli: Cli, bao: DevServer, tmp_path: Path
+) -> None:
+    requests.post(f"{bao.address}/v1/sys/namespaces/inner", headers={"X-Vault-Token": bao.token}, timeout=10)
+    state = write_state(tmp_path, f"version: 1\nprune: true\npolicies:\n  reader: '{POLICY}'\n")
+    # `prune: true` covers audit devices too, which Vault lists in the root namespace only.
+    planned = cli("plan", "-f", str(state), "--namespace", "inner")
+    assert (planned.code, planned.err) == (0, ""), planned.err
+    assert "  + policy/reader" in planned.out
+    state.write_text("version: 1\nsys_config:\n  cors: {enabled: true, allowed_origins: ['https://a.example']}\n")
+    refused = cli("plan", "-f", str(state), "--namespace", "inner")
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == (f"{state}:3:3: sys_config/cors is server-wide: Vault configures it in the root namespace "
+                           "only, and --namespace inner connects inside a namespace; declare it in a file planned at "
+                           "the root\n")
+
+
 def test_errors_inside_a_namespace_are_located(offline_cli: Cli, tmp_path: Path) -> None:
     state = write_state(tmp_path, "version: 1\nnamespaces:\n  a:\n    policies:\n      bad: 'path \"x\" { capabilities = [\"fly\"] }'\n    namespaces:\n      sys: {}\n")
     result = offline_cli("validate", "-f", str(state))

@@ -55,6 +55,9 @@ auth_methods:
 MARKDOWN = """\
 ### vault-state plan
 
+Stack: default (its inventory holds 5 ids)
+this plan deletes 1 of them: secrets_engine/scratch
+
 **Plan: 2 to add, 2 to change, 2 to destroy.**
 
 > [!CAUTION]
@@ -107,7 +110,7 @@ def test_markdown_without_changes_and_with_warnings(cli: Cli, tmp_path: Path) ->
     cli("apply", "-f", str(state), "--auto-approve")
     result = cli("plan", "-f", str(state), "--format", "markdown")
     assert result.out == (
-        "### vault-state plan\n\n**No changes.** The server matches the state file.\n\n**Warnings**\n\n"
+        "### vault-state plan\n\nStack: default (its inventory holds 1 id)\n\n**No changes.** The server matches the state file.\n\n**Warnings**\n\n"
         f"- {state}:3:6: warning: policy 'p' grants sudo on 'sys/*'; list it in lint.admin_policies if it "
         "is meant to administer the server [admin-capability]\n"
     )

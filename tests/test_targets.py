@@ -82,7 +82,7 @@ def test_apply_target_changes_only_the_target_and_its_dependencies(cli: Cli, bao
     plan = cli("plan", "-f", state, "--target", "auth_role/ci/deploy")
     assert plan.code == 0
     assert plan.out.startswith(
-        "warning: --target in effect: only auth_role/ci/deploy and the objects they need are planned; "
+        "Stack: default (no inventory yet)\nwarning: --target in effect: only auth_role/ci/deploy and the objects they need are planned; "
         "run without --target to see every change\n"
     )
     assert "Plan: 3 to add, 0 to change, 0 to destroy." in plan.out

@@ -9,7 +9,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -19,12 +19,14 @@ from rich.console import Console
 
 from vault_state import __version__
 from vault_state.apply import ApplyReport, apply_plan
+from vault_state.counts import counts_text, declared_counts
 from vault_state.durations import to_seconds
 from vault_state.errors import (
     ApplyRefused,
     ConfigurationError,
     Diagnostic,
     InputError,
+    Location,
     VaultStateError,
     sort_diagnostics,
 )
@@ -34,8 +36,11 @@ from vault_state.fleet.commands import apply_targets, plan_targets
 from vault_state.fleet.run import Outcome, Step
 from vault_state.inputs import read_local
 from vault_state.inventory import (
+    Inventories,
     Inventory,
     adopted,
+    all_namespaces,
+    guard_owned_namespace_deletes,
     owned_summary,
     ownership_of,
     read_inventories,
@@ -43,7 +48,7 @@ from vault_state.inventory import (
     write_inventory,
 )
 from vault_state.kinds.facts import fact_reader
-from vault_state.kinds.registry import KINDS
+from vault_state.kinds.registry import KINDS, ROOT_ONLY
 from vault_state.kube.settings import KubeSettings, connector
 from vault_state.kube.warnings import reviewer_warnings
 from vault_state.kube_commands import doctor_command, eso_command, verify_command
@@ -51,7 +56,7 @@ from vault_state.lint import lint_state
 from vault_state.lock import ApplyLock, held
 from vault_state.plan.deferred import settle_call
 from vault_state.plan.model import Action, Plan, Resource, ResourceId
-from vault_state.plan.moves import for_reading, moves_of, plan_with_moves
+from vault_state.plan.moves import for_reading, moved_id, moves_of, plan_with_moves, remounts
 from vault_state.plan.ownership import Ownership
 from vault_state.plan.safety import destroy_refusals, mass_change_refusals
 from vault_state.plan.saved import (
@@ -220,8 +225,16 @@ class Owners:
     """The inventories read for a plan, and the planner's view of ownership made from them."""
 
     ownership: Ownership
-    inventories: dict[str, Inventory]
+    read: Inventories
     live: frozenset[ResourceId]
+    track: bool = True
+
+    @property
+    def inventories(self) -> dict[str, Inventory]:
+        return self.read.stacks
+
+    def summary(self, plan: Plan) -> dict[str, Any]:
+        return owned_summary(self.ownership, plan, self.read, self.track)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -256,12 +269,7 @@ def _run(args: argparse.Namespace, io: Io) -> int:
 def cmd_validate(args: argparse.Namespace, io: Io) -> int:
     loaded = _load(args, io)
     io.warn(check_policy_references(loaded.state, loaded.source, known=None))
-    state = loaded.state
-    roles = sum(len(getattr(m, "roles", {})) + len(getattr(m, "users", {})) for m in state.auth_methods.values())
-    io.out.print(
-        f"{_shown(args)}: valid ({len(state.secrets_engines)} secrets engines, {len(state.policies)} policies, "
-        f"{len(state.auth_methods)} auth methods, {roles} roles)", markup=False, highlight=False,
-    )
+    io.out.print(f"{_shown(args)}: valid ({counts_text(declared_counts(loaded))})", markup=False, highlight=False)
     return 0
 
 
@@ -269,13 +277,12 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     output = _plan_format(args)
     if args.targets or args.only:
         return plan_targets(args, output, io.lines, _plan_step)
-    the_plan, document, loaded, observed = _planned(args, io, output)
+    the_plan, document, _, observed = _planned(args, io, output)
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
     elif output == "markdown":
         sys.stdout.write(plan_markdown(document))
     else:
-        _say_stack(io, document["stack"], loaded.state)
         io.lines(plan_lines({**document, "warnings": _target_note(args)}))
     if args.out:
         targets = [str(parse_target(t)) for t in args.target or []]
@@ -297,7 +304,7 @@ def _planned(args: argparse.Namespace, io: Io, output: str) -> tuple[Plan, dict[
     whole = output == "json" or bool(args.out)
     shown = the_plan if whole else Plan(tuple(c for c in the_plan.changes if c.action is not Action.NOOP or c.warnings))
     document = _document(shown, loaded, [str(w) for w in loaded.warnings] + _target_note(args))
-    document["stack"] = owned_summary(owners.ownership, the_plan)
+    document["stack"] = owners.summary(the_plan)
     return the_plan, document, loaded, observed
 
 
@@ -328,21 +335,10 @@ def _apply_step(screen: Io) -> Step:
     return step
 
 
-def _relies_on_ownership(state: StateFile) -> bool:
+def _relies_on_ownership(state: StateFile, desired: Mapping[ResourceId, Resource]) -> bool:
     """The file names its stack, prunes what it owns or adopts: it needs the inventories."""
-    return "stack" in state.model_fields_set or bool(state.adopt) or "owned" in state.prune.model_dump().values()
-
-
-def _say_stack(io: Io, stack: dict[str, Any], state: StateFile) -> None:
-    """The stack the plan is for, on stderr (stdout stays the plan itself), when the file relies on
-    ownership; the JSON plan always has it as `stack`."""
-    if not _relies_on_ownership(state):
-        return
-    io.err.print(f"Stack: {stack['name']} (its inventory holds {stack['inventory_ids']} ids)",
-                 markup=False, highlight=False)
-    if stack["deletes_owned"]:
-        io.err.print(f"prune: owned deletes {len(stack['deletes_owned'])} of them: {', '.join(stack['deletes_owned'])}",
-                     markup=False, highlight=False)
+    named = "stack" in state.model_fields_set or bool(state.adopt) or any(r.adopt for r in desired.values())
+    return named or "owned" in state.prune.model_dump().values()
 
 
 def cmd_apply(args: argparse.Namespace, io: Io) -> int:
@@ -376,8 +372,8 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
         the_plan, loaded, gateway, owners = _saved_plan(args, io)
     else:
         the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=False)
-        _say_stack(io, owned_summary(owners.ownership, the_plan), loaded.state)
-        io.lines(plan_lines(_document(the_plan, loaded, _target_note(args))))
+        document = _document(the_plan, loaded, _target_note(args))
+        io.lines(plan_lines({**document, "stack": owners.summary(the_plan)}))
     track = not args.no_fingerprints
     if not the_plan.has_changes:
         record_apply(gateway, owners.ownership, owners.inventories, the_plan, ApplyReport(), track)  # adoptions
@@ -414,7 +410,8 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
 
 def cmd_inventory(args: argparse.Namespace, io: Io) -> int:
     gateway = _gateway(args, io)
-    inventories = read_inventories(gateway)
+    gateway.check_namespace()
+    inventories = read_inventories(gateway, all_namespaces(gateway)).stacks
     if not inventories:
         io.out.print("no stack has an inventory on this server yet", markup=False, highlight=False)
     for name, inventory in sorted(inventories.items()):
@@ -438,8 +435,8 @@ def cmd_adopt(args: argparse.Namespace, io: Io) -> int:
         unknown = [rid for rid in wanted if rid not in existing]
         if unknown:
             raise ConfigurationError(f"adopt: not declared by {args.file} or not on the server: {', '.join(unknown)}")
-        for inventory in adopted(owners.inventories, loaded.state.stack, wanted):
-            write_inventory(gateway, inventory)
+        for inventory, before in adopted(owners.inventories, loaded.state.stack, wanted):
+            write_inventory(gateway, inventory, before)
     for rid in wanted:
         source = owners.ownership.others.get(rid)
         io.out.print(f"adopted {rid}" + (f" from stack {source}" if source else ""), markup=False, highlight=False)
@@ -550,12 +547,18 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
         io.warn(loaded.warnings)
     gateway = _gateway(args, io)
     gateway.check_namespace()
+    _refuse_server_wide(desired, gateway.connection.namespace or "", loaded)
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
         moves = moves_of(loaded.state, loaded.source.locate)
-        live = read_live(gateway, for_reading(desired, moves), loaded.state.prune, gateway.workers.limit)
-    inventories = read_inventories(gateway, needed=_relies_on_ownership(loaded.state))
-    ownership = ownership_of(gateway, loaded.state.stack, loaded.state.adopt, desired, inventories,
-                             track=not args.no_fingerprints, resend=args.resend_write_only)
+        live = read_live(gateway, for_reading(desired, moves), loaded.state.prune, gateway.workers.limit,
+                         inside=bool(gateway.connection.namespace))
+    # Each namespace keeps the inventories of its own objects (docs/ownership.md#namespaces).
+    inventories = read_inventories(gateway, {rid.namespace for rid in (*desired, *live)},
+                                   needed=_relies_on_ownership(loaded.state, desired))
+    before_move = {new: old for old, new in remounts(moves, live).items()}
+    previous = {str(rid): str(old) for rid in desired if (old := moved_id(rid, before_move)) is not None}
+    ownership = ownership_of(gateway, loaded.state.stack, loaded.state.adopt, desired, inventories.stacks,
+                             track=not args.no_fingerprints, resend=args.resend_write_only, previous=previous)
     _check_identity(loaded, gateway, live, local.state_bytes)
     known = {rid.path for rid in live if rid.kind == "policy" and not rid.namespace}
     warnings = [*lint_state(loaded.state, loaded.source, references=False),
@@ -565,13 +568,30 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
         io.warn(warnings)
     loaded.warnings += warnings
     the_plan = plan_with_moves(desired, live, loaded.state.prune, moves, ownership)
+    the_plan = guard_owned_namespace_deletes(gateway, the_plan, ownership, loaded.state.prune)
     if targets:
         the_plan = limit_to_targets(the_plan, targets)
     connection = gateway.connection
     observed = Observed(server_address(connection.address), connection.namespace or "", _shown(args),
                         local.state_bytes, local.sources, live, local.file_bytes, _files(args), args.recursive,
                         _overlays(args))
-    return the_plan, loaded, gateway, observed, Owners(ownership, inventories, frozenset(live))
+    owners = Owners(ownership, inventories, frozenset(live), track=not args.no_fingerprints)
+    return the_plan, loaded, gateway, observed, owners
+
+
+def _refuse_server_wide(desired: Mapping[ResourceId, Resource], namespace: str, loaded: LoadedState) -> None:
+    """Server-wide objects (audit devices, CORS, ...) in a file planned with --namespace: Vault
+    configures them in the root namespace only ("operation only available in root namespace")."""
+    if not namespace:
+        return
+    problems = [
+        Diagnostic(r.location or Location(str(loaded.path), 1, 1),
+                   f"{rid} is server-wide: Vault configures it in the root namespace only, and --namespace "
+                   f"{namespace} connects inside a namespace; declare it in a file planned at the root")
+        for rid, r in desired.items() if rid.kind in ROOT_ONLY and not rid.namespace
+    ]
+    if problems:
+        raise InputError(problems)
 
 
 def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId, Resource], text: bytes) -> None:
@@ -621,6 +641,7 @@ def _saved_plan(args: argparse.Namespace, io: Io) -> tuple[Plan, LoadedState, Ga
     args.overlay = saved.overlays
     the_plan, loaded, gateway, observed, owners = _plan(args, io, quiet=True)
     document = _document(the_plan, loaded)
+    document["stack"] = owners.summary(the_plan)
     reasons = stale_reasons(saved, observed)
     if not reasons and saved_changes_differ(saved, document):
         reasons = ["the plan computed now differs from the saved one"]

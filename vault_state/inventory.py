@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from vault_state import __version__
 from vault_state.apply import ApplyReport
 from vault_state.errors import VaultApiError, VaultStateError
+from vault_state.kinds.registry import BY_NAME
 from vault_state.plan.model import Action, Call, Change, Plan, Resource, ResourceId
+from vault_state.plan.moves import moved_id
 from vault_state.plan.ownership import Ownership, value_key
+from vault_state.plan.targets import TargetError, parse_target
 from vault_state.sensitive import Sensitive
+from vault_state.spec.models import Prune
 from vault_state.spec.types import FINGERPRINT_MOUNT, LOCK_MOUNT
 from vault_state.vault.gateway import Gateway
 
@@ -32,46 +36,161 @@ HMAC_PATH = f"{FINGERPRINT_MOUNT}/hmac/{FINGERPRINT_KEY}"
 
 @dataclass(frozen=True)
 class Inventory:
-    """What one stack owns: ids (as the plan prints them) and `ID FIELD` -> fingerprint."""
+    """What one stack owns: ids (as the plan prints them, relative to the namespace the tool connects
+    to) and `ID#FIELD` -> fingerprint. `parts`: the namespaces (relative to the connection's) holding
+    a part of it on the server: each id is kept in the namespace of its object (below)."""
 
     stack: str
     ids: frozenset[str] = frozenset()
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     updated: str = ""
     tool_version: str = ""
+    parts: frozenset[str] = frozenset()
+    mixed: bool = False
+    """A part names objects of other namespaces (`team-a:policy/x`), as earlier versions kept every
+    id in the connection's namespace: the next write rewrites every part."""
 
-    def document(self) -> dict[str, Any]:
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """The part kept in each namespace (its objects' ids and fingerprints, relative to it): one
+        for the connection's namespace, one where a part was, one for each namespace of an id."""
+        ids: dict[str, list[str]] = {namespace: [] for namespace in self.parts | {""}}
+        prints: dict[str, dict[str, str]] = {namespace: {} for namespace in ids}
+        for rid in self.ids:
+            namespace, local = _split(rid)
+            ids.setdefault(namespace, []).append(local)
+        for key, value in self.fingerprints.items():
+            rid, _, name = key.rpartition("#")
+            namespace, local = _split(rid)
+            prints.setdefault(namespace, {})[value_key(local, name)] = value
         return {
-            "stack": self.stack, "ids": sorted(self.ids), "fingerprints": dict(sorted(self.fingerprints.items())),
-            "updated": self.updated, "tool_version": self.tool_version,
+            namespace: {
+                "stack": self.stack, "ids": sorted(ids.get(namespace, [])),
+                "fingerprints": dict(sorted(prints.get(namespace, {}).items())),
+                "updated": self.updated, "tool_version": self.tool_version,
+            }
+            for namespace in sorted(ids.keys() | prints.keys())
         }
 
 
-def read_inventories(gateway: Gateway, needed: bool = True) -> dict[str, Inventory]:
-    """Every stack's inventory (none before the first apply: the mount does not exist yet). A token
-    that may not read them plans without them when the file does not rely on ownership (`needed`
-    false: no `stack:`, no owned prune, no `adopt:`); else that is an error naming the path."""
+def _split(rid: str) -> tuple[str, str]:
+    """`team-a/x:policy/p` -> ("team-a/x", "policy/p"); an id in the connection's namespace -> ("", id)."""
+    namespace, _, local = rid.rpartition(":")
+    return namespace, local
+
+
+def _joined(namespace: str, local: str) -> str:
+    """An id kept in `namespace` as the plan prints it (an id with a namespace of its own, written by
+    a version that kept every id in the connection's namespace, keeps it)."""
+    inner, plain = _split(local)
+    where = "/".join(p for p in (namespace, inner) if p)
+    return f"{where}:{plain}" if where else plain
+
+
+@dataclass(frozen=True)
+class Inventories:
+    """Every stack's inventory the token could read; `unreadable`: namespaces (relative to the
+    connection's; "" for it) whose inventories it may not list."""
+
+    stacks: dict[str, Inventory]
+    unreadable: tuple[str, ...] = ()
+
+
+def read_inventories(gateway: Gateway, namespaces: Iterable[str] = ("",), needed: bool = True) -> Inventories:
+    """Every stack's inventory, gathered from the namespaces given (relative to the connection's):
+    each namespace keeps the ids of its own objects, so a stack connected at the root and one
+    connected inside a namespace see each other's objects there (docs/ownership.md#namespaces).
+    None before the first apply: the mount does not exist yet. A token that may not list them
+    plans without them when the file does not rely on ownership (`needed` false: no `stack:`, no
+    owned prune, no `adopt:`); else that is an error naming the path."""
+    where = sorted(set(namespaces) | {""})
+    listed = gateway.workers.map(lambda ns: _listed(gateway, ns, needed), where)
+    unreadable = tuple(ns for ns, names in zip(where, listed, strict=True) if names is None)
+    entries = [(ns, name) for ns, names in zip(where, listed, strict=True) for name in names or []]
+    payloads = gateway.workers.map(lambda e: gateway.read(f"{INVENTORY_DATA}/{e[1]}", e[0]), entries)
+    found: dict[str, Inventory] = {}
+    for (namespace, name), payload in zip(entries, payloads, strict=True):
+        data = ((payload or {}).get("data") or {}).get("data") or {}
+        if not data:
+            continue
+        stored = [str(i) for i in data.get("ids") or []]
+        ids = {_joined(namespace, i) for i in stored}
+        prints = {}
+        for key, value in (data.get("fingerprints") or {}).items():
+            rid, _, field_name = str(key).rpartition("#")
+            prints[value_key(_joined(namespace, rid), field_name)] = str(value)
+        before = found.get(name, Inventory(name))
+        updated, version = str(data.get("updated", "")), str(data.get("tool_version", ""))
+        if updated < before.updated:  # the part written last says when, and by which version
+            updated, version = before.updated, before.tool_version
+        mixed = before.mixed or any(":" in i for i in stored)
+        found[name] = Inventory(
+            name, before.ids | ids, {**before.fingerprints, **prints}, updated, version, before.parts | {namespace},
+            mixed,
+        )
+    return Inventories(found, unreadable)
+
+
+def _listed(gateway: Gateway, namespace: str, needed: bool) -> list[str] | None:
+    """The stacks with a part in `namespace`; None when the token may not list them."""
     try:
         # Before the first apply the mount does not exist: "no handler for route" means none, at once.
-        names = [n for n in gateway.list(INVENTORY_LIST, patient=False) if not n.endswith("/")]
+        return [n for n in gateway.list(INVENTORY_LIST, namespace, patient=False) if not n.endswith("/")]
     except VaultApiError as exc:
         if exc.status != 403 or needed:
+            if namespace:
+                raise VaultStateError(f"{exc} (in namespace {namespace})") from None
             raise
-        return {}
-    found = {}
-    for name, payload in zip(names, gateway.read_many([f"{INVENTORY_DATA}/{n}" for n in names]), strict=True):
-        data = ((payload or {}).get("data") or {}).get("data") or {}
-        if data:
-            found[name] = Inventory(
-                name, frozenset(str(i) for i in data.get("ids") or []),
-                {str(k): str(v) for k, v in (data.get("fingerprints") or {}).items()},
-                str(data.get("updated", "")), str(data.get("tool_version", "")),
-            )
-    return found
+        return None
 
 
-def write_inventory(gateway: Gateway, inventory: Inventory) -> None:
-    gateway.execute(Call("POST", f"{INVENTORY_DATA}/{inventory.stack}", {"data": inventory.document()}))
+def all_namespaces(gateway: Gateway, under: str = "") -> list[str]:
+    """"" and every namespace inside `under` (the connection's namespace by default), relative to
+    it. A server without namespaces (or a token that may not list them) has "" only."""
+    found, queue = [""], [""]
+    while queue:
+        parent = queue.pop()
+        try:
+            children = gateway.list("sys/namespaces", "/".join(p for p in (under, parent) if p))
+        except VaultApiError:
+            continue
+        for child in children:
+            path = "/".join(p for p in (parent, child.strip("/")) if p)
+            found.append(path)
+            queue.append(path)
+    return sorted(found)
+
+
+def write_inventory(gateway: Gateway, inventory: Inventory, before: Inventory | None = None) -> None:
+    """Write each part of the inventory in its namespace (the tool's KV mount there is created
+    first when missing); with `before`, only the parts that changed."""
+    old = before.documents() if before is not None and not before.mixed else {}
+    for namespace, document in inventory.documents().items():
+        if namespace in old and _same(document, old[namespace]):
+            continue
+        if before is not None and namespace not in old and not document["ids"] and namespace:
+            continue  # nothing to keep there, and nothing was
+        if namespace:
+            ensure_kv_mount(gateway, namespace)
+        gateway.execute(Call("POST", f"{INVENTORY_DATA}/{inventory.stack}", {"data": document}, namespace=namespace))
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return bool(a["ids"] == b["ids"] and a["fingerprints"] == b["fingerprints"])
+
+
+def ensure_kv_mount(gateway: Gateway, namespace: str) -> None:
+    """The tool's KV v2 mount `vault-state/` in `namespace` (the lock creates the connection's)."""
+    mounts = gateway.read("sys/mounts", namespace) or {}
+    if f"{LOCK_MOUNT}/" in (mounts.get("data") or mounts):
+        return
+    try:
+        gateway.execute(Call("POST", f"sys/mounts/{LOCK_MOUNT}", {
+            "type": "kv", "options": {"version": "2"},
+            "description": "vault-state inventories of the objects in this namespace (docs/ownership.md)",
+        }, namespace=namespace))
+    except VaultApiError as exc:  # another apply created it first
+        if not any("path is already in use" in m for m in exc.messages):
+            raise
 
 
 def write_only_values(desired: Mapping[ResourceId, Resource]) -> dict[str, Sensitive]:
@@ -107,57 +226,150 @@ def _encoded(key: str, value: Sensitive) -> Sensitive:
 def ownership_of(
     gateway: Gateway, stack: str, adopt: Iterable[str], desired: Mapping[ResourceId, Resource],
     inventories: Mapping[str, Inventory], track: bool = True, resend: bool = False,
+    previous: Mapping[str, str] | None = None,
 ) -> Ownership:
     """The planner's view of ownership: this stack's ids, the others', and which write-only values
-    changed since they were sent (their fingerprints, computed by the server now)."""
+    changed since they were sent (their fingerprints, computed by the server now). `adopt`: the
+    file's `adopt:` list; objects with `adopt: true` are added. `previous`: new id -> old id of the
+    objects a `moved:` entry remounts: their values are compared with the old id's fingerprints."""
     mine = inventories.get(stack, Inventory(stack))
     others = {rid: name for name, inv in sorted(inventories.items()) if name != stack for rid in inv.ids}
+    adopted = frozenset(adopt) | {str(rid) for rid, resource in desired.items() if resource.adopt}
     values = write_only_values(desired) if track else {}
-    tracked = {k: v for k, v in values.items() if k in mine.fingerprints}
+    recorded_as = {key: _recorded_key(key, mine, previous or {}) for key in values}
+    tracked = {recorded_as[k]: v for k, v in values.items() if recorded_as[k] in mine.fingerprints}
     now = fingerprints(gateway, tracked) if tracked and not resend else {}
-    rotated = set(values) if resend else {k for k in tracked if now[k] != mine.fingerprints[k]}
-    untracked = frozenset(values) - frozenset(mine.fingerprints) - rotated
-    return Ownership(stack, mine.ids, others, frozenset(adopt), frozenset(rotated), untracked)
+    rotated = set(values) if resend else {
+        k for k in values if recorded_as[k] in tracked and now[recorded_as[k]] != mine.fingerprints[recorded_as[k]]
+    }
+    untracked = frozenset(k for k in values if recorded_as[k] not in tracked) - rotated
+    return Ownership(stack, mine.ids, others, adopted, frozenset(rotated), untracked)
+
+
+def _recorded_key(key: str, mine: Inventory, previous: Mapping[str, str]) -> str:
+    """Where the fingerprint of the value `key` names is recorded: under its own id, or (an object
+    a `moved:` entry remounts, not yet recorded under its new id) under its old one."""
+    rid, _, name = key.rpartition("#")
+    if key in mine.fingerprints or rid not in previous:
+        return key
+    return value_key(previous[rid], name)
 
 
 def recorded(
     gateway: Gateway, ownership: Ownership, inventories: Mapping[str, Inventory], plan: Plan,
     applied: list[Change], track: bool,
-) -> list[Inventory]:
-    """The inventories after an apply (only those that change): this stack gains what it wrote and
-    what it adopts, loses what it deleted, and records fingerprints of the write-only values it
-    sent; a stack an object is adopted from loses it. `applied` may be a failed apply's part."""
+) -> list[tuple[Inventory, Inventory | None]]:
+    """The inventories after an apply (only those that change, each with what it was): this stack
+    gains what it wrote and what it adopts, loses what it deleted, and records fingerprints of the
+    write-only values it sent; a mount a `moved:` entry remounted keeps its place in the inventory
+    (with its children and their fingerprints) under its new id; a stack an object is adopted from
+    loses it. `applied` may be a failed apply's part."""
     mine = inventories.get(ownership.stack, Inventory(ownership.stack))
-    gone = {str(c.id) for c in applied if c.action is Action.DELETE}
+    remounted = {c.moved_from: c.id for c in applied if c.action is Action.MOVE and c.moved_from is not None}
+    everyone = {rid for inv in inventories.values() for rid in inv.ids}
+    renamed = {rid: str(new) for rid in everyone if (new := _moved(rid, remounted)) is not None}
+    gone = _with_contents({str(c.id) for c in applied if c.action is Action.DELETE}, everyone)
     written = [c for c in applied if c.action is not Action.DELETE and c.after is not None]
     adopted = {str(c.id) for c in plan.changes if str(c.id) in ownership.adopt and c.action is not Action.DELETE}
     adopted -= {str(c.id) for c in plan.actionable} - {str(c.id) for c in written}  # not written: not yet taken
-    ids = (mine.ids - gone) | {str(c.id) for c in written} | adopted
-    sent = {value_key(str(c.id), n): v for c in written for n, v in c.after.write_only.items()} if track else {}  # type: ignore[union-attr]
-    if sent:
+    # What a remount moved keeps its owner under its new id (the mount itself is this stack's: the
+    # plan refuses to move another stack's mount unless the file adopts it).
+    ids = {renamed.get(rid, rid) for rid in mine.ids - gone} | {str(c.id) for c in written} | adopted
+    # A remount without field changes sends no value: the values stay what they were.
+    sent_by = [c for c in written if c.action is not Action.MOVE or c.diffs]
+    sent = {value_key(str(c.id), n): v for c in sent_by for n, v in c.after.write_only.items()} if track else {}  # type: ignore[union-attr]
+    carried = _carried(mine, plan, renamed, ownership, sent) if track else {}
+    if sent or carried:
         ensure_fingerprint_key(gateway)
-    prints = {k: v for k, v in mine.fingerprints.items() if k.split(" ", 1)[0] not in gone}
-    prints.update(fingerprints(gateway, sent))
-    changed = []
+    prints = {}
+    for key, value in mine.fingerprints.items():
+        rid, _, name = key.rpartition("#")
+        if rid not in gone and rid not in renamed:
+            prints[key] = value
+    prints.update(fingerprints(gateway, {**carried, **sent}))
+    changed: list[tuple[Inventory, Inventory | None]] = []
     if ids != mine.ids or prints != dict(mine.fingerprints) or not mine.updated:
-        changed.append(Inventory(ownership.stack, frozenset(ids), prints, _now(), __version__))
+        after = Inventory(ownership.stack, frozenset(ids), prints, _now(), __version__, mine.parts)
+        changed.append((after, mine if mine.updated else None))
+    taken = adopted | {str(c.id) for c in written}  # another stack's object is written only once adopted
     for name, inv in sorted(inventories.items()):
-        if name != ownership.stack and inv.ids & adopted:
-            kept = {k: v for k, v in inv.fingerprints.items() if k.split(" ", 1)[0] not in adopted}
-            changed.append(Inventory(name, inv.ids - adopted, kept, _now(), __version__))
+        if name == ownership.stack or not inv.ids & (gone | renamed.keys() | taken):
+            continue  # untouched by this apply: not written (its stack's token may be the only one that may)
+        theirs = {renamed.get(rid, rid) for rid in inv.ids - gone} - taken
+        # Their fingerprints of what moved bind the old id: the values are "not tracked" until they send them.
+        kept = {k: v for k, v in inv.fingerprints.items() if k.rpartition("#")[0] in theirs}
+        if theirs != inv.ids or kept != dict(inv.fingerprints):
+            changed.append((Inventory(name, frozenset(theirs), kept, _now(), __version__, inv.parts), inv))
     return changed
 
 
-def adopted(inventories: Mapping[str, Inventory], stack: str, ids: Iterable[str]) -> list[Inventory]:
+def _with_contents(deleted: set[str], ids: Iterable[str]) -> set[str]:
+    """The deleted ids and the recorded ids of what went with them: a mount's roles and keys, and
+    everything in a deleted namespace (Vault deletes them with it; the plan shows no delete of its own)."""
+    if not deleted:
+        return set()
+    parsed = {rid: _parsed(rid) for rid in ids}
+    namespaces = [_joined_path(p) for r in deleted if (p := _parsed(r)) is not None and p.kind == "namespace"]
+    gone = set(deleted)
+    for rid, p in parsed.items():
+        if p is None or p.kind not in BY_NAME:
+            continue
+        parent = BY_NAME[p.kind].parent_of(p.local())
+        inside = any(p.namespace == ns or p.namespace.startswith(f"{ns}/") for ns in namespaces)
+        if inside or (parent is not None and str(parent.within(p.namespace)) in deleted):
+            gone.add(rid)
+    return gone
+
+
+def _joined_path(namespace: ResourceId) -> str:
+    """A namespace object's full path (relative to the connection's)."""
+    return "/".join(p for p in (namespace.namespace, namespace.path) if p)
+
+
+def _parsed(rid: str) -> ResourceId | None:
+    try:
+        return parse_target(rid)
+    except TargetError:
+        return None
+
+
+def _moved(rid: str, remounted: Mapping[ResourceId, ResourceId]) -> ResourceId | None:
+    """The id an inventory id has after the remounts (a mount, or an object inside one), or None."""
+    parsed = _parsed(rid) if remounted else None
+    return moved_id(parsed, remounted) if parsed is not None else None
+
+
+def _carried(
+    mine: Inventory, plan: Plan, renamed: Mapping[str, str], ownership: Ownership, sent: Mapping[str, Sensitive]
+) -> dict[str, Sensitive]:
+    """Write-only values of remounted objects whose old fingerprint still held (not rotated): not
+    sent again, fingerprinted under the new id (the MAC binds the id)."""
+    after: dict[str, Resource] = {str(c.id): c.after for c in plan.changes if c.after is not None}
+    carried = {}
+    for key in mine.fingerprints:
+        rid, _, name = key.rpartition("#")
+        new = renamed.get(rid)
+        if new is None or new not in after or name not in after[new].write_only:
+            continue
+        new_key = value_key(new, name)
+        if new_key not in sent and new_key not in ownership.rotated:
+            carried[new_key] = after[new].write_only[name]
+    return carried
+
+
+def adopted(
+    inventories: Mapping[str, Inventory], stack: str, ids: Iterable[str]
+) -> list[tuple[Inventory, Inventory | None]]:
     """The inventories after `vault-state adopt`: the ids move to `stack` (their fingerprints stay
     behind: the values are not tracked until sent)."""
     taken = frozenset(ids)
     mine = inventories.get(stack, Inventory(stack))
-    changed = [Inventory(stack, mine.ids | taken, mine.fingerprints, _now(), __version__)]
+    changed = [(Inventory(stack, mine.ids | taken, mine.fingerprints, _now(), __version__, mine.parts),
+                mine if mine.updated else None)]
     for name, inv in sorted(inventories.items()):
         if name != stack and inv.ids & taken:
-            kept = {k: v for k, v in inv.fingerprints.items() if k.rsplit("#", 1)[0] not in taken}
-            changed.append(Inventory(name, inv.ids - taken, kept, _now(), __version__))
+            kept = {k: v for k, v in inv.fingerprints.items() if k.rpartition("#")[0] not in taken}
+            changed.append((Inventory(name, inv.ids - taken, kept, _now(), __version__, inv.parts), inv))
     return changed
 
 
@@ -166,8 +378,8 @@ def record_apply(
     report: ApplyReport, track: bool,
 ) -> None:
     """Write the inventories after an apply, even a failed one: they cover what did get written."""
-    for inventory in recorded(gateway, ownership, inventories, plan, report.applied, track):
-        write_inventory(gateway, inventory)
+    for inventory, before in recorded(gateway, ownership, inventories, plan, report.applied, track):
+        write_inventory(gateway, inventory, before)
 
 
 def ensure_fingerprint_key(gateway: Gateway) -> None:
@@ -189,7 +401,42 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def owned_summary(ownership: Ownership, plan: Plan) -> dict[str, Any]:
-    """What the plan says about the stack: its name, its inventory's size, the owned ids it deletes."""
+def owned_summary(
+    ownership: Ownership, plan: Plan, inventories: Inventories | None = None, track: bool = True
+) -> dict[str, Any]:
+    """What the plan says about the stack: its name, its inventory's size, the owned ids it deletes,
+    whether it has an inventory yet (or the token could not read them), and whether fingerprints
+    of write-only values are compared (not with --no-fingerprints)."""
     deletes = [str(c.id) for c in plan.actionable if c.action is Action.DELETE and str(c.id) in ownership.owned]
-    return {"name": ownership.stack, "inventory_ids": len(ownership.owned), "deletes_owned": deletes}
+    unreadable = list(inventories.unreadable) if inventories is not None else []
+    present = inventories is not None and ownership.stack in inventories.stacks
+    state = "unreadable" if "" in unreadable else "present" if present else "none"
+    return {
+        "name": ownership.stack, "inventory_ids": len(ownership.owned), "deletes_owned": deletes,
+        "inventory": state, "unreadable_namespaces": unreadable, "fingerprints": track,
+    }
+
+
+
+def guard_owned_namespace_deletes(gateway: Gateway, plan: Plan, ownership: Ownership, prune: Prune) -> Plan:
+    """`prune: owned` deletes a namespace this stack owns only when no other stack owns anything in
+    it: Vault deletes a namespace with everything inside, and owned prune never deletes another
+    stack's objects. The inventories inside (and in the namespaces below) are read for that."""
+    if prune.namespaces != "owned":
+        return plan
+    doomed = [c for c in plan.actionable if c.action is Action.DELETE and c.id.kind == "namespace"]
+    if not doomed:
+        return plan
+    changes = {c.id: c for c in plan.changes}
+    for change in doomed:
+        path = _joined_path(change.id)
+        below = [path] + [f"{path}/{ns}" for ns in all_namespaces(gateway, path) if ns]
+        found = read_inventories(gateway, below, needed=False).stacks
+        held = sorted(f"{rid} (stack {name})" for name, inv in found.items() if name != ownership.stack
+                      for rid in inv.ids if _parsed(rid) is not None)
+        if held:
+            shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+            refusal = (f"prune: owned would delete, with the namespace, objects other stacks own: {shown}; "
+                       "they leave it first (or adopt them), or use prune: {namespaces: true}")
+            changes[change.id] = replace(change, refusal=change.refusal or refusal)
+    return Plan(tuple(changes[c.id] for c in plan.changes))

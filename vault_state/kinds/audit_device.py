@@ -22,8 +22,7 @@ from vault_state.kinds.base import ReadScope, VaultReader, data_of
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import TopLevel
 from vault_state.plan.model import Action, Change, Resource
-from vault_state.spec.fields import CreateOnly, Literal_, StringMap
-from vault_state.spec.types import Strict
+from vault_state.spec.fields import Adoptable, CreateOnly, Literal_, StringMap
 
 SERVER_CONFIG = (
     "the server's configuration file (its `audit` stanzas, applied at start and on SIGHUP; OpenBao "
@@ -32,7 +31,7 @@ SERVER_CONFIG = (
 Fixed = CreateOnly()  # no in-place change exists: any change disables and re-enables the device
 
 
-class AuditDevice(Strict):
+class AuditDevice(Adoptable):
     type: Annotated[str, Fixed] = Field(min_length=1, description="`file`, `socket`, `syslog` or `http`.")
     description: Annotated[Literal_, Fixed] = ""
     local: Annotated[bool, Fixed] = Field(False, description="Not replicated to performance secondaries.")

@@ -53,6 +53,7 @@ class AuthMethodKind:
                 location=resolver.source.locate(loc, key=True),
                 prevent_destroy=spec.prevent_destroy,
                 partial=("config",) if kind.partial else (),
+                adopt=spec.adopt,
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:

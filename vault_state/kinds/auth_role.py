@@ -18,6 +18,7 @@ from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refuse
 from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.values import kept_when_unset
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
+from vault_state.spec.fields import adopts
 from vault_state.spec.models import Sections
 from vault_state.spec.semantics import role_section, roles_of
 from vault_state.spec.sources import Resolver
@@ -45,6 +46,7 @@ class AuthRoleKind:
                     prevent_destroy=bool(getattr(spec, "prevent_destroy", False)),
                     partial=("",) if kind.partial else (),
                     api_path=f"auth/{mount}/{kind.role_segment}/{name.lower()}",
+                    adopt=adopts(spec),  # a generic auth type's role is free-form: no adopt there
                 )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:

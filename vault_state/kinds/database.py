@@ -18,6 +18,7 @@ from vault_state.kinds.declared import DeclaredKind, Raw
 from vault_state.kinds.places import UnderEngine
 from vault_state.plan.model import Action, Call, Change, Resource
 from vault_state.spec.fields import (
+    Adoptable,
     Canon,
     CreateOnly,
     Literal_,
@@ -52,7 +53,7 @@ SETTINGS = ("verify_connection", "rotate_root_after_create")
 plan shows them, the live side takes the file's); rotate_root_after_create is not even sent."""
 
 
-class DatabaseConnection(Strict):
+class DatabaseConnection(Adoptable):
     """`<mount>/config/<name>`: how Vault reaches one database (postgresql-database-plugin's fields)."""
 
     plugin_name: Literal_ = Field(description="The database plugin: postgresql-database-plugin, ...")
@@ -95,7 +96,7 @@ class DatabaseConnection(Strict):
         return self
 
 
-class DatabaseRole(Strict):
+class DatabaseRole(Adoptable):
     """`<mount>/roles/<name>`: dynamic credentials, a new database user per lease."""
 
     db_name: Literal_ = Field(description="The connection (declared in the same engine) the role uses.")
@@ -114,7 +115,7 @@ class DatabaseRole(Strict):
 ROTATES = "a new static role rotates the user's password at once: clients holding the old one fail"
 
 
-class DatabaseStaticRole(Strict):
+class DatabaseStaticRole(Adoptable):
     """`<mount>/static-roles/<name>`: one existing database user whose password Vault rotates."""
 
     db_name: Literal_ = Field(description="The connection (declared in the same engine) the role uses.")

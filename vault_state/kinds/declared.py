@@ -21,7 +21,7 @@ from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.places import EngineSingleton, Place, TopLevel, TopSingleton
 from vault_state.kinds.values import create_only, desired_values, field_specs, live_values, not_returned
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
-from vault_state.spec.fields import CreateOnly, OneWay
+from vault_state.spec.fields import CreateOnly, OneWay, adopts
 
 if TYPE_CHECKING:  # spec.models imports the kinds' models: a type only here
     from vault_state.spec.models import Sections
@@ -95,6 +95,7 @@ class DeclaredKind:
                 location=resolver.source.locate(loc, key=True),
                 prevent_destroy=bool(getattr(spec, "prevent_destroy", False)),
                 api_path=self.place.api_path(rid.path),
+                adopt=adopts(spec),
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:

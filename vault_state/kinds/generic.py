@@ -25,7 +25,8 @@ from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refuse
 from vault_state.kinds.generic_paths import check_path
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.sensitive import Sensitive, contains_sensitive
-from vault_state.spec.types import EnvSource, FileSource, KubeCaSource, KubeSource, KubeTokenSource, Strict
+from vault_state.spec.fields import Adoptable
+from vault_state.spec.types import EnvSource, FileSource, KubeCaSource, KubeSource, KubeTokenSource
 
 if TYPE_CHECKING:
     from vault_state.spec.models import Sections
@@ -73,7 +74,7 @@ SOURCES = (EnvSource, FileSource, KubeCaSource, KubeTokenSource)
 GenericPath = Annotated[str, AfterValidator(check_path)]
 
 
-class GenericEndpoint(Strict):
+class GenericEndpoint(Adoptable):
     data: dict[str, DataValue] | None = Field(
         None,
         description="The body written to the path ({} for none). Only these keys are compared, as Vault returns them.",
@@ -136,7 +137,7 @@ class GenericKind:
             location = resolver.source.locate(loc, key=True)
             rid = ResourceId(self.name, path)
             if entry.delete:
-                yield Resource(rid, {}, location=location, api_path=path, absent=True)
+                yield Resource(rid, {}, location=location, api_path=path, absent=True, adopt=entry.adopt)
                 continue
             values: dict[str, Any] = {}
             write_only: dict[str, Sensitive] = {}
@@ -149,7 +150,8 @@ class GenericKind:
                 else:
                     values[key] = resolver.resolve(value, where) if isinstance(value, SOURCES) else value
             ignored = tuple(entry.ignore_fields)
-            yield Resource(rid, values, write_only, location, partial=("",), api_path=path, ignored=ignored)
+            yield Resource(rid, values, write_only, location, partial=("",), api_path=path, ignored=ignored,
+                           adopt=entry.adopt)
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
         """The declared paths only (a generic path cannot be listed); a path Vault answers 404 for

@@ -20,7 +20,7 @@ from vault_state.kinds.places import Loc
 from vault_state.kinds.values import desired_values, live_values
 from vault_state.plan.deferred import fact
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
-from vault_state.spec.fields import CreateOnly, LowerNameSet, Meta, NameSet, StringMap
+from vault_state.spec.fields import Adoptable, CreateOnly, LowerNameSet, Meta, NameSet, StringMap
 from vault_state.spec.types import Strict, check_mount_path, check_name
 
 if TYPE_CHECKING:
@@ -31,14 +31,14 @@ AuthPath = Annotated[str, AfterValidator(check_mount_path)]
 IdentityName = Annotated[str, AfterValidator(lambda name: check_name(name, "identity"))]
 
 
-class Alias(Strict):
+class Alias(Adoptable):
     """How a login through the auth method at `mount` is recognised: the name it logs in with."""
 
     mount: AuthPath = Field(description="The auth method's path (its accessor is looked up).")
     name: str = Field(min_length=1, description="The alias name: the user name, a claim's value, ...")
 
 
-class Entity(Strict):
+class Entity(Adoptable):
     policies: LowerNameSet = Field(default_factory=list, description="Policies its tokens get (lowercased).")
     metadata: StringMap = Field(default_factory=dict, description="Key/value strings (templated policies read them).")
     disabled: bool = Field(False, description="Tokens of a disabled entity are refused.")
@@ -55,7 +55,7 @@ class Entity(Strict):
         return self
 
 
-class Group(Strict):
+class Group(Adoptable):
     type: Annotated[Literal["internal", "external"], CreateOnly()] = Field(
         "internal", description="internal: members listed here; external: members come from `alias`."
     )
@@ -218,6 +218,7 @@ class AliasKind:
                 {**values, "mount_accessor": accessor, self.owner: owner},
                 location=resolver.source.locate(loc),
                 needs=(ResourceId(self.owner_kind, owner),),
+                adopt=alias.adopt,
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:

@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import EngineSingleton, UnderEngine
 from vault_state.spec.fields import (
+    Adoptable,
     Canon,
     Literal_,
     LowerNameSet,
@@ -28,7 +29,7 @@ from vault_state.spec.fields import (
 from vault_state.spec.types import RoleName, Strict
 
 
-class KubernetesSecretsConfig(Strict):
+class KubernetesSecretsConfig(Adoptable):
     """`<mount>/config`: the cluster Vault creates service accounts, tokens and RBAC objects in."""
 
     kubernetes_host: Url = Field("", description="The API server's URL (empty: from Vault's pod environment).")
@@ -42,7 +43,7 @@ def role_type(value: Any) -> str:
     return {"role": "Role", "clusterrole": "ClusterRole"}.get(str(value or "").lower(), str(value))
 
 
-class KubernetesSecretsRole(Strict):
+class KubernetesSecretsRole(Adoptable):
     """`<mount>/roles/<name>`: what `creds/<name>` creates in the cluster, and for how long."""
 
     allowed_kubernetes_namespaces: LowerNameSet = Field(

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, no_parent
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.fields import sorted_map
+from vault_state.spec.types import FINGERPRINT_MOUNT, LOCK_MOUNT
+
+TOOL_MOUNTS = (LOCK_MOUNT, FINGERPRINT_MOUNT)
 
 if TYPE_CHECKING:
     from vault_state.spec.models import Sections
@@ -46,6 +49,7 @@ class NamespaceKind:
                 {"custom_metadata": sorted_map(spec.custom_metadata)},
                 location=resolver.source.locate(("namespaces", name), key=True),
                 prevent_destroy=spec.prevent_destroy,
+                adopt=spec.adopt,
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:
@@ -93,9 +97,10 @@ def contents(vault: VaultReader, name: str) -> dict[str, Any]:
     """What a namespace holds, counted (`holds`), and its descendant namespaces' paths relative to it."""
     inside = vault.within(name)
     mounts, methods = (
-        [k for k, m in data_of(inside.read(path)).items() if isinstance(m, dict) and m.get("type") not in BUILTIN]
+        [k for k, m in data_of(inside.read(path)).items()
+         if isinstance(m, dict) and m.get("type") not in BUILTIN and k.rstrip("/") not in TOOL_MOUNTS]
         for path in ("sys/mounts", "sys/auth")
-    )
+    )  # the tool's own mounts (the inventories of the namespace's objects) are not the user's
     policies = [p for p in inside.list("sys/policies/acl") if p not in ("default", "root")]
     descendants: list[str] = []
     for child in children(inside):

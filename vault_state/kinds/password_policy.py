@@ -12,15 +12,14 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_
 
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import TopLevel
-from vault_state.spec.fields import Canon, no_source, or_shorthand
+from vault_state.spec.fields import Adoptable, Canon, no_source, or_shorthand
 from vault_state.spec.hcl_text import loads_hcl
 from vault_state.spec.policies import canonical_text
-from vault_state.spec.types import Strict
 
 PolicyText = Annotated[str, BeforeValidator(no_source), Canon(canonical_text)]  # parsed offline
 
 
-class PasswordPolicy(Strict):
+class PasswordPolicy(Adoptable):
     model_config = ConfigDict(json_schema_extra=or_shorthand({"type": "string"}))
 
     policy: PolicyText = Field(

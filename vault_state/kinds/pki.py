@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import EngineSingleton, UnderEngine
 from vault_state.plan.model import Action, Call, Change
-from vault_state.spec.fields import Canon, Literal_, Meta, NameSet, NotReturned, Seconds, WriteOnly
+from vault_state.spec.fields import Adoptable, Canon, Literal_, Meta, NameSet, NotReturned, Seconds, WriteOnly
 from vault_state.spec.types import Strict, Value
 
 # Key sizes Vault accepts per key type (sdk/helper/certutil ValidateKeyTypeLength); 0 is the type's default.
@@ -40,7 +40,7 @@ def _key_bits(key_type: str, key_bits: int) -> int:
     return key_bits or DEFAULT_KEY_BITS.get(key_type, 0)
 
 
-class PkiRole(Strict):
+class PkiRole(Adoptable):
     """`<mount>/roles/NAME`. A write replaces the whole role: every field is sent."""
 
     allowed_domains: NameSet = Field(default_factory=list, description="Domains certificates may name.")
@@ -110,7 +110,7 @@ class PkiRole(Strict):
         return self
 
 
-class PkiUrls(Strict):
+class PkiUrls(Adoptable):
     """`<mount>/config/urls`: the AIA URLs written into issued certificates."""
 
     issuing_certificates: NameSet = Field(default_factory=list, description="Where the CA certificate is.")
@@ -120,7 +120,7 @@ class PkiUrls(Strict):
     enable_templating: bool = Field(False, description="URLs may use {{cluster_path}}, {{issuer_id}}, ...")
 
 
-class PkiCrl(Strict):
+class PkiCrl(Adoptable):
     """`<mount>/config/crl`. Vault stores durations as written ("72h", "3600"): compared as seconds."""
 
     expiry: Seconds = Field(259200, description="How long a CRL is valid (72h).")
@@ -145,7 +145,7 @@ class PkiCrl(Strict):
 NR = NotReturned()
 
 
-class PkiRoot(Strict):
+class PkiRoot(Adoptable):
     """The mount's issuer, made once: generated (`common_name`, ...) or imported (`pem_bundle`).
 
     Vault returns none of these fields (they are how an issuer is made, not what it is): once the

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, no_parent, nothing_lost
 from vault_state.plan.deferred import Deferred, Fact
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
+from vault_state.spec.fields import adopts
 from vault_state.spec.models import Sections
 from vault_state.spec.policies import PLACEHOLDER, canonical_text
 from vault_state.spec.sources import Resolver
@@ -31,6 +32,7 @@ class PolicyKind:
                 ResourceId(self.name, name.lower()),  # Vault lowercases policy names on write
                 {"policy": templated(canonical_text(text))},
                 location=resolver.source.locate(("policies", name), key=True),
+                adopt=adopts(spec),
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:

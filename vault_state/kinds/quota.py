@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import TopLevel
-from vault_state.spec.fields import Canon, CreateOnly, Literal_, Seconds, no_source
+from vault_state.spec.fields import Adoptable, Canon, CreateOnly, Literal_, Seconds, no_source
 from vault_state.spec.types import Strict, check_name
 
 
@@ -26,7 +26,7 @@ def quota_path(value: Any) -> str:
 QuotaPath = Annotated[str, BeforeValidator(no_source), Canon(quota_path)]  # must name a mount: known offline
 
 
-class RateLimitQuota(Strict):
+class RateLimitQuota(Adoptable):
     path: QuotaPath = Field(
         "", description="Mount (`kv`, `auth/approle`), path under a mount, or empty for every request."
     )

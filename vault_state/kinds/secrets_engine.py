@@ -49,6 +49,7 @@ class SecretsEngineKind:
                 spec_values(spec, resolver, ("secrets_engines", path)),
                 location=resolver.source.locate(("secrets_engines", path), key=True),
                 prevent_destroy=spec.prevent_destroy,
+                adopt=spec.adopt,
             )
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]:

@@ -16,7 +16,7 @@ from vault_state.kinds.base import VaultReader, data_of
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import TopLevel, TopSingleton
 from vault_state.plan.model import Call, Change
-from vault_state.spec.fields import Canon, NameSet, name_set, or_shorthand
+from vault_state.spec.fields import Adoptable, Canon, NameSet, name_set, or_shorthand
 from vault_state.spec.types import Strict, check_name
 
 # Vault answers these in allowed_headers whatever was written, and adds them back on every write.
@@ -32,7 +32,7 @@ def extra_cors_headers(values: Any) -> list[str]:
     return [h for h in name_set(values) if h.lower() not in STANDARD_CORS_HEADERS]
 
 
-class Cors(Strict):
+class Cors(Adoptable):
     enabled: bool = Field(False, description="Answer cross-origin requests from allowed_origins.")
     allowed_origins: NameSet = Field(default_factory=list, description="Origins (`https://ui.example`) or `*`.")
     allowed_headers: Annotated[list[str], Canon(extra_cors_headers)] = Field(
@@ -82,7 +82,7 @@ UiHeaderName = Annotated[str, AfterValidator(_header_name), AfterValidator(_not_
 HeaderName = Annotated[str, AfterValidator(_header_name)]
 
 
-class UiHeader(Strict):
+class UiHeader(Adoptable):
     model_config = ConfigDict(json_schema_extra=or_shorthand({"type": "array", "items": {"type": "string"}}))
 
     values: list[str] = Field(min_length=1, description="The header's values, in order (a list alone also works).")
@@ -93,7 +93,7 @@ class UiHeader(Strict):
         return {"values": data} if isinstance(data, list) else data
 
 
-class AuditedHeader(Strict):
+class AuditedHeader(Adoptable):
     hmac: bool = Field(False, description="Write the header's value HMAC-ed instead of in plain text.")
 
 

@@ -14,13 +14,12 @@ from pydantic import Field, field_validator
 
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import TopLevel
-from vault_state.spec.fields import CidrSet, Literal_, LowerNameSet, Seconds
-from vault_state.spec.types import Strict
+from vault_state.spec.fields import Adoptable, CidrSet, Literal_, LowerNameSet, Seconds
 
 SUFFIX = re.compile(r"(\w[\w\-.]+\w)?")
 
 
-class TokenRole(Strict):
+class TokenRole(Adoptable):
     allowed_policies: LowerNameSet = Field(
         default_factory=list, description="Policies a token of this role may have (default: the creator's)."
     )

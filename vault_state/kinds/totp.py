@@ -16,14 +16,14 @@ from pydantic import AfterValidator, Field, field_validator
 
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import UnderEngine
-from vault_state.spec.fields import CreateOnly, Literal_, NotReturned, Seconds
+from vault_state.spec.fields import Adoptable, CreateOnly, Literal_, NotReturned, Seconds
 from vault_state.spec.types import Strict, check_name
 
 KeyName = Annotated[str, AfterValidator(lambda name: check_name(name, "key"))]
 LOST = CreateOnly(loss="a new secret invalidates every enrolled device")
 
 
-class TotpKey(Strict):
+class TotpKey(Adoptable):
     generate: Annotated[Literal[True], LOST, NotReturned()] = Field(
         True, description="Vault generates the secret (the only mode supported here)."
     )

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, model_validator
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import UnderEngine
 from vault_state.plan.model import Action, Call, Change
-from vault_state.spec.fields import CreateOnly, OneWay, Seconds
+from vault_state.spec.fields import Adoptable, CreateOnly, OneWay, Seconds
 from vault_state.spec.types import Strict, check_name
 
 KeyType = Literal[
@@ -46,7 +46,7 @@ def _never(field: str) -> Any:
     return CreateOnly(loss=LOST, refuse=NEVER.format(field=field))
 
 
-class TransitKey(Strict):
+class TransitKey(Adoptable):
     type: Annotated[KeyType, _never("type")] = Field(
         "aes256-gcm96", description="Key type; set when the key is created, never changed (a change is refused)."
     )

@@ -46,6 +46,8 @@ class Resource:
     alias's id): never compared, used to settle desired values that name them (plan/deferred.py).
     `needs` are objects this one names by their server ids (a group's member groups): written first.
     `ignored` lists value paths (dotted) the comparison leaves out; the live side comes without them.
+    `adopt`: the file takes this object over from whichever stack's inventory holds it (its
+    `adopt: true`, docs/ownership.md).
     `absent`: the file asks that this object not exist (a generic endpoint's `delete: true`): it
     is deleted where prune covers its kind, never created or compared.
     """
@@ -62,6 +64,7 @@ class Resource:
     needs: tuple[ResourceId, ...] = ()
     ignored: tuple[str, ...] = ()
     absent: bool = False
+    adopt: bool = False
 
 
 class Action(StrEnum):

@@ -95,9 +95,26 @@ def plan_with_moves(
         changes[move.new] = replace(created, moved_from=move.old, warnings=warnings)
         deletes.append(Change(move.old, Action.DELETE, replace(live[move.old], location=move.location), None,
                               moved_to=move.new))
+    for move in (*remounts, *pairs):
+        changes[move.new] = _claimed_move(changes[move.new], move, ownership or Ownership())
     kept = [c for c in the_plan.changes if c.id in changes]
     # Deleted last: what named the old policy or role (a role's token_policies) is updated first.
     return Plan((*(changes[c.id] for c in kept), *deletes))
+
+
+def _claimed_move(change: Change, move: Move, owner: Ownership) -> Change:
+    """A move of an object another stack's inventory holds takes it from that stack (a remount
+    moves it, a create-then-delete deletes it): refused unless the file adopts it."""
+    other = owner.others.get(str(move.old))
+    if other is None:
+        return change
+    if {str(move.new), str(move.old)} & owner.adopt:
+        plain = f"adopted: ownership moves to stack {owner.stack}"  # the planner's, not knowing the move
+        notes = tuple(w for w in change.warnings if w != plain)
+        return replace(change, warnings=(*notes, f"adopted: ownership moves from stack {other} to stack {owner.stack}"))
+    refusal = (f"conflict: stack {other} owns {move.old}; add {move.new} to `adopt:` to move it to stack "
+               f"{owner.stack}, or remove the `moved:` entry")
+    return replace(change, refusal=change.refusal or refusal)
 
 
 def _rekey(live: dict[ResourceId, Resource], move: Move, desired: Snapshot) -> None:
@@ -144,6 +161,24 @@ def move_calls(change: Change) -> list[Call]:
         update = replace(change, action=Action.UPDATE, before=replace(change.before, id=change.id))
         calls += BY_NAME[change.id.kind].calls(update)
     return calls
+
+
+def remounts(moves: Sequence[Move], live: Snapshot) -> dict[ResourceId, ResourceId]:
+    """Old id -> new id of the mounts the plan moves with sys/remount (the old one exists, the new
+    one does not yet)."""
+    return {m.old: m.new for m in moves if m.old.kind in REMOUNTED and m.old in live and m.new not in live}
+
+
+def moved_id(rid: ResourceId, mounts: Mapping[ResourceId, ResourceId]) -> ResourceId | None:
+    """The id `rid` has once the mounts in `mounts` (from -> to) moved: a moved mount's, or that of
+    an object inside it (a role, a key); None when no move concerns it. With the mapping reversed,
+    the id an object had before."""
+    if rid in mounts:
+        return mounts[rid]
+    parent = _parent(rid) if rid.kind in BY_NAME else None
+    if parent is not None and parent in mounts:
+        return _under(rid, parent, mounts[parent])
+    return None
 
 
 def _parent(rid: ResourceId) -> ResourceId | None:

@@ -63,7 +63,7 @@ def _claimed(change: Change, owner: Ownership) -> Change:
     """An object another stack's inventory holds: refused unless the file adopts it (ownership then
     moves to this stack, which the plan says); left as it is, it gets a note only."""
     rid, other = str(change.id), owner.others.get(str(change.id))
-    if rid in owner.adopt:
+    if rid in owner.adopt or (change.after is not None and change.after.adopt):
         source = f"from stack {other} " if other else ""
         return replace(change, warnings=(*change.warnings, f"adopted: ownership moves {source}to stack {owner.stack}"))
     if other is None:

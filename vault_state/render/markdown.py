@@ -1,7 +1,7 @@
 """The plan as compact Markdown for a pull-request comment, formatted from the JSON plan document.
 
-A summary line, destroy actions called out, one table row per change (action, id, changed fields),
-policy text changes as ```diff blocks, then the warnings.
+The stack it plans for, a summary line, destroy actions called out, one table row per change (action,
+id, changed fields), policy text changes as ```diff blocks, then the warnings.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import difflib
 import re
 from typing import Any
 
-from vault_state.render.text import SYMBOLS
+from vault_state.render.text import SYMBOLS, stack_lines
 
 TITLE = "### vault-state plan"
 
@@ -23,7 +23,8 @@ def plan_markdown(document: dict[str, Any]) -> str:
         s = document["summary"]
         body = [f"**Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy.**"]
         body += _destroys(changes) + _table(changes, "files" in document) + _diffs(changes)
-    return "\n\n".join([TITLE, *body, *_warnings(document, document["changes"])]) + "\n"
+    stack = ["\n".join(stack_lines(document["stack"]))] if "stack" in document else []  # one paragraph
+    return "\n\n".join([TITLE, *stack, *body, *_warnings(document, document["changes"])]) + "\n"
 
 
 def _destroys(changes: list[dict[str, Any]]) -> list[str]:

@@ -1,8 +1,9 @@
 """Human plan output in the style of Terraform's, formatted from the JSON plan document.
 
-`+` create, `~` update with `old -> new` per field, `-` delete, `-/+` replace, `~> OLD -> NEW` a
-move (sys/remount) with the fields that change after it; a policy change
-as a unified diff; a closing line "Plan: N to add, N to change, N to destroy." or "No changes.".
+First the stack the plan is for (`Stack: NAME (...)`, docs/ownership.md), then `+` create, `~`
+update with `old -> new` per field, `-` delete, `-/+` replace, `~> OLD -> NEW` a move (sys/remount)
+with the fields that change after it; a policy change as a unified diff; a closing line
+"Plan: N to add, N to change, N to destroy." or "No changes.".
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ STYLES = {"create": "green", "update": "yellow", "delete": "red", "replace": "ma
 
 def plan_lines(document: dict[str, Any]) -> list[Line]:
     changes = [c for c in document["changes"] if c["action"] != "no-op"]
-    lines: list[Line] = []
+    lines: list[Line] = [(text, "") for text in (stack_lines(document["stack"]) if "stack" in document else [])]
     for warning in document.get("warnings", []):
         lines.append((f"warning: {warning}", "yellow"))
     for kept in document["changes"]:  # what a kind says about an object it leaves as it is
@@ -39,6 +40,29 @@ def plan_lines(document: dict[str, Any]) -> list[Line]:
         (f"Plan: {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy.", "bold")
     )
     return lines
+
+
+def stack_lines(stack: dict[str, Any]) -> list[str]:
+    """The plan's first lines: which stack it plans for (the JSON plan's `stack`), and what it could
+    not check (docs/ownership.md)."""
+    if stack["inventory"] == "unreadable":
+        said = "its inventory is not readable with this token: no conflicts with other stacks or fingerprints checked"
+    elif stack["inventory"] == "none":
+        said = "no inventory yet"
+    else:
+        count = stack["inventory_ids"]
+        said = f"its inventory holds {count} id{'' if count == 1 else 's'}"
+    others = [ns for ns in stack["unreadable_namespaces"] if ns]
+    if others:
+        said += f"; inventories in namespace{'s' if len(others) > 1 else ''} {', '.join(others)} are not readable " \
+                "with this token: no conflicts checked there"
+    if not stack["fingerprints"]:
+        said += "; --no-fingerprints: write-only values neither compared nor recorded"
+    lines = [f"Stack: {stack['name']} ({said})"]
+    if stack["deletes_owned"]:
+        lines.append(f"this plan deletes {len(stack['deletes_owned'])} of them: {', '.join(stack['deletes_owned'])}")
+    return lines
+
 
 
 def change_lines(change: dict[str, Any], located: bool = False) -> list[Line]:

@@ -13,6 +13,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from vault_state.spec.engines import Tune
 from vault_state.spec.fields import (
+    Adoptable,
     Canon,
     CidrSet,
     CreateOnly,
@@ -59,7 +60,7 @@ class AuthTune(Tune):
     token_type: Literal["default-service", "default-batch", "service", "batch"] = "default-service"
 
 
-class TokenFields(Strict):
+class TokenFields(Adoptable):
     """The token_* parameters every role and user has, with Vault's defaults."""
 
     token_ttl: Seconds = 0
@@ -95,7 +96,7 @@ class TokenFields(Strict):
         return self
 
 
-class _AuthBase(Strict):
+class _AuthBase(Adoptable):
     description: Text = ""
     local: bool = Field(False, description="Set at enable time; changing it replaces the auth method.")
     seal_wrap: bool = Field(False, description="Set at enable time; changing it replaces the auth method.")

@@ -12,7 +12,7 @@ from vault_state.kinds.pki import PkiSection
 from vault_state.kinds.ssh import SshSection
 from vault_state.kinds.totp import TotpSection
 from vault_state.kinds.transit import TransitSection
-from vault_state.spec.fields import Meta, NameSet, Seconds, StringMap, Text
+from vault_state.spec.fields import Adoptable, Meta, NameSet, Seconds, StringMap, Text
 from vault_state.spec.types import Strict, exact_int
 
 
@@ -53,7 +53,7 @@ ENGINE_SECTIONS: dict[str, str] = {
 """Engine configuration sections of SecretsEngine (field name -> the engine type it belongs to)."""
 
 
-class SecretsEngine(Strict):
+class SecretsEngine(Adoptable):
     type: str = Field(min_length=1, description="Engine type: kv, transit, pki, database, ...")
     version: Literal[1, 2] | None = Field(
         None, description="KV version (kv only). Omitted, Vault creates version 1 (lint asks: did you mean 2?)."

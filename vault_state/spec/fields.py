@@ -19,7 +19,7 @@ from pydantic import BeforeValidator, Field
 
 from vault_state.durations import go_duration_to_seconds
 from vault_state.sensitive import Sensitive
-from vault_state.spec.types import Duration, Value
+from vault_state.spec.types import Duration, Strict, Value
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,22 @@ class KeptWhenUnset:
 @dataclass(frozen=True)
 class Meta:
     """Not a value sent to Vault: settings of the tool (prevent_destroy) or child objects (roles)."""
+
+
+class Adoptable(Strict):
+    """Base of every model that is one object of the state file and is written as a mapping: the
+    settings of the tool each such object takes. Meta: never sent to Vault, compared or exported."""
+
+    adopt: Annotated[bool, Meta()] = Field(
+        False,
+        description="Take this object over from the stack whose inventory holds it, as listing its id in the "
+        "top-level `adopt:` does (docs/ownership.md).",
+    )
+
+
+def adopts(spec: object) -> bool:
+    """Whether a spec object says `adopt: true` (a policy's HCL text cannot: it is a string)."""
+    return bool(getattr(spec, "adopt", False))
 
 
 def _map(value: Any, fn: Callable[[str], str]) -> Any:

@@ -19,6 +19,7 @@ from vault_state.kinds.token_role import TokenRole
 from vault_state.spec.access import Check, ExternalSecrets
 from vault_state.spec.auth import AuthMethod
 from vault_state.spec.engines import SecretsEngine
+from vault_state.spec.fields import Adoptable
 from vault_state.spec.policies import StructuredPolicy
 from vault_state.spec.types import MountPath, NamespaceName, PolicyName, RoleName, Strict, check_name
 
@@ -158,7 +159,7 @@ class Sections(Strict):
     )
 
 
-class Namespace(Sections):
+class Namespace(Sections, Adoptable):
     """A namespace (sys/namespaces/NAME) and everything in it, addressed with X-Vault-Namespace."""
 
     custom_metadata: dict[str, str] = Field(default_factory=dict, description="Replaced as a whole on write.")

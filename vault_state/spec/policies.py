@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import Field, field_validator
 
+from vault_state.spec.fields import Adoptable
 from vault_state.spec.hcl_text import loads_hcl
 from vault_state.spec.types import Strict
 
@@ -42,7 +43,7 @@ class PathRule(Strict):
         return caps
 
 
-class StructuredPolicy(Strict):
+class StructuredPolicy(Adoptable):
     """`path: {"secret/data/*": {capabilities: [read]}}`, rendered to HCL."""
 
     path: dict[str, PathRule] = Field(min_length=1)

@@ -18,17 +18,19 @@ from vault_state.spec.models import Prune
 
 
 def read_live(
-    vault: VaultReader, desired: dict[ResourceId, Resource], prune: Prune, parallelism: int = 1
+    vault: VaultReader, desired: dict[ResourceId, Resource], prune: Prune, parallelism: int = 1,
+    inside: bool = False,
 ) -> dict[ResourceId, Resource]:
     """The live snapshot. The namespaces of one depth are read concurrently (`parallelism` at a time;
-    the gateway bounds the requests in flight to the same number)."""
+    the gateway bounds the requests in flight to the same number). `inside`: the tool connects
+    inside a namespace (--namespace), where the server-wide kinds cannot be read either."""
     live: dict[ResourceId, Resource] = {}
     wanted = {rid.namespace for rid in desired}
     level = [""]
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="namespaces") as pool:
         while level:
             reads = [(ns, vault.within(ns) if ns else vault) for ns in level]
-            one = functools.partial(_read_one, desired=desired, prune=prune)
+            one = functools.partial(_read_one, desired=desired, prune=prune, inside=inside)
             # One namespace (or a limit of 1) is read in this thread: the sequential behaviour, exactly.
             results = list(map(one, reads) if len(reads) == 1 or parallelism == 1 else pool.map(one, reads))
             level = []
@@ -42,19 +44,19 @@ def read_live(
 
 
 def _read_one(
-    item: tuple[str, VaultReader], desired: dict[ResourceId, Resource], prune: Prune
+    item: tuple[str, VaultReader], desired: dict[ResourceId, Resource], prune: Prune, inside: bool
 ) -> dict[ResourceId, Resource]:
-    return read_namespace(item[1], desired, prune, item[0])
+    return read_namespace(item[1], desired, prune, item[0], inside)
 
 
 def read_namespace(
-    vault: VaultReader, desired: dict[ResourceId, Resource], prune: Prune, namespace: str
+    vault: VaultReader, desired: dict[ResourceId, Resource], prune: Prune, namespace: str, inside: bool = False
 ) -> dict[ResourceId, Resource]:
     """The live objects of one namespace, read by the kinds with the ids they know (local), returned
     with the namespace's path in their ids."""
     scope = ReadScope({rid.local(): r for rid, r in desired.items() if rid.namespace == namespace}, prune, {})
     for kind in KINDS:
-        if namespace and kind.name in ROOT_ONLY:
+        if (namespace or inside) and kind.name in ROOT_ONLY:  # Vault: "only available in root namespace"
             continue
         for resource in kind.read(vault, scope):
             scope.live[resource.id] = resource
