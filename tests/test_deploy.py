@@ -273,7 +273,7 @@ def test_the_policy_file_is_the_state_files_policy() -> None:
 def test_the_state_files_are_valid_and_lint_clean(offline_cli: Cli) -> None:
     result = offline_cli("validate", "-f", str(STATE))
     assert (result.code, result.err) == (0, ""), result.out
-    assert result.out.endswith(": valid (1 secrets engines, 2 policies, 1 auth methods, 2 roles)\n")
+    assert result.out.endswith(": valid (1 secrets engine, 2 policies, 1 auth method, 2 auth roles)\n")
     result = offline_cli("lint", "-f", str(STATE), "--strict")
     assert result.code == 0, result.out + result.err
 
@@ -301,7 +301,7 @@ def test_the_configmap_mount_reads_as_the_state_directory(offline_cli: Cli, tmp_
     mounted = configmap_mount(tmp_path / "state", generated_files())
     result = offline_cli("validate", "-f", str(mounted))
     assert (result.code, result.err) == (0, ""), result.out
-    assert result.out == f"{mounted}: valid (1 secrets engines, 2 policies, 1 auth methods, 2 roles)\n"
+    assert result.out == f"{mounted}: valid (1 secrets engine, 2 policies, 1 auth method, 2 auth roles)\n"
 
 
 # --- the pods' commands against a real server ------------------------------------------------------

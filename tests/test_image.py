@@ -230,6 +230,6 @@ def test_the_installed_wheel_runs_without_the_repository(wheel: Path, tmp_path: 
     valid = subprocess.run([sys.executable, "-I", "-c", script, str(target), "validate", "-f", "state"],
                            capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
     assert (valid.returncode, valid.stderr) == (0, "")
-    assert valid.stdout == "state: valid (1 secrets engines, 2 policies, 1 auth methods, 2 roles)\n"
+    assert valid.stdout == "state: valid (1 secrets engine, 2 policies, 1 auth method, 2 auth roles)\n"
     # Nothing was written beside the package or in HOME: a read-only root filesystem is enough.
     assert sorted(target.rglob("*")) == installed and not list(home.iterdir())

@@ -279,7 +279,7 @@ def test_example_state_file_is_valid(offline_cli: Cli) -> None:
     result = offline_cli("validate", "-f", str(path))
     assert result.code == 0, result.err
     assert result.err == ""
-    assert result.out == f"{path}: valid (1 secrets_engine, 1 policy, 1 auth_method, 1 auth_role)\n"
+    assert result.out == f"{path}: valid (1 secrets engine, 1 policy, 1 auth method, 1 auth role)\n"
 
 
 def test_missing_file(offline_cli: Cli, tmp_path: Path) -> None:

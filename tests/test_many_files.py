@@ -152,12 +152,12 @@ def test_recursive_reads_subdirectories(offline_cli: Cli, tmp_path: Path) -> Non
     state = split(tmp_path)
     result = offline_cli("validate", "-f", str(state))  # platform.yaml only: team-a-reader is in teams/
     assert result.code == 0
-    assert result.out == f"{state}: valid (1 namespace, 1 secrets_engine, 1 policy, 1 auth_method, 1 auth_role)\n"
+    assert result.out == f"{state}: valid (1 namespace, 1 secrets engine, 1 policy, 1 auth method, 1 auth role)\n"
     assert result.err == (f"{state / 'platform.yaml'}:11:65: warning: role 'alice' names policy 'team-a-reader', "
                           "which this file does not declare [unknown-policy]\n")
     layout(state, {".github/workflow.yaml": "on: push\n", "teams/.team-a.yaml.swp.yaml": "not: state\n"})
     result = offline_cli("validate", "-f", str(state), "--recursive")  # hidden files and directories left out
-    assert result.out == f"{state}: valid (1 namespace, 1 secrets_engine, 5 policy, 1 auth_method, 1 auth_role)\n"
+    assert result.out == f"{state}: valid (1 namespace, 1 secrets engine, 5 policies, 1 auth method, 1 auth role)\n"
     result = offline_cli("validate", "-f", str(tmp_path))
     assert (result.code, result.out) == (1, "")
     assert result.err == (f"error: -f {tmp_path}: no *.yaml or *.yml file in this directory "

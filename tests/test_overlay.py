@@ -169,7 +169,7 @@ def test_plan_lines_name_the_overlay_for_the_values_it_set(cli: Cli, bao: DevSer
     assert cli("apply", "-f", base, "--auto-approve", env={"ALICE_PASSWORD": "x"}).code == 0
     text = cli("plan", "-f", base, "--overlay", prod)
     assert text.code == 0, text.err
-    assert text.out.splitlines()[2:10] == [
+    assert text.out.splitlines()[4:12] == [
         f"  ~ secrets_engine/apps  ({base}:3:3)",
         f"      # description from {prod}:3:5",
         f"      # tune.max_lease_ttl from {prod}:4:12",

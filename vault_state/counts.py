@@ -35,5 +35,14 @@ def declared_counts(loaded: LoadedState) -> dict[str, int]:
 
 
 def counts_text(counts: dict[str, int]) -> str:
-    """`1 secrets_engine, 2 policy, ...` (kinds as ids name them), or `no objects`."""
-    return ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "no objects"
+    """`1 secrets engine, 2 policies, ...` (the kinds' names in words), or `no objects`."""
+    return ", ".join(f"{n} {kind_words(kind, n)}" for kind, n in counts.items()) or "no objects"
+
+
+def kind_words(kind: str, n: int) -> str:
+    words = "generic endpoint" if kind == "generic" else kind.replace("_", " ")
+    if n == 1 or words.endswith("urls"):
+        return words
+    if words.endswith("alias"):
+        return words + "es"
+    return words[:-1] + "ies" if words.endswith("y") else words + "s"
