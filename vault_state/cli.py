@@ -1,4 +1,4 @@
-"""The command line: validate, plan, apply, schema. Catches VaultStateError once, maps it to an exit code.
+"""The command line: validate, plan, apply, watch, schema. Catches VaultStateError once, maps it to an exit code.
 
 Exit codes: 0 success or no changes, 1 error, 2 (plan --detailed-exitcode) changes present.
 """
@@ -6,11 +6,14 @@ Exit codes: 0 success or no changes, 1 error, 2 (plan --detailed-exitcode) chang
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -46,6 +49,7 @@ from vault_state.kube.warnings import reviewer_warnings
 from vault_state.kube_commands import doctor_command, eso_command, verify_command
 from vault_state.lint import lint_state
 from vault_state.lock import ApplyLock, held
+from vault_state.metrics import ApplyOutcome, measure, write_metrics_file
 from vault_state.plan.deferred import settle_call
 from vault_state.plan.model import Action, Plan, Resource, ResourceId
 from vault_state.plan.moves import for_reading, moves_of, plan_with_moves
@@ -77,6 +81,7 @@ from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged
 from vault_state.vault.parallel import DEFAULT_PARALLELISM
 from vault_state.vault.reader import read_live
 from vault_state.vault.retry import RetryPolicy
+from vault_state.watch import RunReport, StateFiles, WatchSettings, add_watch_flags, watch
 
 
 @dataclass
@@ -153,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("-o", "--out", metavar="PLANFILE", help="also save the plan, for `apply PLANFILE`")
     plan.add_argument("--target", action="append", metavar="KIND/PATH",
                       help="plan only this object and what it needs (repeatable)")
+    plan.add_argument("--metrics-file", metavar="PATH",
+                      help="also write Prometheus metrics of the plan here (also when it fails; docs/metrics.md)")
     _fingerprint_flags(plan)
     apply = sub.add_parser("apply", parents=flags, help="make the server match the file")
     apply.add_argument("planfile", nargs="?", metavar="PLANFILE",
@@ -188,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     adopt.add_argument("--all", action="store_true", help="every object the file declares that the server has")
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
+    watcher = sub.add_parser("watch", parents=flags,
+                             help="plan on a schedule (apply with --apply); serve /metrics, /healthz, /readyz")
+    add_watch_flags(watcher)
+    _fingerprint_flags(watcher)
     return parser
 
 
@@ -225,15 +236,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, io: Io) -> int:
     """The command, under a token from --login (revoked at exit) when one is asked for."""
-    if not getattr(args, "login", None):
+    if args.command == "watch":  # logs in for each run: one token for days would outlive its TTL
+        return cmd_watch(args, io)
+    with _logged_in(args):
         return COMMANDS[args.command](args, io)
+
+
+@contextlib.contextmanager
+def _logged_in(args: argparse.Namespace) -> Iterator[None]:
+    """With --login: `args.token` is a fresh token for the block, revoked when it ends."""
+    if not getattr(args, "login", None):
+        yield
+        return
     settings = LoginSettings(args.login, args.login_mount or "", args.login_role or "",
                              args.login_jwt_file or SERVICE_ACCOUNT_TOKEN)
     connection = connection_from(os.environ, address=args.address, token="(login)", namespace=args.namespace,
                                  ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None)
     with logged_in(connection, settings, os.environ) as token:
         args.token = token.reveal()
-        return COMMANDS[args.command](args, io)
+        yield
 
 
 def cmd_validate(args: argparse.Namespace, io: Io) -> int:
@@ -249,8 +270,37 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
+    if not args.metrics_file:
+        return _show_plan(args, io, {})[1]
+    codes: list[int] = []
+
+    def run(timings: dict[str, float]) -> Plan:
+        the_plan, code = _show_plan(args, io, timings)
+        codes.append(code)
+        return the_plan
+
+    result = measure(_metrics_target(args), run)
+    try:  # also after a failed plan: plan_success 0 is what an alert needs to see
+        write_metrics_file(args.metrics_file, [result])
+    except VaultStateError as exc:
+        if result.error is None:
+            raise
+        io.err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+    if result.error is not None:
+        raise result.error
+    return codes[0]
+
+
+def _metrics_target(args: argparse.Namespace) -> str:
+    """The `target` label of a single server's metrics: its address, without credentials."""
+    address = args.address or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or ""
+    return server_address(address).rstrip("/")
+
+
+def _show_plan(args: argparse.Namespace, io: Io, timings: dict[str, float]) -> tuple[Plan, int]:
+    """Plan and print it (and save it with -o); the plan and the exit code."""
     output = _plan_format(args)
-    the_plan, loaded, _, observed, owners = _plan(args, io, quiet=output != "text")
+    the_plan, loaded, _, observed, owners = _plan(args, io, quiet=output != "text", timings=timings)
     # Text and Markdown show no unchanged object but those with a note: leave the rest out of the
     # document they format (at 50,000 objects, their values were most of a plan's memory).
     whole = output == "json" or bool(args.out)
@@ -276,8 +326,8 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
             f"{'is' if len(refused) == 1 else 'are'} refused (see the !! REFUSED lines); change the file",
             style="bold red", markup=False, highlight=False,
         )
-        return 1
-    return 2 if args.detailed_exitcode and the_plan.has_changes else 0
+        return the_plan, 1
+    return the_plan, 2 if args.detailed_exitcode and the_plan.has_changes else 0
 
 
 def _relies_on_ownership(state: StateFile) -> bool:
@@ -297,14 +347,15 @@ def _say_stack(io: Io, stack: dict[str, Any], state: StateFile) -> None:
                      markup=False, highlight=False)
 
 
-def cmd_apply(args: argparse.Namespace, io: Io) -> int:
-    """Apply while holding the lock kept in Vault (vault_state/lock.py), released on every exit."""
+def cmd_apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | None = None) -> int:
+    """Apply while holding the lock kept in Vault (vault_state/lock.py), released on every exit.
+    `on_plan` is shown the plan apply computed (watch counts the changes applied)."""
     try:
         timeout = to_seconds(args.lock_timeout)
     except ValueError as exc:
         raise ConfigurationError(f"--lock-timeout: {exc}") from None
     with held(ApplyLock(_lock_gateway(args)), timeout):
-        return _apply(args, io)
+        return _apply(args, io, on_plan)
 
 
 def cmd_force_unlock(args: argparse.Namespace, io: Io) -> int:
@@ -321,13 +372,15 @@ def _lock_gateway(args: argparse.Namespace) -> Gateway:
     return Gateway(connection, parallelism=1, retry=RetryPolicy.from_env(os.environ))
 
 
-def _apply(args: argparse.Namespace, io: Io) -> int:
+def _apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | None = None) -> int:
     if args.planfile is not None:
         the_plan, loaded, gateway, owners = _saved_plan(args, io)
     else:
         the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=False)
         _say_stack(io, owned_summary(owners.ownership, the_plan), loaded.state)
         io.lines(plan_lines(plan_document(the_plan, _target_note(args), _names(loaded))))
+    if on_plan is not None:
+        on_plan(the_plan)
     track = not args.no_fingerprints
     if not the_plan.has_changes:
         record_apply(gateway, owners.ownership, owners.inventories, the_plan, ApplyReport(), track)  # adoptions
@@ -478,11 +531,16 @@ def _names(loaded: LoadedState) -> list[str]:
     return [str(path) for path in loaded.files]
 
 
-def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway, Observed, Owners]:
+def _plan(args: argparse.Namespace, io: Io, quiet: bool, timings: dict[str, float] | None = None,
+          ) -> tuple[Plan, LoadedState, Gateway, Observed, Owners]:
     """Load, resolve, read the server and the inventories, and plan (limited to --target). The
-    loaded state's warnings include the server checks; `Observed` is what a saved plan keeps digests of."""
+    loaded state's warnings include the server checks; `Observed` is what a saved plan keeps digests of.
+    `timings` gets the seconds of the phases done: load, read, plan."""
+    timings = {} if timings is None else timings
+    started = time.monotonic()
     targets = [parse_target(t) for t in getattr(args, "target", None) or []]
     local = read_local(_files(args), os.environ, _cluster(args), args.recursive)
+    started = _lap(timings, "load", started)
     loaded, desired = local.loaded, local.desired
     if not quiet:
         io.warn(loaded.warnings)
@@ -502,13 +560,21 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     if not quiet:
         io.warn(warnings)
     loaded.warnings += warnings
+    started = _lap(timings, "read", started)
     the_plan = plan_with_moves(desired, live, loaded.state.prune, moves, ownership)
     if targets:
         the_plan = limit_to_targets(the_plan, targets)
+    _lap(timings, "plan", started)
     connection = gateway.connection
     observed = Observed(server_address(connection.address), connection.namespace or "", _shown(args),
                         local.state_bytes, local.sources, live, local.file_bytes, _files(args), args.recursive)
     return the_plan, loaded, gateway, observed, Owners(ownership, inventories, frozenset(live))
+
+
+def _lap(timings: dict[str, float], phase: str, started: float) -> float:
+    now = time.monotonic()
+    timings[phase] = now - started
+    return now
 
 
 def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId, Resource], text: bytes) -> None:
@@ -606,6 +672,57 @@ def cmd_eso_manifests(args: argparse.Namespace, io: Io) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace, io: Io) -> int:
+    """Plan (with --apply, apply) on a schedule and serve the metrics: vault_state/watch.py."""
+    settings = WatchSettings.from_args(args)
+    target = _metrics_target(args)
+
+    def log(line: str) -> None:
+        io.err.print(f"vault-state watch: {line}", markup=False, highlight=False)
+
+    return watch(settings, lambda: _watch_run(args, target), StateFiles(_files(args), args.recursive), log)
+
+
+def _watch_run(args: argparse.Namespace, target: str) -> RunReport:
+    """One run of watch: log in (with --login), plan, and with --apply apply when there are changes.
+    An error is the run's result, never raised."""
+    quiet = Io(Console(file=StringIO()), Console(file=StringIO()))
+    with contextlib.ExitStack() as session:
+
+        def run(timings: dict[str, float]) -> Plan:
+            session.enter_context(_logged_in(args))
+            return _plan(args, quiet, quiet=True, timings=timings)[0]
+
+        result = measure(target, run)
+        if not (args.apply and result.plan is not None and result.plan.has_changes):
+            return RunReport(result)
+        notes: list[str] = []
+        return RunReport(result, _watch_apply(args, notes), notes)
+
+
+def _watch_apply(args: argparse.Namespace, notes: list[str]) -> ApplyOutcome:
+    """Apply as `apply --auto-approve` would (lock, destroy and mass-change guards); what it
+    refused or failed on goes into `notes`."""
+    out, err = StringIO(), StringIO()
+    seen: list[Plan] = []
+    settings = {**vars(args), "planfile": None, "auto_approve": True, "target": None, "verify": False}
+    try:
+        code = cmd_apply(argparse.Namespace(**settings), Io(Console(file=out), Console(file=err)), seen.append)
+    except VaultStateError as exc:
+        notes += [*_said(out, err), str(exc)]
+        return ApplyOutcome(False)
+    if code != 0:
+        notes += _said(out, err)
+        return ApplyOutcome(False)
+    return ApplyOutcome(True, len(seen[0].actionable) if seen else 0)
+
+
+def _said(out: StringIO, err: StringIO) -> list[str]:
+    """The lines of a quiet apply worth a log line: refusals, failed changes, errors."""
+    lines = [line.strip() for line in out.getvalue().splitlines() + err.getvalue().splitlines()]
+    return [line for line in lines if line.startswith(("refused:", "FAILED", "error:"))]
+
+
 def _confirm(args: argparse.Namespace, io: Io) -> None:
     if args.auto_approve:
         return
@@ -654,4 +771,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], int]] = {
     "verify": cmd_verify,
     "doctor": cmd_doctor,
     "eso-manifests": cmd_eso_manifests,
+    "watch": cmd_watch,
 }
