@@ -686,7 +686,7 @@ def cmd_watch(args: argparse.Namespace, io: Io) -> int:
 def _watch_run(args: argparse.Namespace, target: str) -> RunReport:
     """One run of watch: log in (with --login), plan, and with --apply apply when there are changes.
     An error is the run's result, never raised."""
-    quiet = Io(Console(file=StringIO()), Console(file=StringIO()))
+    quiet = Io(_captured(StringIO()), _captured(StringIO()))
     with contextlib.ExitStack() as session:
 
         def run(timings: dict[str, float]) -> Plan:
@@ -707,7 +707,7 @@ def _watch_apply(args: argparse.Namespace, notes: list[str]) -> ApplyOutcome:
     seen: list[Plan] = []
     settings = {**vars(args), "planfile": None, "auto_approve": True, "target": None, "verify": False}
     try:
-        code = cmd_apply(argparse.Namespace(**settings), Io(Console(file=out), Console(file=err)), seen.append)
+        code = cmd_apply(argparse.Namespace(**settings), Io(_captured(out), _captured(err)), seen.append)
     except VaultStateError as exc:
         notes += [*_said(out, err), str(exc)]
         return ApplyOutcome(False)
@@ -715,6 +715,10 @@ def _watch_apply(args: argparse.Namespace, notes: list[str]) -> ApplyOutcome:
         notes += _said(out, err)
         return ApplyOutcome(False)
     return ApplyOutcome(True, len(seen[0].actionable) if seen else 0)
+
+
+def _captured(buffer: StringIO) -> Console:
+    return Console(file=buffer, soft_wrap=True, highlight=False)
 
 
 def _said(out: StringIO, err: StringIO) -> list[str]:

@@ -256,12 +256,14 @@ def _line(count: int, trigger: str, report: RunReport, delay: float, failures: i
         what = f"no changes ({took})"
     else:
         counts = result.plan.counts()
-        what = (f"{len(result.plan.actionable)} changes: {counts['add']} to add, {counts['change']} to change, "
+        changes = len(result.plan.actionable)
+        what = (f"{changes} change{'s' if changes != 1 else ''}: {counts['add']} to add, {counts['change']} to change, "
                 f"{counts['destroy']} to destroy ({took})")
     if report.applied is not None:
         what += f"; applied {report.applied.changes}" if report.applied.ok else "; apply failed"
     notes = "".join(f"; {note}" for note in report.notes)
-    backing = f" (backing off: {failures} runs could not reach the server)" if failures > 1 else ""
+    backing = f" (backing off: {failures} run{'s' if failures > 1 else ''} in a row could not reach the server)" \
+        if failures else ""
     return f"run {count} ({trigger}) {result.target}: {what}{notes}; next in {shown_seconds(delay)}{backing}"
 
 
