@@ -3,15 +3,17 @@ families of a fleet's results as literal text."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
-from conftest import Cli, write_state
-from prometheus_client import generate_latest
+from conftest import EXAMPLES, Cli, write_state
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from ruamel.yaml import YAML
 
 from vault_state.errors import InputError, VaultApiError, VaultConnectionError
-from vault_state.metrics import TargetResult, registry_of
+from vault_state.metrics import ApplyOutcome, TargetResult, WatchMetrics, registry_of
 from vault_state.plan.model import Action, Change, Plan, Resource, ResourceId
 from vault_state.sandbox import DevServer, free_port
 
@@ -210,3 +212,27 @@ def test_the_server_answering_with_an_error_counts_as_reached() -> None:
     forbidden = TargetResult("t", None, VaultApiError("GET", "sys/policies/acl", 403, ["permission denied"]))
     sealed = TargetResult("t", None, VaultApiError("GET", "sys/policies/acl", 503, ["Vault is sealed"]))
     assert (forbidden.reached, sealed.reached, TargetResult("t", None, InputError([])).reached) == (True, False, None)
+
+
+def test_the_example_alert_rules_name_only_metrics_and_labels_that_exist() -> None:
+    """examples/prometheus/vault-state-rules.yaml (checked by hand with `promtool check rules`): every
+    metric and label its expressions and annotations name is one that vault-state writes."""
+    watched = WatchMetrics()
+    plan = Plan((Change(ResourceId("policy", "a"), Action.CREATE, None, _policy("a")),))
+    watched.record(TargetResult("prod", plan, None, 1.0, {"load": 0.1, "read": 0.8, "plan": 0.1}), ApplyOutcome(True, 1))
+    registry = CollectorRegistry()
+    registry.register(watched)
+    written = samples(generate_latest(registry).decode())
+    labels = {name: {k for k, _ in keys} for name, keys in written}
+    rules = YAML(typ="safe").load((EXAMPLES / "prometheus" / "vault-state-rules.yaml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+    assert len(alerts) == 8
+    for rule in alerts:
+        assert set(rule) <= {"alert", "expr", "for", "labels", "annotations"} and rule["labels"]["severity"]
+        used = re.findall(r"vault_state_\w+", rule["expr"])
+        assert used and set(used) <= set(labels), rule["alert"]
+        named = set(re.findall(r"\$labels\.(\w+)", " ".join(rule["annotations"].values())))
+        named |= set(re.findall(r"(\w+)=~?\"", rule["expr"])) | set(re.findall(r"by \(([\w, ]+)\)", rule["expr"]))
+        wanted = {label.strip() for group in named for label in group.split(",")}
+        assert wanted <= set().union(*(labels[name] for name in used)), rule["alert"]
+

@@ -155,7 +155,7 @@ class Watcher:
         self.settings, self.run, self.files, self.log = settings, run, files, log
         self.metrics = WatchMetrics()
         self.ready = False
-        self.why_not_ready = "no plan has run yet"
+        self.why_not_ready = "no plan has reached the server yet"
         self.running = False
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self.metrics)
