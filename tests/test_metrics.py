@@ -236,3 +236,15 @@ def test_the_example_alert_rules_name_only_metrics_and_labels_that_exist() -> No
         wanted = {label.strip() for group in named for label in group.split(",")}
         assert wanted <= set().union(*(labels[name] for name in used)), rule["alert"]
 
+
+
+def test_a_forbidden_read_counts_as_reaching_the_server(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = str(write_state(tmp_path, STATE))
+    token = bao.request("POST", "auth/token/create", {"policies": ["default"]}).json()["auth"]["client_token"]
+    metrics = tmp_path / "m.prom"
+    result = cli("plan", "-f", state, "--metrics-file", str(metrics), env={"VAULT_TOKEN": token})
+    assert result.code == 1 and "permission denied: the token may not read" in result.err
+    found = samples(metrics.read_text())
+    assert value(found, "vault_state_plan_success", target=bao.address) == 0
+    assert value(found, "vault_state_server_reachable", target=bao.address) == 1
+    assert token not in metrics.read_text()

@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from vault_state import __version__
 from vault_state.errors import InputError, VaultApiError, VaultConnectionError, VaultStateError
 from vault_state.plan.model import Action, Plan
+from vault_state.vault.permissions import PermissionsError
 
 ACTIONS = (Action.CREATE, Action.UPDATE, Action.DELETE, Action.REPLACE, Action.MOVE)
 PHASES = ("load", "read", "plan")
@@ -47,7 +48,7 @@ class TargetResult:
         """Whether the server answered: a plan, or an HTTP error below 500 (a 403 is an answer;
         a sealed or failing server's 5xx is not). None when the run stopped before asking it:
         an invalid file or value source, missing connection settings."""
-        if self.plan is not None:
+        if self.plan is not None or isinstance(self.error, PermissionsError):  # the server said 403
             return True
         if isinstance(self.error, VaultConnectionError):
             return False

@@ -262,9 +262,15 @@ def _line(count: int, trigger: str, report: RunReport, delay: float, failures: i
     if report.applied is not None:
         what += f"; applied {report.applied.changes}" if report.applied.ok else "; apply failed"
     notes = "".join(f"; {note}" for note in report.notes)
+    what, notes = _one_line(what), _one_line(notes)
     backing = f" (backing off: {failures} run{'s' if failures > 1 else ''} in a row could not reach the server)" \
         if failures else ""
     return f"run {count} ({trigger}) {result.target}: {what}{notes}; next in {shown_seconds(delay)}{backing}"
+
+
+def _one_line(text: str) -> str:
+    """Several lines (the paths a 403 named, located file errors) joined with `; `: one line per run."""
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def watch(settings: WatchSettings, run: Callable[[], RunReport], files: StateFiles,
