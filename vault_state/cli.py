@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from io import StringIO
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -49,7 +48,7 @@ from vault_state.kube.warnings import reviewer_warnings
 from vault_state.kube_commands import doctor_command, eso_command, verify_command
 from vault_state.lint import lint_state
 from vault_state.lock import ApplyLock, held
-from vault_state.metrics import ApplyOutcome, measure, write_metrics_file
+from vault_state.metrics import measure, write_metrics_file
 from vault_state.plan.deferred import settle_call
 from vault_state.plan.model import Action, Plan, Resource, ResourceId
 from vault_state.plan.moves import for_reading, moves_of, plan_with_moves
@@ -81,7 +80,7 @@ from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged
 from vault_state.vault.parallel import DEFAULT_PARALLELISM
 from vault_state.vault.reader import read_live
 from vault_state.vault.retry import RetryPolicy
-from vault_state.watch import RunReport, StateFiles, WatchSettings, add_watch_flags, watch
+from vault_state.watch import add_watch_flags
 
 
 @dataclass
@@ -674,57 +673,9 @@ def cmd_eso_manifests(args: argparse.Namespace, io: Io) -> int:
 
 def cmd_watch(args: argparse.Namespace, io: Io) -> int:
     """Plan (with --apply, apply) on a schedule and serve the metrics: vault_state/watch.py."""
-    settings = WatchSettings.from_args(args)
-    target = _metrics_target(args)
+    from vault_state.watch_runs import watch_command  # it runs this module's plan and apply
 
-    def log(line: str) -> None:
-        io.err.print(f"vault-state watch: {line}", markup=False, highlight=False)
-
-    return watch(settings, lambda: _watch_run(args, target), StateFiles(_files(args), args.recursive), log)
-
-
-def _watch_run(args: argparse.Namespace, target: str) -> RunReport:
-    """One run of watch: log in (with --login), plan, and with --apply apply when there are changes.
-    An error is the run's result, never raised."""
-    quiet = Io(_captured(StringIO()), _captured(StringIO()))
-    with contextlib.ExitStack() as session:
-
-        def run(timings: dict[str, float]) -> Plan:
-            session.enter_context(_logged_in(args))
-            return _plan(args, quiet, quiet=True, timings=timings)[0]
-
-        result = measure(target, run)
-        if not (args.apply and result.plan is not None and result.plan.has_changes):
-            return RunReport(result)
-        notes: list[str] = []
-        return RunReport(result, _watch_apply(args, notes), notes)
-
-
-def _watch_apply(args: argparse.Namespace, notes: list[str]) -> ApplyOutcome:
-    """Apply as `apply --auto-approve` would (lock, destroy and mass-change guards); what it
-    refused or failed on goes into `notes`."""
-    out, err = StringIO(), StringIO()
-    seen: list[Plan] = []
-    settings = {**vars(args), "planfile": None, "auto_approve": True, "target": None, "verify": False}
-    try:
-        code = cmd_apply(argparse.Namespace(**settings), Io(_captured(out), _captured(err)), seen.append)
-    except VaultStateError as exc:
-        notes += [*_said(out, err), str(exc)]
-        return ApplyOutcome(False)
-    if code != 0:
-        notes += _said(out, err)
-        return ApplyOutcome(False)
-    return ApplyOutcome(True, len(seen[0].actionable) if seen else 0)
-
-
-def _captured(buffer: StringIO) -> Console:
-    return Console(file=buffer, soft_wrap=True, highlight=False)
-
-
-def _said(out: StringIO, err: StringIO) -> list[str]:
-    """The lines of a quiet apply worth a log line: refusals, failed changes, errors."""
-    lines = [line.strip() for line in out.getvalue().splitlines() + err.getvalue().splitlines()]
-    return [line for line in lines if line.startswith(("refused:", "FAILED", "error:"))]
+    return watch_command(args, io)
 
 
 def _confirm(args: argparse.Namespace, io: Io) -> None:
