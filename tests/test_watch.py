@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import Cli, write_state
+from test_login import accessors, setup_approle
 from test_metrics import Samples, samples, value
 
 from vault_state.errors import ConfigurationError
@@ -71,9 +72,9 @@ class Watch:
 def start_watch(tmp_path: Path) -> Iterator[Callable[..., Watch]]:
     started: list[Watch] = []
 
-    def start(server: DevServer, *args: str) -> Watch:
+    def start(server: DevServer, *args: str, env: dict[str, str] | None = None) -> Watch:
         log = tmp_path / f"watch-{len(started)}.log"
-        env = {**os.environ, **server.env(), "VAULT_MAX_RETRIES": "0", "HOME": str(tmp_path)}
+        env = {**os.environ, **server.env(), "VAULT_MAX_RETRIES": "0", "HOME": str(tmp_path), **(env or {})}
         command = [sys.executable, "-m", "vault_state", "watch", "--interval", "0.2s", "--listen", "127.0.0.1:0",
                    "--max-backoff", "1s", *args]
         watch = Watch(subprocess.Popen(command, stderr=log.open("wb"), stdout=subprocess.DEVNULL, env=env), log)
@@ -182,6 +183,22 @@ def test_sigint_stops_between_runs_and_the_token_never_shows(bao: DevServer, tmp
     assert re.search(r"run 1 \(start\) .*: no changes|2 changes.*; next in 1h$", watch.text(), re.MULTILINE)
     assert watch.text().splitlines()[-1] == "vault-state watch: stopped"
     assert bao.token not in watch.text()
+
+
+def test_watch_logs_in_for_each_run(bao: DevServer, tmp_path: Path, start_watch: Callable[..., Watch]) -> None:
+    """A token that lives 3 s: watch outlives it because each run logs in, and revokes its token."""
+    env = setup_approle(bao)
+    bao.request("POST", "auth/approle/role/vs", {"token_ttl": "3s", "token_max_ttl": "3s"})
+    before = accessors(bao)
+    watch = start_watch(bao, "-f", str(write_state(tmp_path, STATE)), "--login", "approle", env=env)
+    started = time.monotonic()
+    until(lambda: time.monotonic() - started > 5 and watch.status("/readyz") == 200, "runs past the token's TTL")
+    target = bao.address
+    assert watch.gauge("vault_state_runs_total", target=target, result="error") == 0
+    assert (watch.gauge("vault_state_runs_total", target=target, result="success") or 0) >= 5
+    assert watch.stop() == 0
+    assert accessors(bao) == before  # every run's token was revoked, not left to expire
+    assert env["VAULT_SECRET_ID"] not in watch.text()
 
 
 def test_watch_usage_errors(offline_cli: Cli, tmp_path: Path) -> None:
