@@ -4,12 +4,14 @@ a clean stop on SIGTERM. Nothing is timed: every wait polls with a generous time
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,8 +24,19 @@ from test_login import accessors, setup_approle
 from test_metrics import Samples, samples, value
 
 from vault_state.errors import ConfigurationError
+from vault_state.metrics import TargetResult
+from vault_state.plan.model import Plan
 from vault_state.sandbox import DevServer, free_port
-from vault_state.watch import StateFiles, next_delay, parse_listen, positive_duration, shown_seconds
+from vault_state.watch import (
+    RunReport,
+    StateFiles,
+    Watcher,
+    WatchSettings,
+    next_delay,
+    parse_listen,
+    positive_duration,
+    shown_seconds,
+)
 
 STATE = """
 version: 1
@@ -173,14 +186,17 @@ def test_readiness_follows_the_server(tmp_path: Path, start_watch: Callable[...,
         server.stop()
 
 
-def test_sigint_stops_between_runs_and_the_token_never_shows(bao: DevServer, tmp_path: Path,
+def test_sigint_stops_between_runs_and_a_changed_file_is_planned_at_once(bao: DevServer, tmp_path: Path,
                                                               start_watch: Callable[..., Watch]) -> None:
-    watch = start_watch(bao, "-f", str(write_state(tmp_path, STATE)), "--interval", "1h")
+    state = write_state(tmp_path, STATE)
+    watch = start_watch(bao, "-f", str(state), "--interval", "1h")
     until(lambda: "run 1 (start)" in watch.text(), "the first run")
     assert watch.status("/nope") == 404
+    state.write_text(STATE.replace("kv/data/a", "kv/data/a2"))  # picked up at once, not in an hour
+    until(lambda: "run 2 (state files changed)" in watch.text(), "the changed file planned")
     watch.process.send_signal(signal.SIGINT)
     assert watch.process.wait(timeout=WAIT) == 0
-    assert re.search(r"run 1 \(start\) .*: no changes|2 changes.*; next in 1h$", watch.text(), re.MULTILINE)
+    assert re.search(r"^vault-state watch: run 1 \(start\) .*: 2 changes: .*; next in 1h$", watch.text(), re.MULTILINE)
     assert watch.text().splitlines()[-1] == "vault-state watch: stopped"
     assert bao.token not in watch.text()
 
@@ -199,6 +215,33 @@ def test_watch_logs_in_for_each_run(bao: DevServer, tmp_path: Path, start_watch:
     assert watch.stop() == 0
     assert accessors(bao) == before  # every run's token was revoked, not left to expire
     assert env["VAULT_SECRET_ID"] not in watch.text()
+
+
+def test_one_run_at_a_time_and_the_interval_counts_from_the_end(tmp_path: Path) -> None:
+    """The Watcher's schedule in-process, with runs that take longer than the interval."""
+    (tmp_path / "state.yaml").write_text(STATE)
+    spans: list[tuple[float, float]] = []
+    stop = threading.Event()
+
+    def run() -> RunReport:
+        began = time.monotonic()
+        time.sleep(0.3)
+        spans.append((began, time.monotonic()))
+        if len(spans) == 4:
+            stop.set()
+        return RunReport(TargetResult("t", Plan(()), None, 0.3))
+
+    settings = WatchSettings(interval=0.05, host="127.0.0.1", port=0, apply=False, max_backoff=1.0)
+    lines: list[str] = []
+    watcher = Watcher(settings, run, StateFiles([str(tmp_path / "state.yaml")], False), lines.append)
+    worker = threading.Thread(target=watcher.loop, args=(stop,))
+    worker.start()
+    worker.join(WAIT)
+    assert not worker.is_alive() and len(spans) == 4
+    for (_, ended), (began, _) in itertools.pairwise(spans):
+        assert began - ended >= 0.05  # never overlapping: each run starts an interval after the last ended
+    assert lines[0] == "run 1 (start) t: no changes (0.3s); next in 0.05s"
+    assert watcher.ready
 
 
 def test_watch_usage_errors(offline_cli: Cli, tmp_path: Path) -> None:
