@@ -248,3 +248,14 @@ def test_a_forbidden_read_counts_as_reaching_the_server(cli: Cli, bao: DevServer
     assert value(found, "vault_state_plan_success", target=bao.address) == 0
     assert value(found, "vault_state_server_reachable", target=bao.address) == 1
     assert token not in metrics.read_text()
+
+
+def test_a_sealed_server_is_not_reached(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = str(write_state(tmp_path, STATE))
+    bao.request("PUT", "sys/seal")
+    metrics = tmp_path / "m.prom"
+    result = cli("plan", "-f", state, "--metrics-file", str(metrics), env={"VAULT_MAX_RETRIES": "0"})
+    assert result.err.strip() == "error: GET sys/mounts: HTTP 503: Vault is sealed"
+    found = samples(metrics.read_text())
+    assert value(found, "vault_state_plan_success", target=bao.address) == 0
+    assert value(found, "vault_state_server_reachable", target=bao.address) == 0
