@@ -28,7 +28,9 @@ def watch_command(args: argparse.Namespace, io: Io) -> int:
     def log(line: str) -> None:
         io.err.print(f"vault-state watch: {line}", markup=False, highlight=False)
 
-    return watch(settings, lambda: _watch_run(args, target), StateFiles(_files(args), args.recursive), log)
+    overlays = getattr(args, "overlay", None) or []  # --overlay FILE (issue 14's fleet part): watched too
+    files = StateFiles([*_files(args), *overlays], args.recursive)
+    return watch(settings, lambda: _watch_run(args, target), files, log)
 
 
 def _watch_run(args: argparse.Namespace, target: str) -> RunReport:
