@@ -251,6 +251,10 @@ def test_watch_usage_errors(offline_cli: Cli, tmp_path: Path) -> None:
         "error: --interval: must be more than 0, got '0s'"
     assert offline_cli("watch", "-f", state, "--listen", "9102", env=env).err.strip() == \
         "error: --listen '9102': expected [HOST]:PORT, e.g. :9102, 127.0.0.1:9102, [::]:9102"
+    assert offline_cli("watch", "-f", state, "--allow-destroy", env=env).err.strip() == \
+        "error: --allow-destroy: only with --apply"
+    assert offline_cli("watch", "-f", state, "--apply", "--lock-timeout", "soon", env=env).err.strip() == \
+        "error: --lock-timeout: invalid duration 'soon': use seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

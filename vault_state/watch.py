@@ -22,7 +22,7 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from vault_state.durations import format_seconds, to_fractional_seconds
+from vault_state.durations import format_seconds, to_fractional_seconds, to_seconds
 from vault_state.errors import ConfigurationError, VaultStateError
 from vault_state.metrics import ApplyOutcome, TargetResult, WatchMetrics
 from vault_state.spec.many import state_files
@@ -59,7 +59,17 @@ class WatchSettings:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> WatchSettings:
+        """The settings, or a ConfigurationError before anything runs (not at the first apply)."""
         host, port = parse_listen(args.listen)
+        given = [flag for flag, on in (("--allow-destroy", args.allow_destroy),
+                                       ("--allow-mass-change", args.allow_mass_change),
+                                       ("--lock-timeout", args.lock_timeout != "0s")) if on]
+        if given and not args.apply:
+            raise ConfigurationError(f"{', '.join(given)}: only with --apply")
+        try:
+            to_seconds(args.lock_timeout)
+        except ValueError as exc:
+            raise ConfigurationError(f"--lock-timeout: {exc}") from None
         return cls(positive_duration("--interval", args.interval), host, port, args.apply,
                    positive_duration("--max-backoff", args.max_backoff))
 
