@@ -55,7 +55,8 @@ def _watch_apply(args: argparse.Namespace, notes: list[str]) -> ApplyOutcome:
     refused or failed on goes into `notes`."""
     out, err = StringIO(), StringIO()
     seen: list[Plan] = []
-    settings = {**vars(args), "planfile": None, "auto_approve": True, "target": None, "verify": False}
+    settings = {**vars(args), "planfile": None, "auto_approve": True, "target": None, "verify": False,
+                "targets": None, "only": None, "keep_going": False}  # one server: not apply --targets
     try:
         code = cmd_apply(argparse.Namespace(**settings), Io(_captured(out), _captured(err)), seen.append)
     except VaultStateError as exc:
