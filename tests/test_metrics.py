@@ -259,3 +259,25 @@ def test_a_sealed_server_is_not_reached(cli: Cli, bao: DevServer, tmp_path: Path
     found = samples(metrics.read_text())
     assert value(found, "vault_state_plan_success", target=bao.address) == 0
     assert value(found, "vault_state_server_reachable", target=bao.address) == 0
+
+
+def test_watch_keeps_the_rows_of_a_kind_it_saw_and_counts_runs() -> None:
+    watched = WatchMetrics()
+    first = Plan((Change(ResourceId("policy", "a"), Action.CREATE, None, _policy("a")),))
+    watched.record(TargetResult("t", first, None, 1.0, {}, 1.7e9), ApplyOutcome(True, 1))
+    watched.record(TargetResult("t", Plan(()), None, 1.0, {}, 1.8e9))  # the file no longer has policies
+    watched.record(TargetResult("t", None, VaultConnectionError("cannot reach t"), 1.0, {}, 1.9e9))
+    registry = CollectorRegistry()
+    registry.register(watched)
+    found = samples(generate_latest(registry).decode())
+    assert "vault_state_drift_objects" not in names(found)  # the last plan failed: no drift known
+    watched.record(TargetResult("t", Plan(()), None, 1.0, {}, 2.0e9))
+    found = samples(generate_latest(registry).decode())
+    assert value(found, "vault_state_drift_objects", target="t", kind="policy", action="create") == 0
+    assert value(found, "vault_state_declared_objects", target="t", kind="policy") == 0
+    assert value(found, "vault_state_runs_total", target="t", result="success") == 3
+    assert value(found, "vault_state_runs_total", target="t", result="error") == 1
+    assert value(found, "vault_state_applies_total", target="t", result="success") == 1
+    assert value(found, "vault_state_applied_changes_total", target="t") == 1
+    assert value(found, "vault_state_apply_success", target="t") == 1
+    assert value(found, "vault_state_last_success_timestamp_seconds", target="t") == 2.0e9
