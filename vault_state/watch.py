@@ -202,8 +202,8 @@ class Watcher:
         self.running = True
         try:
             report = self.run()
-        except KeyboardInterrupt:  # SIGTERM/SIGINT during a run: a plan writes nothing; an
-            self.log("interrupted the run in progress")  # apply releases its lock as apply does
+        except KeyboardInterrupt:  # a second signal during a run, or SIGTERM during an apply: a plan
+            self.log("interrupted the run in progress")  # writes nothing; an apply releases its lock
             return None
         finally:
             self.running = False
@@ -306,15 +306,18 @@ def watch(settings: WatchSettings, run: Callable[[], RunReport], files: StateFil
 
 
 def _stop_on_signals(stop: threading.Event, watcher: Watcher) -> Callable[[], None]:
-    """SIGTERM and SIGINT stop the loop; during a run they interrupt it. Only the main thread can
-    take signals: elsewhere (tests running watch in a thread) `stop` alone ends it."""
+    """SIGTERM and SIGINT stop the loop once the run in progress has ended (its login token revoked,
+    its result recorded); a second signal interrupts that run. While an apply holds the lock, the
+    lock installs its own SIGTERM handler (vault_state/lock.py), which interrupts the apply and
+    releases the lock, as for `apply`. Only the main thread can take signals: elsewhere (tests
+    running watch in a thread) `stop` alone ends it."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def handler(signum: int, frame: object) -> None:
-        stop.set()
-        if watcher.running:
+        if stop.is_set() and watcher.running:
             raise KeyboardInterrupt
+        stop.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
 
