@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vault_state.durations import format_seconds, go_duration_to_seconds, to_seconds
+from vault_state.durations import format_seconds, go_duration_to_seconds, to_fractional_seconds, to_seconds
 
 
 @pytest.mark.parametrize(
@@ -68,6 +68,21 @@ def test_to_seconds_errors(value: object, message: str) -> None:
 )
 def test_go_duration_to_seconds(value: object, seconds: int) -> None:
     assert go_duration_to_seconds(value) == seconds
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("200ms", 0.2), ("0.2s", 0.2), ("5m", 300.0), ("1h30m", 5400.0), ("30", 30.0), ("0.5", 0.5), (" 7d ", 604800.0)],
+)
+def test_to_fractional_seconds(value: str, seconds: float) -> None:
+    assert to_fractional_seconds(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["-1s", "-3", "nan", "inf", "1e3", "5 minutes", ""])
+def test_to_fractional_seconds_errors(value: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        to_fractional_seconds(value)
+    assert str(caught.value) == f"invalid duration {value!r}: use seconds (30) or units ms, s, m, h, d (500ms, 30s, 5m)"
 
 
 def test_go_duration_errors() -> None:

@@ -397,3 +397,23 @@ def test_the_targets_table_in_the_docs_lists_every_field() -> None:
     table = text.split("## targets.yaml")[1].split("| field |")[1].split("\n\n")[0]
     documented = [row.split("|")[1].strip().strip("`") for row in table.splitlines()[2:]]
     assert documented == list(Target.model_fields)
+
+
+def test_plan_targets_metrics_file_has_every_target(offline_cli: Cli, fleet: Fleet, tmp_path: Path) -> None:
+    from test_metrics import samples, value
+
+    closed = free_port()
+    text = (tmp_path / fleet.targets).read_text().replace(fleet.address(1), f"http://127.0.0.1:{closed}")
+    (tmp_path / fleet.targets).write_text(text)
+    metrics = tmp_path / "fleet.prom"
+    result = offline_cli("plan", "--targets", fleet.targets, "--metrics-file", str(metrics), env=fleet.env)
+    assert result.code == 1
+    found = samples(metrics.read_text())
+    assert value(found, "vault_state_plan_success", target="prod-eu") == 1
+    assert value(found, "vault_state_plan_success", target="prod-us") == 0
+    assert value(found, "vault_state_server_reachable", target="prod-us") == 0
+    assert value(found, "vault_state_drift", target="prod-eu") == 4
+    assert value(found, "vault_state_drift", target="staging") == 5
+    assert value(found, "vault_state_drift_objects", target="staging", kind="policy", action="create") == 2
+    assert value(found, "vault_state_plan_phase_duration_seconds", target="staging", phase="read") is not None
+    assert all(server.token not in metrics.read_text() for server in fleet.servers)

@@ -1,4 +1,4 @@
-"""The command line: validate, plan, apply, schema. Catches VaultStateError once, maps it to an exit code.
+"""The command line: validate, plan, apply, watch, schema. Catches VaultStateError once, maps it to an exit code.
 
 Exit codes: 0 success or no changes, 1 error, 2 (plan --detailed-exitcode) changes present.
 """
@@ -6,10 +6,12 @@ Exit codes: 0 success or no changes, 1 error, 2 (plan --detailed-exitcode) chang
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -54,6 +56,7 @@ from vault_state.kube.warnings import reviewer_warnings
 from vault_state.kube_commands import doctor_command, eso_command, verify_command
 from vault_state.lint import lint_state
 from vault_state.lock import ApplyLock, held
+from vault_state.metrics import measure, write_metrics_file
 from vault_state.plan.deferred import settle_call
 from vault_state.plan.model import Action, Plan, Resource, ResourceId
 from vault_state.plan.moves import for_reading, moved_id, moves_of, plan_with_moves, remounts
@@ -86,6 +89,7 @@ from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged
 from vault_state.vault.parallel import DEFAULT_PARALLELISM
 from vault_state.vault.reader import read_live
 from vault_state.vault.retry import RetryPolicy
+from vault_state.watch import add_watch_flags
 
 
 @dataclass
@@ -166,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--target", action="append", metavar="KIND/PATH",
                       help="plan only this object and what it needs (repeatable)")
     _fleet_flags(plan)
+    plan.add_argument("--metrics-file", metavar="PATH",
+                      help="also write Prometheus metrics of the plan here (also when it fails; docs/metrics.md)")
     _fingerprint_flags(plan)
     apply = sub.add_parser("apply", parents=flags, help="make the server match the file")
     apply.add_argument("planfile", nargs="?", metavar="PLANFILE",
@@ -204,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     adopt.add_argument("--all", action="store_true", help="every object the file declares that the server has")
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
+    watcher = sub.add_parser("watch", parents=flags,
+                             help="plan on a schedule (apply with --apply); serve /metrics, /healthz, /readyz")
+    add_watch_flags(watcher)
+    _fingerprint_flags(watcher)
     return parser
 
 
@@ -255,15 +265,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, io: Io) -> int:
     """The command, under a token from --login (revoked at exit) when one is asked for."""
-    if not getattr(args, "login", None):
+    if args.command == "watch":  # logs in for each run: one token for days would outlive its TTL
+        return cmd_watch(args, io)
+    with _logged_in(args):
         return COMMANDS[args.command](args, io)
+
+
+@contextlib.contextmanager
+def _logged_in(args: argparse.Namespace) -> Iterator[None]:
+    """With --login: `args.token` is a fresh token for the block, revoked when it ends."""
+    if not getattr(args, "login", None):
+        yield
+        return
     settings = LoginSettings(args.login, args.login_mount or "", args.login_role or "",
                              args.login_jwt_file or SERVICE_ACCOUNT_TOKEN)
     connection = connection_from(os.environ, address=args.address, token="(login)", namespace=args.namespace,
                                  ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None)
     with logged_in(connection, settings, os.environ) as token:
         args.token = token.reveal()
-        return COMMANDS[args.command](args, io)
+        yield
 
 
 def cmd_validate(args: argparse.Namespace, io: Io) -> int:
@@ -274,10 +294,39 @@ def cmd_validate(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_plan(args: argparse.Namespace, io: Io) -> int:
+    if args.targets or args.only:  # with --metrics-file, one document of every target's metrics
+        return plan_targets(args, _plan_format(args), io.lines, _plan_step)
+    if not args.metrics_file:
+        return _show_plan(args, io, {})[1]
+    codes: list[int] = []
+
+    def run(timings: dict[str, float]) -> Plan:
+        the_plan, code = _show_plan(args, io, timings)
+        codes.append(code)
+        return the_plan
+
+    result = measure(_metrics_target(args), run)
+    try:  # also after a failed plan: plan_success 0 is what an alert needs to see
+        write_metrics_file(args.metrics_file, [result])
+    except VaultStateError as exc:
+        if result.error is None:
+            raise
+        io.err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+    if result.error is not None:
+        raise result.error
+    return codes[0]
+
+
+def _metrics_target(args: argparse.Namespace) -> str:
+    """The `target` label of a single server's metrics: its address, without credentials."""
+    address = args.address or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or ""
+    return server_address(address).rstrip("/")
+
+
+def _show_plan(args: argparse.Namespace, io: Io, timings: dict[str, float]) -> tuple[Plan, int]:
+    """Plan and print it (and save it with -o); the plan and the exit code."""
     output = _plan_format(args)
-    if args.targets or args.only:
-        return plan_targets(args, output, io.lines, _plan_step)
-    the_plan, document, _, observed = _planned(args, io, output)
+    the_plan, document, _, observed = _planned(args, io, output, timings)
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
     elif output == "markdown":
@@ -292,13 +341,14 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     refused = _refused(the_plan)
     if refused:  # apply would refuse the whole plan: say so now, in CI, not at apply time
         io.err.print(f"error: {refused}", style="bold red", markup=False, highlight=False)
-        return 1
-    return 2 if args.detailed_exitcode and the_plan.has_changes else 0
+        return the_plan, 1
+    return the_plan, 2 if args.detailed_exitcode and the_plan.has_changes else 0
 
 
-def _planned(args: argparse.Namespace, io: Io, output: str) -> tuple[Plan, dict[str, Any], LoadedState, Observed]:
+def _planned(args: argparse.Namespace, io: Io, output: str, timings: dict[str, float] | None = None,
+             ) -> tuple[Plan, dict[str, Any], LoadedState, Observed]:
     """Plan, and the document to show (with the warnings found and the stack)."""
-    the_plan, loaded, _, observed, owners = _plan(args, io, quiet=output != "text")
+    the_plan, loaded, _, observed, owners = _plan(args, io, quiet=output != "text", timings=timings)
     # Text and Markdown show no unchanged object but those with a note: leave the rest out of the
     # document they format (at 50,000 objects, their values were most of a plan's memory).
     whole = output == "json" or bool(args.out)
@@ -322,7 +372,8 @@ def _plan_step(args: argparse.Namespace, outcome: Outcome) -> None:
     notes = StringIO()
     quiet = Io(Console(file=StringIO()), Console(file=notes, width=1000, no_color=True))
     output = "json" if _plan_format(args) == "json" else "markdown"  # json: no-ops too; either way quiet
-    the_plan, outcome.document, _, _ = _planned(args, quiet, output)
+    the_plan, outcome.document, _, _ = _planned(args, quiet, output, outcome.timings)
+    outcome.plan = the_plan
     outcome.notes = notes.getvalue().splitlines()
     outcome.error = _refused(the_plan)
     outcome.code = 1 if outcome.error else 2 if args.detailed_exitcode and the_plan.has_changes else 0
@@ -341,8 +392,9 @@ def _relies_on_ownership(state: StateFile, desired: Mapping[ResourceId, Resource
     return named or "owned" in state.prune.model_dump().values()
 
 
-def cmd_apply(args: argparse.Namespace, io: Io) -> int:
-    """Apply while holding the lock kept in Vault (vault_state/lock.py), released on every exit."""
+def cmd_apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | None = None) -> int:
+    """Apply while holding the lock kept in Vault (vault_state/lock.py), released on every exit.
+    `on_plan` is shown the plan apply computed (watch counts the changes applied)."""
     if args.targets or args.only or args.keep_going:
         return apply_targets(args, io.lines, _apply_step(io))
     try:
@@ -350,7 +402,7 @@ def cmd_apply(args: argparse.Namespace, io: Io) -> int:
     except ValueError as exc:
         raise ConfigurationError(f"--lock-timeout: {exc}") from None
     with held(ApplyLock(_lock_gateway(args)), timeout):
-        return _apply(args, io)
+        return _apply(args, io, on_plan)
 
 
 def cmd_force_unlock(args: argparse.Namespace, io: Io) -> int:
@@ -367,13 +419,15 @@ def _lock_gateway(args: argparse.Namespace) -> Gateway:
     return Gateway(connection, parallelism=1, retry=RetryPolicy.from_env(os.environ))
 
 
-def _apply(args: argparse.Namespace, io: Io) -> int:
+def _apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | None = None) -> int:
     if args.planfile is not None:
         the_plan, loaded, gateway, owners = _saved_plan(args, io)
     else:
         the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=False)
         document = _document(the_plan, loaded, _target_note(args))
         io.lines(plan_lines({**document, "stack": owners.summary(the_plan)}))
+    if on_plan is not None:
+        on_plan(the_plan)
     track = not args.no_fingerprints
     if not the_plan.has_changes:
         record_apply(gateway, owners.ownership, owners.inventories, the_plan, ApplyReport(), track)  # adoptions
@@ -537,11 +591,16 @@ def _names(loaded: LoadedState) -> list[str]:
     return [str(path) for path in loaded.files]
 
 
-def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedState, Gateway, Observed, Owners]:
+def _plan(args: argparse.Namespace, io: Io, quiet: bool, timings: dict[str, float] | None = None,
+          ) -> tuple[Plan, LoadedState, Gateway, Observed, Owners]:
     """Load, resolve, read the server and the inventories, and plan (limited to --target). The
-    loaded state's warnings include the server checks; `Observed` is what a saved plan keeps digests of."""
+    loaded state's warnings include the server checks; `Observed` is what a saved plan keeps digests of.
+    `timings` gets the seconds of the phases done: load, read, plan."""
+    timings = {} if timings is None else timings
+    started = time.monotonic()
     targets = [parse_target(t) for t in getattr(args, "target", None) or []]
     local = read_local(_files(args), os.environ, _cluster(args), args.recursive, _overlays(args))
+    started = _lap(timings, "load", started)
     loaded, desired = local.loaded, local.desired
     if not quiet:
         io.warn(loaded.warnings)
@@ -567,10 +626,12 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     if not quiet:
         io.warn(warnings)
     loaded.warnings += warnings
+    started = _lap(timings, "read", started)
     the_plan = plan_with_moves(desired, live, loaded.state.prune, moves, ownership)
     the_plan = guard_owned_namespace_deletes(gateway, the_plan, ownership, loaded.state.prune)
     if targets:
         the_plan = limit_to_targets(the_plan, targets)
+    _lap(timings, "plan", started)
     connection = gateway.connection
     observed = Observed(server_address(connection.address), connection.namespace or "", _shown(args),
                         local.state_bytes, local.sources, live, local.file_bytes, _files(args), args.recursive,
@@ -592,6 +653,12 @@ def _refuse_server_wide(desired: Mapping[ResourceId, Resource], namespace: str, 
     ]
     if problems:
         raise InputError(problems)
+
+
+def _lap(timings: dict[str, float], phase: str, started: float) -> float:
+    now = time.monotonic()
+    timings[phase] = now - started
+    return now
 
 
 def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId, Resource], text: bytes) -> None:
@@ -694,6 +761,13 @@ def cmd_eso_manifests(args: argparse.Namespace, io: Io) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace, io: Io) -> int:
+    """Plan (with --apply, apply) on a schedule and serve the metrics: vault_state/watch.py."""
+    from vault_state.watch_runs import watch_command  # it runs this module's plan and apply
+
+    return watch_command(args, io)
+
+
 def _confirm(args: argparse.Namespace, io: Io) -> None:
     if args.auto_approve:
         return
@@ -742,4 +816,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], int]] = {
     "verify": cmd_verify,
     "doctor": cmd_doctor,
     "eso-manifests": cmd_eso_manifests,
+    "watch": cmd_watch,
 }

@@ -38,6 +38,17 @@ def to_seconds(value: object) -> int:
     raise ValueError(f"invalid duration {value!r}: use seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)")
 
 
+def to_fractional_seconds(value: str) -> float:
+    """Seconds in a unit string or a number, kept below one second (`200ms`, `0.5s`, `5m`): for the
+    tool's own timers (`watch --interval`), never for a value sent to Vault."""
+    text = value.strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(Decimal(text))
+    if _WHOLE.fullmatch(text) and not text.startswith("-"):
+        return float(sum((Decimal(n) * _UNITS[u] for n, u in _PART.findall(text)), Decimal(0)))
+    raise ValueError(f"invalid duration {value!r}: use seconds (30) or units ms, s, m, h, d (500ms, 30s, 5m)")
+
+
 def go_duration_to_seconds(value: object) -> int:
     """Seconds in a Go duration string as Vault returns it (`768h0m0s`, `-1s`, `0s`)."""
     if isinstance(value, str) and value.startswith("-"):

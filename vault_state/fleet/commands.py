@@ -12,6 +12,7 @@ from vault_state.errors import ConfigurationError
 from vault_state.fleet.report import heading, plan_json, plan_markdown_comment, plan_text, section_lines, summary_lines
 from vault_state.fleet.run import Outcome, Step, apply_all, plan_all, worst_code
 from vault_state.fleet.targets import Fleet, load_targets
+from vault_state.metrics import write_metrics_file
 from vault_state.render.text import Line
 
 Printer = Callable[[list[Line]], None]
@@ -28,6 +29,8 @@ def plan_targets(args: argparse.Namespace, output: str, show: Printer, step: Ste
     """Plan every chosen target (concurrently), print one report, exit with the worst code."""
     fleet, names = _chosen(args)
     outcomes = plan_all(fleet, names, args, step)
+    if args.metrics_file:  # every target's, failed ones too (vault_state_plan_success 0)
+        write_metrics_file(args.metrics_file, [outcome.metrics() for outcome in outcomes])
     if output == "json":
         sys.stdout.write(plan_json(outcomes))
     elif output == "markdown":

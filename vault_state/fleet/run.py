@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from typing import Any
 
 from vault_state.errors import ConfigurationError, InputError, VaultStateError, sort_diagnostics
 from vault_state.fleet.targets import Fleet, Target
+from vault_state.metrics import TargetResult
+from vault_state.plan.model import Plan
 from vault_state.vault.connection import connection_from
 from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged_in
 
@@ -37,6 +40,16 @@ class Outcome:
     """What the run said on stderr besides the error (warnings), shown in its section."""
     ran: bool = True
     """False: not run, because an earlier target failed (apply without --keep-going)."""
+    plan: Plan | None = None
+    """The plan made (plan --targets), for --metrics-file."""
+    exception: VaultStateError | None = None
+    """The error that stopped the run, as raised (--metrics-file tells a file error from an unreachable server)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    duration: float = 0.0
+
+    def metrics(self) -> TargetResult:
+        """This target's metrics (vault_state/metrics.py), labelled with its name."""
+        return TargetResult(self.name, self.plan, self.exception, self.duration, self.timings)
 
 
 Step = Callable[[argparse.Namespace, Outcome], None]
@@ -73,13 +86,16 @@ def apply_all(fleet: Fleet, names: list[str], args: argparse.Namespace, step: St
 def run_one(name: str, target: Target, args: argparse.Namespace, step: Step) -> Outcome:
     """`step` for one target under its token; any VaultStateError becomes the outcome's error."""
     outcome = Outcome(name, target)
+    started = time.monotonic()
     try:
         with target_token(target, os.environ) as token:
             step(target_arguments(args, target, token), outcome)
     except InputError as exc:
         outcome.code, outcome.error = 1, "\n".join(str(d) for d in sort_diagnostics(exc.diagnostics))
+        outcome.exception = exc
     except VaultStateError as exc:
-        outcome.code, outcome.error = exc.exit_code, str(exc)
+        outcome.code, outcome.error, outcome.exception = exc.exit_code, str(exc), exc
+    outcome.duration = time.monotonic() - started
     return outcome
 
 
