@@ -40,6 +40,7 @@ from vault_state.inventory import (
     write_inventory,
 )
 from vault_state.kinds.facts import fact_reader
+from vault_state.kinds.identity import IDENTITY_LISTS
 from vault_state.kinds.registry import KINDS
 from vault_state.kube.settings import KubeSettings, connector
 from vault_state.kube.warnings import reviewer_warnings
@@ -66,6 +67,7 @@ from vault_state.progress import progress_bar
 from vault_state.render.json import plan_document
 from vault_state.render.markdown import plan_markdown
 from vault_state.render.text import Line, apply_lines, plan_lines
+from vault_state.required_policy import policy_text
 from vault_state.spec.loader import LoadedState
 from vault_state.spec.many import load_states
 from vault_state.spec.models import StateFile
@@ -186,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     adopt = sub.add_parser("adopt", parents=flags, help="record existing objects the file declares as this stack's")
     adopt.add_argument("ids", nargs="*", metavar="ID", help="ids as the plan prints them")
     adopt.add_argument("--all", action="store_true", help="every object the file declares that the server has")
+    required = sub.add_parser("required-policy", parents=flags,
+                              help="print the ACL policy a token needs to plan and apply the file, without a server")
+    required.add_argument("--name", default="vault-state", help="the policy's name, in its header (default: vault-state)")
+    required.add_argument("--allow-destroy", action="store_true",
+                          help="also grant the deletes a replace makes (what apply --allow-destroy allows)")
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
     return parser
@@ -407,6 +414,11 @@ def cmd_lint(args: argparse.Namespace, io: Io) -> int:
     return 1 if args.strict and warnings else 0
 
 
+def cmd_required_policy(args: argparse.Namespace, io: Io) -> int:
+    sys.stdout.write(policy_text(_load(args, io), _files(args), args.name, args.allow_destroy))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace, io: Io) -> int:
     include = [parse_pattern(p, "--include") for p in args.include or []]
     exclude = [parse_pattern(p, "--exclude") for p in args.exclude or []]
@@ -518,8 +530,8 @@ def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId
     problems = check_identity_references(
         loaded.state, loaded.source,
         auth_mounts={rid.path for rid in live if rid.kind == "auth_method"},
-        entities=set(gateway.list("identity/entity/name")) if named else set(),
-        groups=set(gateway.list("identity/group/name")) if named else set(),
+        entities=set(gateway.list(IDENTITY_LISTS[0])) if named else set(),
+        groups=set(gateway.list(IDENTITY_LISTS[1])) if named else set(),
         lines=text.decode("utf-8", "replace").splitlines() if text else None,  # None: several files
     )
     if problems:
@@ -649,6 +661,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], int]] = {
     "schema": cmd_schema,
     "export": cmd_export,
     "lint": cmd_lint,
+    "required-policy": cmd_required_policy,
     "inventory": cmd_inventory,
     "adopt": cmd_adopt,
     "verify": cmd_verify,

@@ -18,6 +18,7 @@ from typing import Any
 from vault_state import __version__
 from vault_state.apply import ApplyReport
 from vault_state.errors import VaultApiError, VaultStateError
+from vault_state.kinds.base import ANY, Need, listing, reading
 from vault_state.plan.model import Action, Call, Change, Plan, Resource, ResourceId
 from vault_state.plan.ownership import Ownership, value_key
 from vault_state.sensitive import Sensitive
@@ -45,6 +46,27 @@ class Inventory:
             "stack": self.stack, "ids": sorted(self.ids), "fingerprints": dict(sorted(self.fingerprints.items())),
             "updated": self.updated, "tool_version": self.tool_version,
         }
+
+
+def inventory_needs(stack: str, fingerprinted: bool) -> list[Need]:
+    """What reading every stack's inventory, writing this stack's, and (`fingerprinted`: the file
+    has write-only values) fingerprinting them asks for (vault-state required-policy)."""
+    needs = [
+        listing(INVENTORY_LIST, "inventories: the stacks that have one"),
+        reading(f"{INVENTORY_DATA}/{ANY}", "inventories of the other stacks: what they own is not ours"),
+        Need(f"{INVENTORY_DATA}/{stack}", ("create", "read", "update"), f"inventory of stack {stack}: "
+             "what it owns, recorded after every apply"),
+    ]
+    if fingerprinted:
+        why = "fingerprints of write-only values"
+        needs += [
+            reading("sys/mounts", f"{why}: whether their transit mount exists"),
+            Need(f"sys/mounts/{FINGERPRINT_MOUNT}", ("create", "update"), f"{why}: their transit mount, made once"),
+            Need(f"{FINGERPRINT_MOUNT}/keys/{FINGERPRINT_KEY}", ("create", "read", "update"),
+                 f"{why}: the HMAC key, made once, never exported"),
+            Need(HMAC_PATH, ("create", "update"), f"{why}: HMACs computed by the server"),
+        ]
+    return needs
 
 
 def read_inventories(gateway: Gateway, needed: bool = True) -> dict[str, Inventory]:

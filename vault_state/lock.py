@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vault_state.errors import VaultApiError, VaultStateError
+from vault_state.kinds.base import Need, reading
 from vault_state.plan.model import Call
 from vault_state.spec.types import LOCK_MOUNT
 from vault_state.vault.gateway import Gateway, clean_error
@@ -33,6 +34,16 @@ from vault_state.vault.gateway import Gateway, clean_error
 LOCK_DATA = f"{LOCK_MOUNT}/data/lock"
 DEFAULT_TTL = 3600  # a crashed apply's lock may be taken over after an hour (or force-unlocked at once)
 POLL = 0.5
+
+
+def lock_needs() -> list[Need]:
+    """What taking and releasing the lock asks for (vault-state required-policy)."""
+    return [
+        reading("sys/mounts", "apply lock: whether its mount exists"),
+        Need(f"sys/mounts/{LOCK_MOUNT}", ("create", "update"), "apply lock and inventories: their KV v2 mount, "
+             "made by the first apply"),
+        Need(LOCK_DATA, ("create", "read", "update"), "apply lock: taken and released with check-and-set"),
+    ]
 
 
 class LockError(VaultStateError):

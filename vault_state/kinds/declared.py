@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
-from vault_state.kinds.base import ReadScope, VaultReader, data_of
+from vault_state.kinds.base import ANY, Need, ReadScope, VaultReader, data_of, listing, pruned, reading
 from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.values import create_only, desired_values, field_specs, live_values, not_returned
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
@@ -293,6 +293,23 @@ class DeclaredKind:
             yield Resource(rid, values, api_path=self.place.api_path(rid.path))
         # Objects the file does not declare are read for prune only: their names are enough.
         yield from (Resource(r, {}, api_path=self.place.api_path(r.path)) for r in ids if r not in scope.desired)
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        if not isinstance(self.place, TopSingleton) and not scope.needs(self.name, self.prune_key):
+            return []
+        mine = [rid for rid in scope.desired if rid.kind == self.name]
+        if self.read_all:  # the listing path answers every object at once
+            return [reading(path, f"{self.name}: every one in one read") for _, path in self.place.listings(scope)]
+        needs = [listing(path, f"{self.name}: the names (plan, prune)") for _, path in self.place.listings(scope)]
+        needs += [listing(f"{rid.path}/{self.exists_list}", f"{rid}: whether it exists") for rid in mine
+                  if self.exists_list]
+        return needs + [reading(self.read_path(self.place.api_path(rid.path)), f"{rid}: compared") for rid in mine]
+
+    def undeclared(self, scope: ReadScope) -> list[Resource]:
+        if self.place.single or not pruned(scope, self.prune_key):
+            return []
+        ids = [ResourceId(self.name, prefix + ANY) for prefix, _ in self.place.listings(scope)]
+        return [Resource(rid, {}, api_path=self.place.api_path(rid.path)) for rid in ids]
 
     def _parent_kept(self, rid: ResourceId, scope: ReadScope) -> bool:
         parent = self.parent_of(rid)

@@ -268,6 +268,11 @@ class Gateway:
             waited, pause = waited + pause, min(pause * 2, 2.0)
 
 
+def waits_read(call: Call) -> builtins.list[str]:
+    """The paths `execute` polls after `call` (the two waits above), for vault-state required-policy."""
+    return ([call.path] if call.until_gone else []) + (["sys/remount/status/+"] if call.until_moved else [])
+
+
 class NamespaceView:
     """The gateway's reads inside one namespace (X-Vault-Namespace), as the kinds' VaultReader."""
 

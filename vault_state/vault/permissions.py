@@ -40,3 +40,18 @@ class ForbiddenReads:
         """Raise PermissionsError when any read was forbidden."""
         if self._denied:
             raise PermissionsError(sorted(self._denied, key=lambda e: e.split(" ", 1)[1]))
+
+
+ROOT_PROTECTED = ("sys/auth/", "sys/remount", "sys/audit", "sys/config/cors", "sys/config/auditing/",
+                  "sys/config/ui/headers/")
+"""Vault's root-protected paths (and those under them, for a prefix ending in '/') among those
+vault-state uses: a policy must grant `sudo` on them besides the capability of the operation."""
+
+
+def needs_sudo(path: str) -> bool:
+    """Whether `path` (after a namespace prefix, if any) is root-protected."""
+    at = 0 if path.startswith("sys/") else path.find("/sys/") + 1
+    if path.startswith("sys/") or at > 0:
+        local = path[at:]
+        return any(local == p or (p.endswith("/") and local.startswith(p)) for p in ROOT_PROTECTED)
+    return False
