@@ -77,6 +77,7 @@ from vault_state.vault.gateway import Gateway
 from vault_state.vault.login import METHODS as LOGIN_METHODS
 from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged_in
 from vault_state.vault.parallel import DEFAULT_PARALLELISM
+from vault_state.vault.permissions import Forbidden
 from vault_state.vault.reader import read_live
 from vault_state.vault.retry import RetryPolicy
 
@@ -190,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     adopt.add_argument("--all", action="store_true", help="every object the file declares that the server has")
     required = sub.add_parser("required-policy", parents=flags,
                               help="print the ACL policy a token needs to plan and apply the file, without a server")
-    required.add_argument("--name", default="vault-state", help="the policy's name, in its header (default: vault-state)")
+    required.add_argument("--name", default="vault-state",
+                          help="the policy's name, in its header (default: vault-state)")
     required.add_argument("--allow-destroy", action="store_true",
                           help="also grant the deletes a replace makes (what apply --allow-destroy allows)")
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
@@ -362,8 +364,9 @@ def _apply(args: argparse.Namespace, io: Io) -> int:
     try:  # after the report: a server that went away must not hide what was applied
         record_apply(gateway, owners.ownership, owners.inventories, the_plan, report, track)
     except VaultStateError as exc:
-        io.err.print(f"error: the inventory of stack {owners.ownership.stack} was not updated ({exc}); once the "
-                     "server answers, record the objects this apply wrote with `vault-state adopt ID...`",
+        when = "the token may write it" if isinstance(exc, Forbidden) else "the server answers"
+        io.err.print(f"error: the inventory of stack {owners.ownership.stack} was not updated ({exc}); once "
+                     f"{when}, record the objects this apply wrote with `vault-state adopt ID...`",
                      style="bold red", markup=False, highlight=False)
         return 1
     return _verify_after(args, io, loaded, gateway, code)

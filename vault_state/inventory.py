@@ -23,7 +23,8 @@ from vault_state.plan.model import Action, Call, Change, Plan, Resource, Resourc
 from vault_state.plan.ownership import Ownership, value_key
 from vault_state.sensitive import Sensitive
 from vault_state.spec.types import FINGERPRINT_MOUNT, LOCK_MOUNT
-from vault_state.vault.gateway import Gateway
+from vault_state.vault.gateway import Gateway, clean_error
+from vault_state.vault.permissions import forbidden_or_api_error
 
 INVENTORY_DATA = f"{LOCK_MOUNT}/data/inventory"
 INVENTORY_LIST = f"{LOCK_MOUNT}/metadata/inventory"
@@ -114,7 +115,8 @@ def fingerprints(gateway: Gateway, values: Mapping[str, Sensitive]) -> dict[str,
     batch = [{"input": _encoded(key, values[key])} for key in keys]
     status, payload = gateway.request("POST", HMAC_PATH, {"batch_input": batch, "algorithm": "sha2-256"})
     if status >= 400:
-        raise VaultApiError("POST", HMAC_PATH, status, [str(e) for e in payload.get("errors") or []])
+        errors = [clean_error(str(e)) for e in payload.get("errors") or []]
+        raise forbidden_or_api_error("POST", HMAC_PATH, status, errors)
     results = (payload.get("data") or {}).get("batch_results") or []
     if len(results) != len(keys) or any("hmac" not in r for r in results):
         raise VaultStateError(f"{HMAC_PATH}: the server did not fingerprint every write-only value")

@@ -30,6 +30,7 @@ from vault_state.kinds.base import Need, reading
 from vault_state.plan.model import Call
 from vault_state.spec.types import LOCK_MOUNT
 from vault_state.vault.gateway import Gateway, clean_error
+from vault_state.vault.permissions import forbidden_or_api_error
 
 LOCK_DATA = f"{LOCK_MOUNT}/data/lock"
 DEFAULT_TTL = 3600  # a crashed apply's lock may be taken over after an hour (or force-unlocked at once)
@@ -170,7 +171,7 @@ class ApplyLock:
         if status == 400 and any("check-and-set" in e for e in errors):
             return None
         if status >= 400:
-            raise VaultApiError("POST", LOCK_DATA, status, errors)
+            raise forbidden_or_api_error("POST", LOCK_DATA, status, errors)
         return int((payload.get("data") or {}).get("version") or 0)
 
 

@@ -29,14 +29,10 @@ from vault_state.spec.models import walk_sections
 from vault_state.spec.sources import Resolver
 from vault_state.spec.types import SourceValue
 from vault_state.vault.gateway import waits_read
-from vault_state.vault.permissions import needs_sudo
+from vault_state.vault.permissions import CAPABILITIES_OF, needs_sudo
 
 CAPABILITIES = ("create", "read", "update", "delete", "list", "sudo")
 """The order capabilities are printed in."""
-BY_METHOD = {"GET": ("read",), "LIST": ("list",), "POST": ("create", "update"), "PUT": ("create", "update"),
-             "PATCH": ("patch",), "DELETE": ("delete",)}
-"""A write is a create or an update to Vault's ACL (which one depends on the endpoint and on whether
-the object exists): vault-state creates and later updates the same paths, so it takes both."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ def _call_needs(change: Change) -> list[Need]:
 
 def _needs_of(call: Call, change: Change) -> Iterable[Need]:
     why = f"{change.id}: {_verb(change, call)}"
-    yield Need(_join(call.namespace, call.path.partition("?")[0]), BY_METHOD[call.method], why)
+    yield Need(_join(call.namespace, call.path.partition("?")[0]), CAPABILITIES_OF[call.method], why)
     for path in waits_read(call):
         yield reading(_join(call.namespace, path), f"{change.id}: {_verb(change, call)}, waited for")
     for fact in facts_in(call.body or {}):
@@ -170,13 +166,36 @@ def _blocks(needs: Iterable[Need]) -> list[Block]:
         caps, reasons = by_path.setdefault(need.path, (set(), {}))
         caps.update(need.capabilities)
         reasons.setdefault(need.why, None)
-    blocks = []
-    for path, (caps, reasons) in sorted(by_path.items()):
+    for path, (caps, _) in by_path.items():
         if needs_sudo(path):
             caps.add("sudo")
-        ordered = tuple(c for c in CAPABILITIES if c in caps) + tuple(sorted(caps - set(CAPABILITIES)))
-        blocks.append(Block(path, ordered, tuple(sorted(reasons))))
-    return blocks
+    # A path a `+` block already allows with every capability it needs is left to that block (without
+    # its own, Vault applies the `+` one): one block fewer, the same rights.
+    wild = [path for path in by_path if ANY in path.split("/")]
+    for path in [p for p in by_path if p not in wild]:
+        caps, reasons = by_path[path]
+        cover = next((w for w in wild if matches(w, path) and caps <= by_path[w][0]), None)
+        if cover is not None:
+            by_path[cover][1].update(reasons)
+            del by_path[path]
+    return [Block(path, _ordered(caps), tuple(sorted(reasons))) for path, (caps, reasons) in sorted(by_path.items())]
+
+
+def _ordered(caps: set[str]) -> tuple[str, ...]:
+    return tuple(c for c in CAPABILITIES if c in caps) + tuple(sorted(caps - set(CAPABILITIES)))
+
+
+def matches(pattern: str, path: str) -> bool:
+    """Whether Vault's ACL path `pattern` covers `path`: `+` is one segment, a trailing `*` any rest."""
+    glob = pattern.endswith("*")
+    parts, given = pattern.rstrip("*").split("/"), path.split("/")
+    if len(given) < len(parts) or (not glob and len(given) != len(parts)):
+        return False
+    last = len(parts) - 1
+    return all(
+        p in (ANY, g) or (glob and i == last and g.startswith(p))
+        for i, (p, g) in enumerate(zip(parts, given, strict=False))
+    )
 
 
 def render(blocks: Sequence[Block], header: Sequence[str] = ()) -> str:
@@ -192,10 +211,16 @@ def render(blocks: Sequence[Block], header: Sequence[str] = ()) -> str:
 
 
 def _shortened(reasons: Sequence[str], most: int = 6) -> list[str]:
-    """At most `most` reason lines per block (a collection many objects share says so once)."""
-    if len(reasons) <= most:
-        return list(reasons)
-    return [*reasons[: most - 1], f"... and {len(reasons) - most + 1} more"]
+    """The reasons of one object on one line (`policy/x: compared, created, updated`); at most
+    `most` lines per block (a collection many objects share says so once)."""
+    by_subject: dict[str, list[str]] = {}
+    for reason in reasons:
+        subject, _, what = reason.partition(": ")
+        by_subject.setdefault(subject, []).append(what)
+    lines = [f"{subject}: {', '.join(whats)}" for subject, whats in by_subject.items()]
+    if len(lines) <= most:
+        return lines
+    return [*lines[: most - 1], f"... and {len(lines) - most + 1} more"]
 
 
 def policy_text(loaded: LoadedState, files: Sequence[str], name: str, allow_destroy: bool) -> str:

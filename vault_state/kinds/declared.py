@@ -220,7 +220,9 @@ class DeclaredKind:
     `read_path`: where an object is read, from its API path (a query Vault needs, or another endpoint).
     `read_all`: for a collection Vault returns whole in one GET and cannot LIST (sys/audit): it reads
     that GET and returns each object's fields by name. `warn`: the plan's warnings for a change.
-    `last_warning`: said on a delete that leaves the server none of this kind's objects."""
+    `last_warning`: said on a delete that leaves the server none of this kind's objects.
+    `unauthenticated`: the `exists_list` (or other sub-paths) Vault answers without a token: no
+    policy needs them (vault-state required-policy leaves them out)."""
 
     name: str
     prune_key: str
@@ -240,6 +242,7 @@ class DeclaredKind:
     read_all: ReadAll | None = None
     warn: Callable[[Change], list[str]] | None = None
     last_warning: str = ""
+    unauthenticated: frozenset[str] = frozenset()
 
     @property
     def section(self) -> str:
@@ -302,7 +305,7 @@ class DeclaredKind:
             return [reading(path, f"{self.name}: every one in one read") for _, path in self.place.listings(scope)]
         needs = [listing(path, f"{self.name}: the names (plan, prune)") for _, path in self.place.listings(scope)]
         needs += [listing(f"{rid.path}/{self.exists_list}", f"{rid}: whether it exists") for rid in mine
-                  if self.exists_list]
+                  if self.exists_list and self.exists_list not in self.unauthenticated]
         return needs + [reading(self.read_path(self.place.api_path(rid.path)), f"{rid}: compared") for rid in mine]
 
     def undeclared(self, scope: ReadScope) -> list[Resource]:

@@ -26,7 +26,7 @@ from vault_state.sensitive import reveal_all
 from vault_state.vault.connection import Connection
 from vault_state.vault.consistency import IndexTracker, active_address
 from vault_state.vault.parallel import DEFAULT_PARALLELISM, Workers
-from vault_state.vault.permissions import ForbiddenReads
+from vault_state.vault.permissions import ForbiddenReads, forbidden_or_api_error
 from vault_state.vault.retry import RetryPolicy, done_by_earlier_attempt, transient_reason
 
 Answer = tuple[int, dict[str, Any]]  # (HTTP status, parsed JSON body or {})
@@ -261,7 +261,9 @@ class Gateway:
         """Poll until a GET of the call's path answers 404: OpenBao deletes a namespace in the
         background and answers the DELETE with status "in-progress"."""
         waited, pause = 0.0, 0.1
-        while self.request("GET", call.path, namespace=call.namespace)[0] != 404:
+        while (answer := self.request("GET", call.path, namespace=call.namespace))[0] != 404:
+            if answer[0] == 403:  # the token may delete but not read: waiting would never end
+                _raise_for(answer[0], "GET", call.path, answer[1])
             if waited >= limit:
                 raise VaultApiError(call.method, call.path, 504, [f"still present {limit:.0f} s after the delete"])
             time.sleep(pause)
@@ -295,7 +297,7 @@ class NamespaceView:
 def _raise_for(status: int, method: str, path: str, payload: dict[str, Any]) -> None:
     if status < 400:
         return
-    raise VaultApiError(method, path, status, [clean_error(str(e)) for e in payload.get("errors") or []])
+    raise forbidden_or_api_error(method, path, status, [clean_error(str(e)) for e in payload.get("errors") or []])
 
 
 def clean_error(message: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from vault_state.errors import VaultStateError
+from vault_state.errors import VaultApiError, VaultStateError
 
 
 class PermissionsError(VaultStateError):
@@ -23,6 +23,29 @@ class PermissionsError(VaultStateError):
             f"permission denied: the token may not read {len(denied)} {noun} that vault-state needs:\n{lines}\n"
             "Give the token's policy read (and list) capability on them, or use another token."
         )
+
+
+CAPABILITIES_OF = {"GET": ("read",), "LIST": ("list",), "POST": ("create", "update"), "PUT": ("create", "update"),
+                   "PATCH": ("patch",), "DELETE": ("delete",)}
+"""The ACL capabilities a request takes, by method. A write is a create or an update to Vault
+(which one depends on the endpoint and on whether the object exists): vault-state creates and
+later updates the same paths, so it asks for both."""
+
+
+class Forbidden(VaultApiError):
+    """Vault refused a request with 403 "permission denied": the token's policies do not allow it."""
+
+    def __str__(self) -> str:
+        capabilities = " and ".join(CAPABILITIES_OF.get(self.method, ("the needed",)))
+        sudo = " (and sudo)" if needs_sudo(self.path) else ""
+        return (f"permission denied: the token may not {self.method} {self.path} (HTTP 403): its policy needs "
+                f"{capabilities}{sudo} on that path; `vault-state required-policy` prints the policy the file needs")
+
+
+def forbidden_or_api_error(method: str, path: str, status: int, messages: list[str]) -> VaultApiError:
+    """The error for Vault's answer: `Forbidden` for a 403 "permission denied"."""
+    denied = status == 403 and any("permission denied" in m for m in messages)
+    return (Forbidden if denied else VaultApiError)(method, path, status, messages)
 
 
 class ForbiddenReads:
