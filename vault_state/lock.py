@@ -125,6 +125,8 @@ class ApplyLock:
         if self.held is not None:
             self.release()
             return
+        if not self.pending_id:  # stopped before writing (the mount could not be made): nothing is ours
+            return
         holder, version = self._current()
         if holder is not None and self.pending_id and holder.id == self.pending_id:
             self._write({}, version)
