@@ -37,6 +37,7 @@ from vault_state.inventory import (
     ownership_of,
     read_inventories,
     record_apply,
+    relies_on_ownership,
     write_inventory,
 )
 from vault_state.kinds.facts import fact_reader
@@ -289,15 +290,10 @@ def cmd_plan(args: argparse.Namespace, io: Io) -> int:
     return 2 if args.detailed_exitcode and the_plan.has_changes else 0
 
 
-def _relies_on_ownership(state: StateFile) -> bool:
-    """The file names its stack, prunes what it owns or adopts: it needs the inventories."""
-    return "stack" in state.model_fields_set or bool(state.adopt) or "owned" in state.prune.model_dump().values()
-
-
 def _say_stack(io: Io, stack: dict[str, Any], state: StateFile) -> None:
     """The stack the plan is for, on stderr (stdout stays the plan itself), when the file relies on
     ownership; the JSON plan always has it as `stack`."""
-    if not _relies_on_ownership(state):
+    if not relies_on_ownership(state):
         return
     io.err.print(f"Stack: {stack['name']} (its inventory holds {stack['inventory_ids']} ids)",
                  markup=False, highlight=False)
@@ -506,7 +502,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool) -> tuple[Plan, LoadedSt
     with progress_bar(io.err, "reading", enabled=not quiet) as gateway.tracker, gateway.forbidden_reads_collected():
         moves = moves_of(loaded.state, loaded.source.locate)
         live = read_live(gateway, for_reading(desired, moves), loaded.state.prune, gateway.workers.limit)
-    inventories = read_inventories(gateway, needed=_relies_on_ownership(loaded.state))
+    inventories = read_inventories(gateway, needed=relies_on_ownership(loaded.state))
     ownership = ownership_of(gateway, loaded.state.stack, loaded.state.adopt, desired, inventories,
                              track=not args.no_fingerprints, resend=args.resend_write_only)
     _check_identity(loaded, gateway, live, local.state_bytes)

@@ -13,7 +13,7 @@ import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault_state import __version__
 from vault_state.apply import ApplyReport
@@ -28,6 +28,9 @@ from vault_state.vault.permissions import forbidden_or_api_error
 
 INVENTORY_DATA = f"{LOCK_MOUNT}/data/inventory"
 INVENTORY_LIST = f"{LOCK_MOUNT}/metadata/inventory"
+if TYPE_CHECKING:
+    from vault_state.spec.models import StateFile
+
 FINGERPRINT_KEY = "fingerprints"
 HMAC_PATH = f"{FINGERPRINT_MOUNT}/hmac/{FINGERPRINT_KEY}"
 
@@ -49,25 +52,38 @@ class Inventory:
         }
 
 
-def inventory_needs(stack: str, fingerprinted: bool) -> list[Need]:
-    """What reading every stack's inventory, writing this stack's, and (`fingerprinted`: the file
-    has write-only values) fingerprinting them asks for (vault-state required-policy)."""
-    needs = [
+def relies_on_ownership(state: StateFile) -> bool:
+    """The file names its stack, prunes what it owns or adopts: it needs the inventories."""
+    return "stack" in state.model_fields_set or bool(state.adopt) or "owned" in state.prune.model_dump().values()
+
+
+def inventory_needs(state: StateFile, fingerprinted: bool) -> list[Need]:
+    """What writing this stack's inventory, reading every stack's (when the file relies on
+    ownership: else a plan goes without them) and (`fingerprinted`: the file has write-only values)
+    fingerprinting them asks for (vault-state required-policy)."""
+    stack = state.stack
+    why = f"inventory of stack {stack}: what it owns, recorded after every apply"
+    if not relies_on_ownership(state):
+        return [Need(f"{INVENTORY_DATA}/{stack}", ("create", "update"), why), *_fingerprint_needs(fingerprinted)]
+    return [
         listing(INVENTORY_LIST, "inventories: the stacks that have one"),
         reading(f"{INVENTORY_DATA}/{ANY}", "inventories of the other stacks: what they own is not ours"),
-        Need(f"{INVENTORY_DATA}/{stack}", ("create", "read", "update"), f"inventory of stack {stack}: "
-             "what it owns, recorded after every apply"),
+        Need(f"{INVENTORY_DATA}/{stack}", ("create", "read", "update"), why),
+        *_fingerprint_needs(fingerprinted),
     ]
-    if fingerprinted:
-        why = "fingerprints of write-only values"
-        needs += [
-            reading("sys/mounts", f"{why}: whether their transit mount exists"),
-            Need(f"sys/mounts/{FINGERPRINT_MOUNT}", ("create", "update"), f"{why}: their transit mount, made once"),
-            Need(f"{FINGERPRINT_MOUNT}/keys/{FINGERPRINT_KEY}", ("create", "read", "update"),
-                 f"{why}: the HMAC key, made once, never exported"),
-            Need(HMAC_PATH, ("create", "update"), f"{why}: HMACs computed by the server"),
-        ]
-    return needs
+
+
+def _fingerprint_needs(fingerprinted: bool) -> list[Need]:
+    if not fingerprinted:
+        return []
+    why = "fingerprints of write-only values"
+    return [
+        reading("sys/mounts", f"{why}: whether their transit mount exists"),
+        Need(f"sys/mounts/{FINGERPRINT_MOUNT}", ("create", "update"), f"{why}: their transit mount, made once"),
+        Need(f"{FINGERPRINT_MOUNT}/keys/{FINGERPRINT_KEY}", ("create", "read", "update"),
+             f"{why}: the HMAC key, made once, never exported"),
+        Need(HMAC_PATH, ("create", "update"), f"{why}: HMACs computed by the server"),
+    ]
 
 
 def read_inventories(gateway: Gateway, needed: bool = True) -> dict[str, Inventory]:

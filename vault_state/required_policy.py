@@ -59,9 +59,12 @@ def required_blocks(loaded: LoadedState, allow_destroy: bool = False) -> list[Bl
     desired = build_desired(loaded, {}, _Unread(loaded.base_dir, {}, loaded.source))
     moves = moves_of(loaded.state, loaded.source.locate)
     state = loaded.state
-    needs: list[Need] = [*lock_needs(), *inventory_needs(state.stack, any(r.write_only for r in desired.values()))]
+    needs: list[Need] = [*lock_needs(), *inventory_needs(state, any(r.write_only for r in desired.values()))]
+    read_in = {"", *(rid.namespace for rid in desired)}  # as read_live: where the file declares something
     for namespace, sections, _ in walk_sections(state):
-        local = {rid.local(): r for rid, r in desired.items() if rid.namespace == namespace}
+        if namespace not in read_in:
+            continue
+        local = {rid.local(): replace(r, id=rid.local()) for rid, r in desired.items() if rid.namespace == namespace}
         read = {rid.local(): r for rid, r in for_reading(desired, moves).items() if rid.namespace == namespace}
         scope = ReadScope(read, state.prune, dict(read))  # as if the server had every declared object
         kinds = [k for k in KINDS if not (namespace and k.name in ROOT_ONLY)]
@@ -73,7 +76,8 @@ def required_blocks(loaded: LoadedState, allow_destroy: bool = False) -> list[Bl
                     if BY_NAME[r.id.kind].deletable(r)]
         changes += [c for m in moves if m.new.namespace == namespace for c in _move_changes(m, desired, read)]
         found += [n for change in changes for n in _call_needs(change)]
-        needs += [replace(n, path=_join(namespace, n.path)) for n in found]
+        needs += [replace(n, path=_join(namespace, n.path), why=f"{namespace}:{n.why}" if namespace else n.why)
+                  for n in found]
     return _blocks(needs)
 
 
@@ -141,7 +145,8 @@ def _needs_of(call: Call, change: Change) -> Iterable[Need]:
     why = f"{change.id}: {_verb(change, call)}"
     yield Need(_join(call.namespace, call.path.partition("?")[0]), CAPABILITIES_OF[call.method], why)
     for path in waits_read(call):
-        yield reading(_join(call.namespace, path), f"{change.id}: {_verb(change, call)}, waited for")
+        what = "move" if call.until_moved else "delete"
+        yield reading(_join(call.namespace, path), f"{change.id}: read until the {what} is done")
     for fact in facts_in(call.body or {}):
         at = read_at(fact)
         if at is not None:
@@ -150,9 +155,9 @@ def _needs_of(call: Call, change: Change) -> Iterable[Need]:
 
 def _verb(change: Change, call: Call) -> str:
     if change.action is Action.DELETE:
-        return "moved away (deleted)" if change.moved_to else "pruned"
+        return "deleted after its move" if change.moved_to else "deleted by prune"
     if change.action is Action.MOVE:
-        return "moved" if call.path.startswith("sys/remount") else "updated after its move"
+        return "moved" if call.until_moved else "updated after its move"
     return {Action.CREATE: "created", Action.UPDATE: "updated", Action.REPLACE: "replaced"}[change.action]
 
 
@@ -170,12 +175,15 @@ def _blocks(needs: Iterable[Need]) -> list[Block]:
         if needs_sudo(path):
             caps.add("sudo")
     # A path a `+` block already allows with every capability it needs is left to that block (without
-    # its own, Vault applies the `+` one): one block fewer, the same rights.
+    # its own, Vault applies the `+` one): one block fewer, the same rights. Only when no other `+`
+    # block matches it: Vault would apply the one it ranks first, and a LIST is matched as `path/`,
+    # which `path/+` matches (an empty last segment) and outranks `+/path`.
     wild = [path for path in by_path if ANY in path.split("/")]
     for path in [p for p in by_path if p not in wild]:
         caps, reasons = by_path[path]
-        cover = next((w for w in wild if matches(w, path) and caps <= by_path[w][0]), None)
-        if cover is not None:
+        covers = [w for w in wild if matches(w, path) or matches(w, f"{path}/")]
+        cover = covers[0] if len(covers) == 1 and matches(covers[0], path) else None
+        if cover is not None and caps <= by_path[cover][0]:
             by_path[cover][1].update(reasons)
             del by_path[path]
     return [Block(path, _ordered(caps), tuple(sorted(reasons))) for path, (caps, reasons) in sorted(by_path.items())]
@@ -231,6 +239,7 @@ def policy_text(loaded: LoadedState, files: Sequence[str], name: str, allow_dest
         f"{name}: the ACL policy vault-state needs to plan and apply {', '.join(files)} (stack {loaded.state.stack})",
         f"Made by: {command}",
         "Paths are relative to the namespace vault-state connects to (--namespace): write the policy there.",
-        "Regenerate it when the file changes; `+` stands for any name (an object prune may delete).",
+        "Regenerate it when the file changes. Each block says why: `compared` (plan reads it), `created`,",
+        "`updated` (apply writes it), `deleted by prune`; `+` stands for any name (one path segment).",
     ]
     return render(required_blocks(loaded, allow_destroy), header)

@@ -86,11 +86,14 @@ class AuthRoleKind:
     def read_needs(self, scope: ReadScope) -> list[Need]:
         needs = [listing(base, f"{rid}: its roles' names") for rid, base in self._collections(scope)]
         for rid, role in scope.desired.items():
-            if rid.kind == self.name:
-                kind = auth_type(scope.desired[self.parent_of(rid)].values["type"])  # type: ignore[index]
-                needs.append(reading(role.api_path, f"{rid}: compared"))
-                needs += [reading(f"{role.api_path}/{sub.path}", f"{rid}: {', '.join(sub.fields)} compared")
-                          for sub in kind.sub_paths if any(f in role.values for f in sub.fields)]
+            method = scope.desired.get(ResourceId("auth_method", rid.path.rsplit("/", 1)[0]))
+            if rid.kind != self.name or method is None:
+                continue
+            kind = auth_type(method.values["type"])
+            path = f"auth/{method.id.path}/{kind.role_segment}/{rid.path.rsplit('/', 1)[1]}"  # as `read` lists it
+            needs.append(reading(path, f"{rid}: compared"))
+            needs += [reading(f"{path}/{sub.path}", f"{rid}: {', '.join(sub.fields)} compared")
+                      for sub in kind.sub_paths if any(f in role.values for f in sub.fields)]
         return needs
 
     def undeclared(self, scope: ReadScope) -> list[Resource]:

@@ -264,7 +264,7 @@ class AliasKind:
     def read_needs(self, scope: ReadScope) -> list[Need]:
         if not scope.needs(self.name, self.prune_key):
             return []
-        why = f"{self.owner} aliases: their names, {self.owner}s and auth methods"
+        why = f"{self.owner} aliases: listed with their {self.owner}s and auth methods"
         return [reading(f"identity/{self.owner}-alias/id?list=true", why),
                 reading(f"identity/{self.owner}/id?list=true", why), reading("sys/auth", why)]
 

@@ -74,7 +74,7 @@ class NamespaceKind:
             return []
         needs = [reading("sys/namespaces?list=true", "namespaces: the names and custom_metadata")]
         if pruned(scope, self.prune_key):  # what a namespace to delete holds (one level deep)
-            why = "a namespace prune deletes: what it holds"
+            why = f"namespace/{ANY}: what it holds, read before prune deletes it"
             needs += [reading(f"{ANY}/sys/mounts", why), reading(f"{ANY}/sys/auth", why),
                       listing(f"{ANY}/sys/policies/acl", why), reading(f"{ANY}/sys/namespaces?list=true", why)]
         return needs
