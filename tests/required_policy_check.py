@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +45,14 @@ class Namespaces:
         monkeypatch.setattr(Gateway, "request", recorded)
 
     def request(self, method: str, path: str, namespace: str, body: dict[str, object] | None = None) -> dict[str, Any]:
-        headers = {"X-Vault-Token": self.bao.token, "X-Vault-Namespace": namespace}
+        headers = {"X-Vault-Token": self.bao.token, **({"X-Vault-Namespace": namespace} if namespace else {})}
         response = requests.request(method, f"{self.bao.address}/v1/{path}", json=body, headers=headers, timeout=10)
         assert response.status_code < 400, (method, path, response.text)
         return dict(response.json()) if response.content else {}
 
     def fresh(self, policy: str, earlier: bool) -> tuple[str, str]:
         """(namespace, token): `earlier`: the namespace first gets EARLIER (applied by root) and OTHER."""
-        namespace = f"ns{next(_counter)}"
-        self.bao.request("POST", f"sys/namespaces/{namespace}")
+        namespace = self.place()
         if earlier:
             done = self.run(namespace, self.bao.token, "apply", "-f", str(self.files["earlier"]), "--auto-approve")
             assert done.code == 0, done.out[-1500:] + done.err
@@ -63,8 +63,15 @@ class Namespaces:
                                {"policies": ["vault-state"], "no_default_policy": True})
         return namespace, str(created["auth"]["client_token"])
 
+    def place(self) -> str:
+        """Where the next run goes: a new namespace."""
+        namespace = f"ns{next(_counter)}"
+        self.bao.request("POST", f"sys/namespaces/{namespace}")
+        return namespace
+
     def run(self, namespace: str, token: str, *args: str) -> Result:
-        return self.cli(*args, env={"VAULT_TOKEN": token, "VAULT_NAMESPACE": namespace, **self.env})
+        env = {"VAULT_ADDR": self.bao.address, "VAULT_TOKEN": token, "VAULT_NAMESPACE": namespace, **self.env}
+        return self.cli(*args, env=env)
 
     def apply(self, policy: str, earlier: bool) -> tuple[str, str, Result]:
         namespace, token = self.fresh(policy, earlier)
@@ -72,6 +79,35 @@ class Namespaces:
         state = str(self.files["state"])
         return namespace, token, self.run(namespace, token, "apply", "-f", state, "--auto-approve", "--allow-destroy",
                                           "--allow-mass-change")
+
+
+class Servers(Namespaces):
+    """A fresh dev server per run instead of a namespace, for the server-wide kinds (configured in
+    the root namespace only). The next server starts while a run goes on; old ones stop aside."""
+
+    def __init__(self, cli: Cli, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                 config_hcl: str = "") -> None:
+        self.config_hcl = config_hcl
+        self.pool = ThreadPoolExecutor(2, thread_name_prefix="servers")
+        self.spare = self.pool.submit(self._start)
+        self.servers: list[DevServer] = []
+        super().__init__(self.spare.result(), cli, files, monkeypatch, env)
+        self.spare = self.pool.submit(self._start)
+
+    def _start(self) -> DevServer:
+        server = DevServer(config_hcl=self.config_hcl).start()
+        self.servers.append(server)
+        return server
+
+    def place(self) -> str:
+        self.pool.submit(self.bao.stop)
+        self.bao, self.spare = self.spare.result(), self.pool.submit(self._start)
+        return ""
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        for server in self.servers:
+            server.stop()
 
 
 def required_policy(cli: Cli, state: Path) -> str:

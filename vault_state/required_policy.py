@@ -172,7 +172,7 @@ def _blocks(needs: Iterable[Need]) -> list[Block]:
         caps.update(need.capabilities)
         reasons.setdefault(need.why, None)
     for path, (caps, _) in by_path.items():
-        if needs_sudo(path):
+        if needs_sudo(path) or ("list" in caps and needs_sudo(f"{path}/")):  # a LIST is checked as `path/`
             caps.add("sudo")
     # A path a `+` block already allows with every capability it needs is left to that block (without
     # its own, Vault applies the `+` one): one block fewer, the same rights. Only when no other `+`

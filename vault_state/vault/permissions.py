@@ -37,7 +37,7 @@ class Forbidden(VaultApiError):
 
     def __str__(self) -> str:
         capabilities = " and ".join(CAPABILITIES_OF.get(self.method, ("the needed",)))
-        sudo = " (and sudo)" if needs_sudo(self.path) else ""
+        sudo = " (and sudo)" if needs_sudo(self.path if self.method != "LIST" else f"{self.path}/") else ""
         return (f"permission denied: the token may not {self.method} {self.path} (HTTP 403): its policy needs "
                 f"{capabilities}{sudo} on that path; `vault-state required-policy` prints the policy the file needs")
 
@@ -65,7 +65,7 @@ class ForbiddenReads:
             raise PermissionsError(sorted(self._denied, key=lambda e: e.split(" ", 1)[1]))
 
 
-ROOT_PROTECTED = ("sys/auth/", "sys/remount", "sys/audit", "sys/config/cors", "sys/config/auditing/",
+ROOT_PROTECTED = ("sys/auth/", "sys/remount", "sys/audit", "sys/audit/", "sys/config/cors", "sys/config/auditing/",
                   "sys/config/ui/headers/")
 """Vault's root-protected paths (and those under them, for a prefix ending in '/') among those
 vault-state uses: a policy must grant `sudo` on them besides the capability of the operation."""
