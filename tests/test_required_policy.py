@@ -10,8 +10,10 @@ import pytest
 from conftest import Cli, write_state
 from required_policy_check import Namespaces, blocks, check_enough_and_needed, required_policy
 
+from vault_state.required_policy import matches
 from vault_state.sandbox import DevServer
 from vault_state.spec.hcl_text import loads_hcl
+from vault_state.vault.permissions import needs_sudo
 
 PASSWORD = "alice-pw-7d1e"
 
@@ -165,3 +167,55 @@ def test_the_policy_is_valid_hcl_and_stable(cli: Cli, files: dict[str, Path]) ->
     assert parsed["sys/policies/acl/app-read"] == {"capabilities": ["create", "read", "update"]}
     assert parsed["sys/policies/acl/+"] == {"capabilities": ["delete"]}
     assert parsed["sys/auth/approle"] == {"capabilities": ["create", "update", "sudo"]}
+
+
+def test_the_docs_example_is_what_it_prints(offline_cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)
+    text = (root / "docs" / "permissions.md").read_text(encoding="utf-8")
+    example = text.split("```hcl\n", 1)[1].split("```\n", 1)[0]
+    assert example == required_policy(offline_cli, Path("examples/state.yaml"))
+
+
+def test_allow_destroy_adds_the_deletes_of_a_replace(offline_cli: Cli, files: dict[str, Path]) -> None:
+    plain = loads_hcl(required_policy(offline_cli, files["state"]))["path"]
+    result = offline_cli("required-policy", "-f", str(files["state"]), "--allow-destroy")
+    assert result.code == 0, result
+    destroying = loads_hcl(result.out)["path"]
+    assert plain["sys/mounts/kv"] == {"capabilities": ["create", "update"]}
+    assert destroying["sys/mounts/kv"] == {"capabilities": ["create", "update", "delete"]}
+    assert destroying["sys/auth/approle"] == {"capabilities": ["create", "update", "delete", "sudo"]}
+    assert destroying["identity/group/name/readers"] == {"capabilities": ["create", "read", "update", "delete"]}
+    assert set(destroying) == set(plain)
+
+
+def test_a_refused_write_names_its_method_and_path(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    """A write Vault refuses with 403: that change fails naming it, the apply stops, no traceback."""
+    state = write_state(tmp_path, "version: 1\npolicies:\n  p1: 'path \"a\" { capabilities = [\"read\"] }'\n")
+    policy = required_policy(cli, state).replace(
+        'path "sys/policies/acl/p1" {\n  capabilities = ["create", "read", "update"]',
+        'path "sys/policies/acl/p1" {\n  capabilities = ["read"]',
+    )
+    bao.request("POST", "sys/policies/acl/vault-state", {"policy": policy})
+    token = bao.request("POST", "auth/token/create", {"policies": ["vault-state"], "no_default_policy": True})
+    result = cli("apply", "-f", str(state), "--auto-approve", env={"VAULT_TOKEN": token.json()["auth"]["client_token"]})
+    assert result.code == 1
+    assert "  FAILED   policy/p1: permission denied: the token may not PUT sys/policies/acl/p1 (HTTP 403): its " \
+           "policy needs create and update on that path; `vault-state required-policy` prints the policy the file " \
+           "needs\n" in result.out
+    assert result.err.endswith(
+        "error: apply failed: 0 applied, 1 failed, 0 not applied. Fix the cause and run apply again to converge.\n")
+    assert "Traceback" not in result.out + result.err
+
+
+def test_vault_acl_matching_and_sudo() -> None:
+    assert matches("sys/policies/acl/+", "sys/policies/acl/x")
+    assert not matches("sys/policies/acl/+", "sys/policies/acl/x/y")
+    assert not matches("sys/policies/acl/+", "sys/policies/acl")
+    assert matches("sys/namespaces/+", "sys/namespaces/")  # a LIST is matched as `path/`: `+` takes ""
+    assert matches("+/sys/mounts", "team-a/sys/mounts")
+    assert matches("secret/data/*", "secret/data/a/b") and matches("secret/da*", "secret/data/a")
+    assert not matches("secret/data/*", "secret/metadata/a")
+    assert [needs_sudo(p) for p in ("sys/auth", "sys/auth/x", "team-a/sys/auth/x/tune", "sys/mounts/x",
+                                    "sys/audit", "sys/config/ui/headers/", "sys/config/ui/headers")] == [
+        False, True, True, False, True, True, False]

@@ -68,7 +68,7 @@ from vault_state.progress import progress_bar
 from vault_state.render.json import plan_document
 from vault_state.render.markdown import plan_markdown
 from vault_state.render.text import Line, apply_lines, plan_lines
-from vault_state.required_policy import policy_text
+from vault_state.required_policy import DEFAULT_NAME, policy_text
 from vault_state.spec.loader import LoadedState
 from vault_state.spec.many import load_states
 from vault_state.spec.models import StateFile
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     adopt.add_argument("--all", action="store_true", help="every object the file declares that the server has")
     required = sub.add_parser("required-policy", parents=flags,
                               help="print the ACL policy a token needs to plan and apply the file, without a server")
-    required.add_argument("--name", default="vault-state",
+    required.add_argument("--name", default=DEFAULT_NAME,
                           help="the policy's name, in its header (default: vault-state)")
     required.add_argument("--allow-destroy", action="store_true",
                           help="also grant the deletes a replace makes (what apply --allow-destroy allows)")

@@ -31,6 +31,7 @@ from vault_state.spec.types import SourceValue
 from vault_state.vault.gateway import waits_read
 from vault_state.vault.permissions import CAPABILITIES_OF, needs_sudo
 
+DEFAULT_NAME = "vault-state"
 CAPABILITIES = ("create", "read", "update", "delete", "list", "sudo")
 """The order capabilities are printed in."""
 
@@ -233,13 +234,14 @@ def _shortened(reasons: Sequence[str], most: int = 6) -> list[str]:
 
 def policy_text(loaded: LoadedState, files: Sequence[str], name: str, allow_destroy: bool) -> str:
     """The whole output of `vault-state required-policy`: a header, then the blocks."""
-    command = " ".join(["vault-state required-policy", *(f"-f {f}" for f in files), f"--name {name}",
+    command = " ".join(["vault-state required-policy", *(f"-f {f}" for f in files),
+                        *([f"--name {name}"] if name != DEFAULT_NAME else []),
                         *(["--allow-destroy"] if allow_destroy else [])])
     header = [
-        f"{name}: the ACL policy vault-state needs to plan and apply {', '.join(files)} (stack {loaded.state.stack})",
-        f"Made by: {command}",
-        "Paths are relative to the namespace vault-state connects to (--namespace): write the policy there.",
-        "Regenerate it when the file changes. Each block says why: `compared` (plan reads it), `created`,",
-        "`updated` (apply writes it), `deleted by prune`; `+` stands for any name (one path segment).",
+        f'Policy "{name}": what vault-state needs to plan and apply {", ".join(files)} (stack {loaded.state.stack}).',
+        f"Made by `{command}`: run it again when the file changes.",
+        "Write it in the namespace vault-state connects to (--namespace): the paths are relative to it.",
+        "Each block says why: `compared` (plan reads it), `created` and `updated` (apply writes it),",
+        "`deleted by prune`; `+` in a path stands for any one name.",
     ]
     return render(required_blocks(loaded, allow_destroy), header)
