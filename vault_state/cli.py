@@ -194,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
                               help="print the ACL policy a token needs to plan and apply the file, without a server")
     required.add_argument("--name", default=DEFAULT_NAME,
                           help="the policy's name, in its header (default: vault-state)")
+    required.add_argument("--format", choices=("hcl", "yaml"), default="hcl",
+                          help="hcl (default), or yaml: a state file declaring the policy as --name")
+    required.add_argument("-o", "--output", metavar="FILE",
+                          help="write to FILE (after reading the files: it may be one of them)")
     required.add_argument("--allow-destroy", action="store_true",
                           help="also grant the deletes a replace makes (what apply --allow-destroy allows)")
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
@@ -234,8 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, io: Io) -> int:
-    """The command, under a token from --login (revoked at exit) when one is asked for."""
-    if not getattr(args, "login", None):
+    """The command, under a token from --login (revoked at exit) when one is asked for (required-policy
+    talks to no server: with --login, it grants what a run that logs in needs)."""
+    if not getattr(args, "login", None) or args.command == "required-policy":
         return COMMANDS[args.command](args, io)
     settings = LoginSettings(args.login, args.login_mount or "", args.login_role or "",
                              args.login_jwt_file or SERVICE_ACCOUNT_TOKEN)
@@ -414,7 +419,17 @@ def cmd_lint(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_required_policy(args: argparse.Namespace, io: Io) -> int:
-    sys.stdout.write(policy_text(_load(args, io), _files(args), args.name, args.allow_destroy))
+    try:
+        text = policy_text(_load(args, io), _files(args), args.name, args.allow_destroy, args.format, args.login or "")
+    except ValueError as exc:  # an invalid --name for a state file
+        raise ConfigurationError(f"--name: {exc}") from None
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise VaultStateError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     return 0
 
 

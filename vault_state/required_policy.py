@@ -27,8 +27,9 @@ from vault_state.sensitive import Sensitive
 from vault_state.spec.loader import LoadedState
 from vault_state.spec.models import walk_sections
 from vault_state.spec.sources import Resolver
-from vault_state.spec.types import SourceValue
+from vault_state.spec.types import SourceValue, check_name
 from vault_state.vault.gateway import waits_read
+from vault_state.vault.login import login_needs
 from vault_state.vault.permissions import CAPABILITIES_OF, needs_sudo
 
 DEFAULT_NAME = "vault-state"
@@ -55,12 +56,20 @@ class _Unread(Resolver):
         return Sensitive("") if secret or getattr(value, "sensitive", True) else ""
 
 
-def required_blocks(loaded: LoadedState, allow_destroy: bool = False) -> list[Block]:
-    """The policy's blocks, sorted by path: every request `plan` and `apply` of the file can send."""
+def required_blocks(
+    loaded: LoadedState, allow_destroy: bool = False, declaring: str = "", login: bool = False
+) -> list[Block]:
+    """The policy's blocks, sorted by path: every request `plan` and `apply` of the file can send;
+    `declaring`: a policy the file will also declare (the policy itself, kept beside the file);
+    `login`: the runs log in (--login), and renew and revoke their own token."""
     desired = build_desired(loaded, {}, _Unread(loaded.base_dir, {}, loaded.source))
+    if declaring:
+        rid = ResourceId("policy", declaring.lower())
+        desired.setdefault(rid, Resource(rid, {"policy": ""}))
     moves = moves_of(loaded.state, loaded.source.locate)
     state = loaded.state
     needs: list[Need] = [*lock_needs(), *inventory_needs(state, any(r.write_only for r in desired.values()))]
+    needs += login_needs() if login else []
     read_in = {"", *(rid.namespace for rid in desired)}  # as read_live: where the file declares something
     for namespace, sections, _ in walk_sections(state):
         if namespace not in read_in:
@@ -232,11 +241,16 @@ def _shortened(reasons: Sequence[str], most: int = 6) -> list[str]:
     return [*lines[: most - 1], f"... and {len(lines) - most + 1} more"]
 
 
-def policy_text(loaded: LoadedState, files: Sequence[str], name: str, allow_destroy: bool) -> str:
-    """The whole output of `vault-state required-policy`: a header, then the blocks."""
+def policy_text(
+    loaded: LoadedState, files: Sequence[str], name: str, allow_destroy: bool, output: str = "hcl", login: str = ""
+) -> str:
+    """The whole output of `vault-state required-policy`: a header, then the blocks; as HCL, or
+    (`output` "yaml") as a state file that declares the policy under `name`, to keep beside the
+    file it is made from (the paths do not depend on policy text: made again, it is the same)."""
     command = " ".join(["vault-state required-policy", *(f"-f {f}" for f in files),
                         *([f"--name {name}"] if name != DEFAULT_NAME else []),
-                        *(["--allow-destroy"] if allow_destroy else [])])
+                        *([f"--login {login}"] if login else []), *(["--allow-destroy"] if allow_destroy else []),
+                        *(["--format yaml"] if output == "yaml" else [])])
     header = [
         f'Policy "{name}": what vault-state needs to plan and apply {", ".join(files)} (stack {loaded.state.stack}).',
         f"Made by `{command}`: run it again when the file changes.",
@@ -244,4 +258,10 @@ def policy_text(loaded: LoadedState, files: Sequence[str], name: str, allow_dest
         "Each block says why: `compared` (plan reads it), `created` and `updated` (apply writes it),",
         "`deleted by prune`; `+` in a path stands for any one name.",
     ]
-    return render(required_blocks(loaded, allow_destroy), header)
+    if output == "hcl":
+        return render(required_blocks(loaded, allow_destroy, login=bool(login)), header)
+    check_name(name, "policy")
+    blocks = required_blocks(loaded, allow_destroy, declaring=name, login=bool(login))
+    body = render(blocks).splitlines()
+    lines = [*(f"# {line}" for line in header), "version: 1", "policies:", f"  {name}: |"]
+    return "\n".join([*lines, *(f"    {line}" if line else "" for line in body)]) + "\n"
