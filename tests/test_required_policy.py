@@ -24,7 +24,7 @@ version: 1
 stack: app
 prune: {secrets_engines: owned, transit_keys: owned, pki_roles: owned, policies: owned, auth_methods: owned,
         auth_roles: owned, identity_entities: owned, identity_entity_aliases: owned, identity_groups: owned,
-        token_roles: owned}
+        identity_group_aliases: owned, token_roles: owned}
 secrets_engines:
   kv:
     type: kv
@@ -77,6 +77,7 @@ identity:
       aliases: [{mount: userpass, name: alice}]
   groups:
     readers: {policies: [app-read], member_entities: [alice]}
+    ci-team: {type: external, policies: [ci], alias: {mount: approle, name: ci-team}}
 token_roles:
   deployer: {allowed_policies: [ci], orphan: true}
 """
@@ -138,6 +139,7 @@ identity:
   groups:
     readers: {policies: [ci]}
     old-group: {}
+    ci-team: {type: external, alias: {mount: approle, name: old-team}}
 token_roles:
   deployer: {allowed_policies: [app-read]}
   old: {}
