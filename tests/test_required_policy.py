@@ -206,6 +206,10 @@ def test_a_refused_write_names_its_method_and_path(cli: Cli, bao: DevServer, tmp
            "policy needs create and update on that path; `vault-state required-policy` prints the policy the file " \
            "needs\n" in result.out
     assert result.err.endswith(
+        "error: permission denied: the token may not write 1 path that vault-state needs:\n"
+        "  PUT sys/policies/acl/p1\n"
+        "Give the token's policy create and update (delete for a DELETE) on them, or use another token; "
+        "`vault-state required-policy` prints the policy the file needs.\n"
         "error: apply failed: 0 applied, 1 failed, 0 not applied. Fix the cause and run apply again to converge.\n")
     assert "Traceback" not in result.out + result.err
 

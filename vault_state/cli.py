@@ -78,7 +78,7 @@ from vault_state.vault.gateway import Gateway
 from vault_state.vault.login import METHODS as LOGIN_METHODS
 from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged_in
 from vault_state.vault.parallel import DEFAULT_PARALLELISM
-from vault_state.vault.permissions import Forbidden
+from vault_state.vault.permissions import Forbidden, forbidden_writes
 from vault_state.vault.reader import read_live
 from vault_state.vault.retry import RetryPolicy
 
@@ -659,6 +659,8 @@ def _report(report: ApplyReport, the_plan: Plan, io: Io) -> int:
         [(str(c.id), message) for c, message in report.failed],
         [str(c.id) for c in report.pending],
     ))
+    if report.forbidden:
+        io.err.print(f"error: {forbidden_writes(report.forbidden)}", style="bold red", markup=False, highlight=False)
     io.err.print(
         f"error: apply failed: {len(report.applied)} applied, {len(report.failed)} failed, "
         f"{len(report.pending)} not applied. Fix the cause and run apply again to converge.",

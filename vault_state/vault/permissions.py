@@ -42,6 +42,17 @@ class Forbidden(VaultApiError):
                 f"{capabilities}{sudo} on that path; `vault-state required-policy` prints the policy the file needs")
 
 
+def forbidden_writes(denied: list[str]) -> str:
+    """The apply's summary of the writes Vault refused with 403 (`METHOD path` each)."""
+    lines = "\n".join(f"  {entry}" for entry in denied)
+    noun = "path" if len(denied) == 1 else "paths"
+    return (
+        f"permission denied: the token may not write {len(denied)} {noun} that vault-state needs:\n{lines}\n"
+        "Give the token's policy create and update (delete for a DELETE) on them, or use another token; "
+        "`vault-state required-policy` prints the policy the file needs."
+    )
+
+
 def forbidden_or_api_error(method: str, path: str, status: int, messages: list[str]) -> VaultApiError:
     """The error for Vault's answer: `Forbidden` for a 403 "permission denied"."""
     denied = status == 403 and any("permission denied" in m for m in messages)
