@@ -16,6 +16,7 @@ from vault_state.plan.model import Action, Call, Change, Plan, ResourceId, Shown
 from vault_state.plan.moves import move_calls
 from vault_state.progress import Silent, Tracker
 from vault_state.vault.parallel import Workers
+from vault_state.vault.permissions import Forbidden
 
 
 @dataclass
@@ -26,6 +27,8 @@ class ApplyReport:
     warnings: list[tuple[Change, str]] = field(default_factory=list)
     shown: list[tuple[Change, str]] = field(default_factory=list)
     """Values of Vault's answers the output shows (`Call.show`), e.g. a generated public key."""
+    forbidden: list[str] = field(default_factory=list)
+    """`METHOD path` of each write Vault refused with 403 (the token's policy does not allow it)."""
 
     @property
     def ok(self) -> bool:
@@ -62,6 +65,8 @@ def apply_plan(
                 raise outcome.error
             if outcome.error is not None:
                 report.failed.append((change, str(outcome.error)))
+                if isinstance(outcome.error, Forbidden):
+                    report.forbidden.append(f"{outcome.error.method} {outcome.error.path}")
             elif not outcome.started:
                 report.pending.append(change)
             else:

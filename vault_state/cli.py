@@ -47,9 +47,11 @@ from vault_state.inventory import (
     ownership_of,
     read_inventories,
     record_apply,
+    relies_on_ownership,
     write_inventory,
 )
 from vault_state.kinds.facts import fact_reader
+from vault_state.kinds.identity import IDENTITY_LISTS
 from vault_state.kinds.registry import KINDS, ROOT_ONLY
 from vault_state.kube.settings import KubeSettings, connector
 from vault_state.kube.warnings import reviewer_warnings
@@ -77,6 +79,7 @@ from vault_state.progress import progress_bar
 from vault_state.render.json import plan_document
 from vault_state.render.markdown import plan_markdown
 from vault_state.render.text import Line, apply_lines, plan_lines
+from vault_state.required_policy import DEFAULT_NAME, policy_text
 from vault_state.spec.loader import LoadedState
 from vault_state.spec.many import load_states
 from vault_state.spec.models import StateFile
@@ -87,6 +90,7 @@ from vault_state.vault.gateway import Gateway
 from vault_state.vault.login import METHODS as LOGIN_METHODS
 from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged_in
 from vault_state.vault.parallel import DEFAULT_PARALLELISM
+from vault_state.vault.permissions import Forbidden, forbidden_writes
 from vault_state.vault.reader import read_live
 from vault_state.vault.retry import RetryPolicy
 from vault_state.watch import add_watch_flags
@@ -208,6 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     adopt = sub.add_parser("adopt", parents=flags, help="record existing objects the file declares as this stack's")
     adopt.add_argument("ids", nargs="*", metavar="ID", help="ids as the plan prints them")
     adopt.add_argument("--all", action="store_true", help="every object the file declares that the server has")
+    required = sub.add_parser("required-policy", parents=flags,
+                              help="print the ACL policy a token needs to plan and apply the file, without a server")
+    required.add_argument("--name", default=DEFAULT_NAME,
+                          help="the policy's name, in its header (default: vault-state)")
+    required.add_argument("--format", choices=("hcl", "yaml"), default="hcl",
+                          help="hcl (default), or yaml: a state file declaring the policy as --name")
+    required.add_argument("-o", "--output", metavar="FILE",
+                          help="write to FILE (after reading the files: it may be one of them)")
+    required.add_argument("--allow-destroy", action="store_true",
+                          help="also grant the deletes a replace makes (what apply --allow-destroy allows)")
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
     watcher = sub.add_parser("watch", parents=flags,
@@ -267,6 +281,8 @@ def _run(args: argparse.Namespace, io: Io) -> int:
     """The command, under a token from --login (revoked at exit) when one is asked for."""
     if args.command == "watch":  # logs in for each run: one token for days would outlive its TTL
         return cmd_watch(args, io)
+    if args.command == "required-policy":  # talks to no server: with --login, it grants what a login needs
+        return COMMANDS[args.command](args, io)
     with _logged_in(args):
         return COMMANDS[args.command](args, io)
 
@@ -386,12 +402,6 @@ def _apply_step(screen: Io) -> Step:
     return step
 
 
-def _relies_on_ownership(state: StateFile, desired: Mapping[ResourceId, Resource]) -> bool:
-    """The file names its stack, prunes what it owns or adopts: it needs the inventories."""
-    named = "stack" in state.model_fields_set or bool(state.adopt) or any(r.adopt for r in desired.values())
-    return named or "owned" in state.prune.model_dump().values()
-
-
 def cmd_apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | None = None) -> int:
     """Apply while holding the lock kept in Vault (vault_state/lock.py), released on every exit.
     `on_plan` is shown the plan apply computed (watch counts the changes applied)."""
@@ -455,8 +465,9 @@ def _apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | N
     try:  # after the report: a server that went away must not hide what was applied
         record_apply(gateway, owners.ownership, owners.inventories, the_plan, report, track)
     except VaultStateError as exc:
-        io.err.print(f"error: the inventory of stack {owners.ownership.stack} was not updated ({exc}); once the "
-                     "server answers, record the objects this apply wrote with `vault-state adopt ID...`",
+        when = "the token may write it" if isinstance(exc, Forbidden) else "the server answers"
+        io.err.print(f"error: the inventory of stack {owners.ownership.stack} was not updated ({exc}); once "
+                     f"{when}, record the objects this apply wrote with `vault-state adopt ID...`",
                      style="bold red", markup=False, highlight=False)
         return 1
     return _verify_after(args, io, loaded, gateway, code)
@@ -506,6 +517,21 @@ def cmd_lint(args: argparse.Namespace, io: Io) -> int:
     count = f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else "no warnings"
     io.err.print(f"{_shown(args)}: {count}", markup=False, highlight=False)
     return 1 if args.strict and warnings else 0
+
+
+def cmd_required_policy(args: argparse.Namespace, io: Io) -> int:
+    try:
+        text = policy_text(_load(args, io), _files(args), args.name, args.allow_destroy, args.format, args.login or "")
+    except ValueError as exc:  # an invalid --name for a state file
+        raise ConfigurationError(f"--name: {exc}") from None
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise VaultStateError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    return 0
 
 
 def cmd_export(args: argparse.Namespace, io: Io) -> int:
@@ -613,7 +639,7 @@ def _plan(args: argparse.Namespace, io: Io, quiet: bool, timings: dict[str, floa
                          inside=bool(gateway.connection.namespace))
     # Each namespace keeps the inventories of its own objects (docs/ownership.md#namespaces).
     inventories = read_inventories(gateway, {rid.namespace for rid in (*desired, *live)},
-                                   needed=_relies_on_ownership(loaded.state, desired))
+                                   needed=relies_on_ownership(loaded.state, desired))
     before_move = {new: old for old, new in remounts(moves, live).items()}
     previous = {str(rid): str(old) for rid in desired if (old := moved_id(rid, before_move)) is not None}
     ownership = ownership_of(gateway, loaded.state.stack, loaded.state.adopt, desired, inventories.stacks,
@@ -668,8 +694,8 @@ def _check_identity(loaded: LoadedState, gateway: Gateway, live: dict[ResourceId
     problems = check_identity_references(
         loaded.state, loaded.source,
         auth_mounts={rid.path for rid in live if rid.kind == "auth_method"},
-        entities=set(gateway.list("identity/entity/name")) if named else set(),
-        groups=set(gateway.list("identity/group/name")) if named else set(),
+        entities=set(gateway.list(IDENTITY_LISTS[0])) if named else set(),
+        groups=set(gateway.list(IDENTITY_LISTS[1])) if named else set(),
         lines=text.decode("utf-8", "replace").splitlines() if text else None,  # None: several files
     )
     if problems:
@@ -795,6 +821,8 @@ def _report(report: ApplyReport, the_plan: Plan, io: Io) -> int:
         [(str(c.id), message) for c, message in report.failed],
         [str(c.id) for c in report.pending],
     ))
+    if report.forbidden:
+        io.err.print(f"error: {forbidden_writes(report.forbidden)}", style="bold red", markup=False, highlight=False)
     io.err.print(
         f"error: apply failed: {len(report.applied)} applied, {len(report.failed)} failed, "
         f"{len(report.pending)} not applied. Fix the cause and run apply again to converge.",
@@ -811,6 +839,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], int]] = {
     "schema": cmd_schema,
     "export": cmd_export,
     "lint": cmd_lint,
+    "required-policy": cmd_required_policy,
     "inventory": cmd_inventory,
     "adopt": cmd_adopt,
     "verify": cmd_verify,

@@ -18,18 +18,21 @@ from typing import Any
 from vault_state import __version__
 from vault_state.apply import ApplyReport
 from vault_state.errors import VaultApiError, VaultStateError
+from vault_state.kinds.base import ANY, Need, listing, reading
 from vault_state.kinds.registry import BY_NAME
 from vault_state.plan.model import Action, Call, Change, Plan, Resource, ResourceId
 from vault_state.plan.moves import moved_id
 from vault_state.plan.ownership import Ownership, value_key
 from vault_state.plan.targets import TargetError, parse_target
 from vault_state.sensitive import Sensitive
-from vault_state.spec.models import Prune
+from vault_state.spec.models import Prune, StateFile
 from vault_state.spec.types import FINGERPRINT_MOUNT, LOCK_MOUNT
-from vault_state.vault.gateway import Gateway
+from vault_state.vault.gateway import Gateway, clean_error
+from vault_state.vault.permissions import forbidden_or_api_error
 
 INVENTORY_DATA = f"{LOCK_MOUNT}/data/inventory"
 INVENTORY_LIST = f"{LOCK_MOUNT}/metadata/inventory"
+
 FINGERPRINT_KEY = "fingerprints"
 HMAC_PATH = f"{FINGERPRINT_MOUNT}/hmac/{FINGERPRINT_KEY}"
 
@@ -70,6 +73,46 @@ class Inventory:
             }
             for namespace in sorted(ids.keys() | prints.keys())
         }
+
+
+def relies_on_ownership(state: StateFile, desired: Mapping[ResourceId, Resource]) -> bool:
+    """The file names its stack, prunes what it owns or adopts: it needs the inventories."""
+    named = "stack" in state.model_fields_set or bool(state.adopt) or any(r.adopt for r in desired.values())
+    return named or "owned" in state.prune.model_dump().values()
+
+
+def inventory_needs(stack: str, relies: bool, fingerprinted: bool, namespaces: Iterable[str] = ()) -> list[Need]:
+    """What writing this stack's inventory, reading every stack's (`relies`: the file relies on
+    ownership; else a plan goes without them) and (`fingerprinted`: the file has write-only values)
+    fingerprinting them asks for (vault-state required-policy). Each of `namespaces` (relative to
+    the connection's) keeps the part of its own objects, on a KV mount the first write there makes."""
+    needs = _fingerprint_needs(fingerprinted)
+    for namespace in sorted({"", *namespaces}):
+        at = f"{namespace}/" if namespace else ""
+        why = f"inventory of stack {stack}: what it owns, recorded after every apply"
+        mine = ("create", "read", "update") if relies else ("create", "update")
+        needs.append(Need(f"{at}{INVENTORY_DATA}/{stack}", mine, why))
+        if relies:
+            others = "inventories of the other stacks: what they own is not ours"
+            needs += [listing(f"{at}{INVENTORY_LIST}", "inventories: the stacks that have one"),
+                      reading(f"{at}{INVENTORY_DATA}/{ANY}", others)]
+        if namespace:
+            needs += [reading(f"{at}sys/mounts", "inventories: whether their mount exists in the namespace"),
+                      Need(f"{at}sys/mounts/{LOCK_MOUNT}", ("create", "update"), "inventories: their KV v2 mount")]
+    return needs
+
+
+def _fingerprint_needs(fingerprinted: bool) -> list[Need]:
+    if not fingerprinted:
+        return []
+    why = "fingerprints of write-only values"
+    return [
+        reading("sys/mounts", f"{why}: whether their transit mount exists"),
+        Need(f"sys/mounts/{FINGERPRINT_MOUNT}", ("create", "update"), f"{why}: their transit mount, made once"),
+        Need(f"{FINGERPRINT_MOUNT}/keys/{FINGERPRINT_KEY}", ("create", "read", "update"),
+             f"{why}: the HMAC key, made once, never exported"),
+        Need(HMAC_PATH, ("create", "update"), f"{why}: HMACs computed by the server"),
+    ]
 
 
 def _split(rid: str) -> tuple[str, str]:
@@ -211,7 +254,8 @@ def fingerprints(gateway: Gateway, values: Mapping[str, Sensitive]) -> dict[str,
     batch = [{"input": _encoded(key, values[key])} for key in keys]
     status, payload = gateway.request("POST", HMAC_PATH, {"batch_input": batch, "algorithm": "sha2-256"})
     if status >= 400:
-        raise VaultApiError("POST", HMAC_PATH, status, [str(e) for e in payload.get("errors") or []])
+        errors = [clean_error(str(e)) for e in payload.get("errors") or []]
+        raise forbidden_or_api_error("POST", HMAC_PATH, status, errors)
     results = (payload.get("data") or {}).get("batch_results") or []
     if len(results) != len(keys) or any("hmac" not in r for r in results):
         raise VaultStateError(f"{HMAC_PATH}: the server did not fingerprint every write-only value")

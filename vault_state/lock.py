@@ -26,13 +26,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vault_state.errors import VaultApiError, VaultStateError
+from vault_state.kinds.base import Need, reading
 from vault_state.plan.model import Call
 from vault_state.spec.types import LOCK_MOUNT
 from vault_state.vault.gateway import Gateway, clean_error
+from vault_state.vault.permissions import forbidden_or_api_error
 
 LOCK_DATA = f"{LOCK_MOUNT}/data/lock"
 DEFAULT_TTL = 3600  # a crashed apply's lock may be taken over after an hour (or force-unlocked at once)
 POLL = 0.5
+
+
+def lock_needs() -> list[Need]:
+    """What taking and releasing the lock asks for (vault-state required-policy)."""
+    return [
+        reading("sys/mounts", "apply lock: whether its mount exists"),
+        Need(f"sys/mounts/{LOCK_MOUNT}", ("create", "update"), "apply lock and inventories: their KV v2 mount, "
+             "made by the first apply"),
+        Need(LOCK_DATA, ("create", "read", "update"), "apply lock: taken and released with check-and-set"),
+    ]
 
 
 class LockError(VaultStateError):
@@ -113,6 +125,8 @@ class ApplyLock:
         if self.held is not None:
             self.release()
             return
+        if not self.pending_id:  # stopped before writing (the mount could not be made): nothing is ours
+            return
         holder, version = self._current()
         if holder is not None and self.pending_id and holder.id == self.pending_id:
             self._write({}, version)
@@ -159,7 +173,7 @@ class ApplyLock:
         if status == 400 and any("check-and-set" in e for e in errors):
             return None
         if status >= 400:
-            raise VaultApiError("POST", LOCK_DATA, status, errors)
+            raise forbidden_or_api_error("POST", LOCK_DATA, status, errors)
         return int((payload.get("data") or {}).get("version") or 0)
 
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from vault_state.kinds.base import ReadScope, VaultReader, data_of
+from vault_state.kinds.base import Need, ReadScope, VaultReader, data_of, reading
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import TopLevel
 from vault_state.plan.model import Action, Change, Resource
@@ -94,6 +94,11 @@ class AuditDeviceKind(DeclaredKind):
             have = {r.id for r in found}
             wanted = [rid for rid in scope.desired if rid.kind == self.name and rid not in have]
             yield from (Resource(rid, {}, managed_by=SERVER_CONFIG) for rid in wanted)
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        needs = super().read_needs(scope)
+        why = "audit devices: which ones the server's configuration file manages"
+        return [*needs, reading("sys/config/state/sanitized", why)] if needs else needs
 
 
 KIND = AuditDeviceKind(

@@ -11,12 +11,16 @@ from typing import Any
 
 from vault_state.kinds.auth import auth_type
 from vault_state.kinds.base import (
+    ANY,
+    Need,
     ReadScope,
     VaultReader,
     data_of,
     mount_data_loss,
     never_refused,
     no_parent,
+    pruned,
+    reading,
     strip_mount,
     touches,
 )
@@ -76,6 +80,16 @@ class AuthMethodKind:
             values = live_values(_AuthBase, {**mount, "tune": mount.get("config")})
             facts = {"accessor": mount.get("accessor", "")}  # assigned at enable time; aliases name it
             yield Resource(rid, {"type": mount.get("type", ""), **values}, facts=facts)
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        if not scope.needs(self.name, self.prune_key):
+            return []
+        configs = [rid for rid, r in scope.desired.items() if rid.kind == self.name and "config" in r.values]
+        return [reading("sys/auth", "auth methods: every mount, its tune and accessor"),
+                *(reading(f"auth/{rid.path}/config", f"{rid}: config compared") for rid in configs)]
+
+    def undeclared(self, scope: ReadScope) -> list[Resource]:
+        return [Resource(ResourceId(self.name, ANY), {})] if pruned(scope, self.prune_key) else []
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return [

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from vault_state.kinds.auth import CREATE_ONLY_ROLE_FIELDS, SUB_PATH_FIELDS, auth_type
 from vault_state.kinds.auth.shape import AuthType
-from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused
+from vault_state.kinds.base import ANY, Need, ReadScope, VaultReader, data_of, listing, never_refused, pruned, reading
 from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.values import kept_when_unset
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
@@ -79,6 +79,30 @@ class AuthRoleKind:
             yield Resource(rid, kind.role_quirk(rid.path.rsplit("/", 1)[1], values), api_path=path)
         if scope.prune.auth_roles:  # the others: their names are enough
             yield from (Resource(rid, {}, api_path=path) for rid, _, path in listed if rid not in scope.desired)
+
+    def _collections(self, scope: ReadScope) -> list[tuple[ResourceId, str]]:
+        """(auth method, the LIST path of its roles) of each auth method the file declares."""
+        methods = [(rid, r.values["type"]) for rid, r in scope.desired.items() if rid.kind == "auth_method"]
+        return [(rid, f"auth/{rid.path}/{auth_type(kind).role_segment}") for rid, kind in methods]
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        needs = [listing(base, f"{rid}: its roles' names") for rid, base in self._collections(scope)]
+        for rid, role in scope.desired.items():
+            method = scope.desired.get(ResourceId("auth_method", rid.path.rsplit("/", 1)[0]))
+            if rid.kind != self.name or method is None:
+                continue
+            kind = auth_type(method.values["type"])
+            path = f"auth/{method.id.path}/{kind.role_segment}/{rid.path.rsplit('/', 1)[1]}"  # as `read` lists it
+            needs.append(reading(path, f"{rid}: compared"))
+            needs += [reading(f"{path}/{sub.path}", f"{rid}: {', '.join(sub.fields)} compared")
+                      for sub in kind.sub_paths if any(f in role.values for f in sub.fields)]
+        return needs
+
+    def undeclared(self, scope: ReadScope) -> list[Resource]:
+        if not pruned(scope, self.prune_key):
+            return []
+        return [Resource(ResourceId(self.name, f"{rid.path}/{ANY}"), {}, api_path=f"{base}/{ANY}")
+                for rid, base in self._collections(scope)]
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return [

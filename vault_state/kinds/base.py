@@ -52,6 +52,35 @@ class ReadScope:
         )
 
 
+@dataclass(frozen=True)
+class Need:
+    """A path vault-state sends requests to (relative to the namespace it reads), the ACL
+    capabilities those requests take, and why: `vault-state required-policy` is made of these."""
+
+    path: str
+    capabilities: tuple[str, ...]
+    why: str
+
+
+def reading(path: str, why: str) -> Need:
+    """A GET; `?list=true` makes it a LIST to Vault's ACL, and the query is no part of the policy path."""
+    bare, _, query = path.partition("?")
+    return Need(bare, ("list",) if "list=true" in query else ("read",), why)
+
+
+def listing(path: str, why: str) -> Need:
+    return Need(path, ("list",), why)
+
+
+ANY = "+"
+"""The name of an object the file does not declare, in required-policy: `+` is one path segment to Vault's ACL."""
+
+
+def pruned(scope: ReadScope, prune_key: str) -> bool:
+    """Whether prune (`true` or `owned`) covers the kind."""
+    return bool(prune_key) and bool(getattr(scope.prune, prune_key, False))
+
+
 class Kind(Protocol):
     @property
     def name(self) -> str: ...
@@ -67,6 +96,16 @@ class Kind(Protocol):
         ...
 
     def read(self, vault: VaultReader, scope: ReadScope) -> Iterable[Resource]: ...
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        """What `read` asks for in `scope`, when the server has every object the file declares
+        (`scope.live` holds the desired objects): kept beside `read`, so they change together."""
+        ...
+
+    def undeclared(self, scope: ReadScope) -> list[Resource]:
+        """One object of this kind that a prune in `scope` may delete, named `+` (any name); []
+        when prune does not cover the kind. required-policy asks `calls` how it is deleted."""
+        ...
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]: ...
 

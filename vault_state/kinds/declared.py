@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from vault_state.kinds.base import ReadScope, VaultReader, data_of
+from vault_state.kinds.base import ANY, Need, ReadScope, VaultReader, data_of, listing, pruned, reading
 from vault_state.kinds.base import show_change as _pair
 from vault_state.kinds.places import EngineSingleton, Place, TopLevel, TopSingleton
 from vault_state.kinds.values import create_only, desired_values, field_specs, live_values, not_returned
@@ -54,7 +54,9 @@ class DeclaredKind:
     `read_path`: where an object is read, from its API path (a query Vault needs, or another endpoint).
     `read_all`: for a collection Vault returns whole in one GET and cannot LIST (sys/audit): it reads
     that GET and returns each object's fields by name. `warn`: the plan's warnings for a change.
-    `last_warning`: said on a delete that leaves the server none of this kind's objects."""
+    `last_warning`: said on a delete that leaves the server none of this kind's objects.
+    `unauthenticated`: the `exists_list` (or other sub-paths) Vault answers without a token: no
+    policy needs them (vault-state required-policy leaves them out)."""
 
     name: str
     prune_key: str
@@ -71,6 +73,7 @@ class DeclaredKind:
     read_all: ReadAll | None = None
     warn: Callable[[Change], list[str]] | None = None
     last_warning: str = ""
+    unauthenticated: frozenset[str] = frozenset()
 
     @property
     def section(self) -> str:
@@ -125,6 +128,24 @@ class DeclaredKind:
             yield Resource(rid, values, api_path=self.place.api_path(rid.path))
         # Objects the file does not declare are read for prune only: their names are enough.
         yield from (Resource(r, {}, api_path=self.place.api_path(r.path)) for r in ids if r not in scope.desired)
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        if not isinstance(self.place, TopSingleton) and not scope.needs(self.name, self.prune_key):
+            return []
+        mine = [rid for rid in scope.desired if rid.kind == self.name]
+        if self.read_all:  # the listing path answers every object at once
+            return [reading(path, f"{self.name}: every one in one read") for _, path in self.place.listings(scope)]
+        needs = [listing(path, f"{self.name}: the names (plan, prune)") for _, path in self.place.listings(scope)]
+        exists = self.place.exists_list if isinstance(self.place, EngineSingleton) else ""
+        needs += [listing(f"{rid.path}/{exists}", f"{rid}: whether it exists") for rid in mine
+                  if exists and exists not in self.unauthenticated]
+        return needs + [reading(self.read_path(self.place.api_path(rid.path)), f"{rid}: compared") for rid in mine]
+
+    def undeclared(self, scope: ReadScope) -> list[Resource]:
+        if self.place.single or not pruned(scope, self.prune_key):
+            return []
+        ids = [ResourceId(self.name, prefix + ANY) for prefix, _ in self.place.listings(scope)]
+        return [Resource(rid, {}, api_path=self.place.api_path(rid.path)) for rid in ids]
 
     def _parent_kept(self, rid: ResourceId, scope: ReadScope) -> bool:
         parent = self.parent_of(rid)

@@ -7,29 +7,33 @@ method's accessor (aliases, templated policies), an entity's or a group's id (al
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from vault_state.kinds.base import VaultReader, data_of
 from vault_state.plan.deferred import Fact
 
 
-def _accessor(vault: VaultReader, path: str) -> str | None:
-    mount = data_of(vault.read("sys/auth")).get(f"{path}/")
+def _accessor(data: dict[str, Any], path: str) -> str | None:
+    mount = data.get(f"{path}/")
     return mount.get("accessor") if isinstance(mount, dict) else None
 
 
-def _entity_id(vault: VaultReader, name: str) -> str | None:
-    return data_of(vault.read(f"identity/entity/name/{name}")).get("id")
+def _id(data: dict[str, Any], name: str) -> str | None:
+    return data.get("id")
 
 
-def _group_id(vault: VaultReader, name: str) -> str | None:
-    return data_of(vault.read(f"identity/group/name/{name}")).get("id")
-
-
-READERS: dict[tuple[str, str], Callable[[VaultReader, str], str | None]] = {
-    ("auth_method", "accessor"): _accessor,
-    ("identity_entity", "id"): _entity_id,
-    ("identity_group", "id"): _group_id,
+READERS: dict[tuple[str, str], tuple[Callable[[str], str], Callable[[dict[str, Any], str], str | None]]] = {
+    ("auth_method", "accessor"): (lambda path: "sys/auth", _accessor),
+    ("identity_entity", "id"): (lambda name: f"identity/entity/name/{name}", _id),
+    ("identity_group", "id"): (lambda name: f"identity/group/name/{name}", _id),
 }
+"""(kind, fact) -> (the path it is read at, from the object's path; the fact out of that answer)."""
+
+
+def read_at(fact: Fact) -> str | None:
+    """The path a fact is read at (None for a fact no reader knows)."""
+    reader = READERS.get((fact.of.kind, fact.name))
+    return reader[0](fact.of.path) if reader is not None else None
 
 
 def fact_reader(vault: VaultReader) -> Callable[[Fact, str], str | None]:
@@ -43,7 +47,7 @@ def fact_reader(vault: VaultReader) -> Callable[[Fact, str], str | None]:
         if (fact, namespace) not in found:
             reader = READERS.get((fact.of.kind, fact.name))
             inside = vault.within(namespace) if namespace else vault
-            value = reader(inside, fact.of.path) if reader is not None else None
+            value = reader[1](data_of(inside.read(reader[0](fact.of.path))), fact.of.path) if reader else None
             if value is None:
                 return None
             found[(fact, namespace)] = value

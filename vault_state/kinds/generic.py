@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, WithJsonSchema, model_validator
 
-from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, nothing_lost
+from vault_state.kinds.base import Need, ReadScope, VaultReader, data_of, never_refused, nothing_lost, reading
 from vault_state.kinds.generic_paths import check_path
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.sensitive import Sensitive, contains_sensitive
@@ -157,11 +157,26 @@ class GenericKind:
         """The declared paths only (a generic path cannot be listed); a path Vault answers 404 for
         is absent. Entries with `delete: true` are read only when prune covers the kind."""
         wanted = [scope.desired[rid] for rid in scope.desired if rid.kind == self.name]
-        wanted = [r for r in wanted if not r.absent or scope.prune.generic]
+        wanted = [r for r in wanted if (not r.absent or scope.prune.generic) and self._mount_live(r.id, scope)]
         responses = vault.read_many([r.api_path for r in wanted])
         for resource, raw in zip(wanted, responses, strict=True):
             if raw is not None:
                 yield Resource(resource.id, live_values(resource, data_of(raw)), api_path=resource.api_path)
+
+    def _mount_live(self, rid: ResourceId, scope: ReadScope) -> bool:
+        """Whether the path's mount may hold it: a mount the file declares and the server lacks is
+        created by this apply, and a read under it would wait out "no handler for route" retries."""
+        mount = self.parent_of(rid)
+        return mount is None or mount not in scope.desired or mount in scope.live
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        wanted = [r for rid, r in scope.desired.items() if rid.kind == self.name]
+        return [reading(r.api_path, f"{r.id}: compared") for r in wanted if not r.absent or scope.prune.generic]
+
+    def undeclared(self, scope: ReadScope) -> list[Resource]:
+        """Generic paths are never listed: prune deletes only the entries that say `delete: true`,
+        which are declared (their delete is asked for as such)."""
+        return []
 
     def parent_of(self, rid: ResourceId) -> ResourceId | None:
         """The mount the path is under, named by its first segment (`kv1/app`: secrets engine kv1;

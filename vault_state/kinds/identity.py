@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, nothing_lost, strip_mount
+from vault_state.kinds.base import (
+    ANY,
+    Need,
+    ReadScope,
+    VaultReader,
+    data_of,
+    never_refused,
+    nothing_lost,
+    pruned,
+    reading,
+    strip_mount,
+)
 from vault_state.kinds.declared import DeclaredKind
 from vault_state.kinds.places import Loc
 from vault_state.kinds.values import desired_values, live_values
@@ -26,6 +37,9 @@ from vault_state.spec.types import Strict, check_mount_path, check_name
 if TYPE_CHECKING:
     from vault_state.spec.models import Sections
     from vault_state.spec.sources import Resolver
+
+IDENTITY_LISTS = ("identity/entity/name", "identity/group/name")
+"""Listed before a plan when the file names entities or groups: the names it refers to must exist."""
 
 AuthPath = Annotated[str, AfterValidator(check_mount_path)]
 IdentityName = Annotated[str, AfterValidator(lambda name: check_name(name, "identity"))]
@@ -150,6 +164,13 @@ class GroupKind(DeclaredKind):
             yield Resource(ResourceId(self.name, name), live_values(Group, data), api_path=self.place.api_path(name))
         yield from (Resource(ResourceId(self.name, n), {}) for n in names if n not in wanted)
 
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        needs = super().read_needs(scope)
+        if any(rid.kind == self.name for rid in scope.desired):  # members are named through these
+            needs += [reading(f"{path}?list=true", "group members: their names")
+                      for path in ("identity/entity/id", "identity/group/id")]
+        return needs
+
     def warnings(self, change: Change) -> list[str]:
         if change.action is not Action.REPLACE:
             return []
@@ -241,6 +262,18 @@ class AliasKind:
                 continue  # aliases of entities and groups the file does not declare are left alone
             values = {"mount": mount, "name": raw.get("name", ""), "mount_accessor": raw["mount_accessor"]}
             yield Resource(rid, {**values, self.owner: owner}, facts={"id": alias_id})
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        if not scope.needs(self.name, self.prune_key):
+            return []
+        why = f"{self.owner} aliases: listed with their {self.owner}s and auth methods"
+        return [reading(f"identity/{self.owner}-alias/id?list=true", why),
+                reading(f"identity/{self.owner}/id?list=true", why), reading("sys/auth", why)]
+
+    def undeclared(self, scope: ReadScope) -> list[Resource]:
+        if not pruned(scope, self.prune_key):
+            return []
+        return [Resource(ResourceId(self.name, ANY), {}, facts={"id": ANY})]
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return []

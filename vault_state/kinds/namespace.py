@@ -14,7 +14,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, no_parent
+from vault_state.kinds.base import (
+    ANY,
+    Need,
+    ReadScope,
+    VaultReader,
+    data_of,
+    listing,
+    never_refused,
+    no_parent,
+    pruned,
+    reading,
+)
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.fields import sorted_map
 from vault_state.spec.types import FINGERPRINT_MOUNT, LOCK_MOUNT
@@ -61,6 +72,19 @@ class NamespaceKind:
             if rid not in scope.desired:  # to be pruned: what it holds, for the plan and for the deletes
                 values.update(contents(vault, name))
             yield Resource(rid, values)
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        if not scope.needs(self.name, self.prune_key):
+            return []
+        needs = [reading("sys/namespaces?list=true", "namespaces: the names and custom_metadata")]
+        if pruned(scope, self.prune_key):  # what a namespace to delete holds (one level deep)
+            why = f"namespace/{ANY}: what it holds, read before prune deletes it"
+            needs += [reading(f"{ANY}/sys/mounts", why), reading(f"{ANY}/sys/auth", why),
+                      listing(f"{ANY}/sys/policies/acl", why), reading(f"{ANY}/sys/namespaces?list=true", why)]
+        return needs
+
+    def undeclared(self, scope: ReadScope) -> list[Resource]:
+        return [Resource(ResourceId(self.name, ANY), {})] if pruned(scope, self.prune_key) else []
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return []

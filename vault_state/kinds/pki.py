@@ -239,6 +239,7 @@ ROOT = DeclaredKind(
     place=EngineSingleton("pki", ("pki", "root"), "config/issuers", exists_list="issuers"),
     calls_quirk=root_calls,
     # config/issuers answers {"default": ""} on a mount without an issuer: LIST issuers is empty until one exists.
+    unauthenticated=frozenset({"issuers"}),  # a pki mount lists its issuers to anyone, without a token
     notes=("an issuer exists on this mount: root's fields are not compared and no issuer is generated again",),
 )
 KINDS = (URLS, CRL, ROOT, ROLE)

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, no_parent, nothing_lost
+from vault_state.kinds.base import (
+    ANY,
+    Need,
+    ReadScope,
+    VaultReader,
+    data_of,
+    listing,
+    never_refused,
+    no_parent,
+    nothing_lost,
+    pruned,
+    reading,
+)
 from vault_state.plan.deferred import Deferred, Fact
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.fields import adopts
@@ -44,6 +56,14 @@ class PolicyKind:
         for name in names:
             rid = ResourceId(self.name, name)
             yield Resource(rid, {"policy": canonical_text(texts[name])} if name in texts else {})
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        mine = [rid for rid in scope.desired if rid.kind == self.name]
+        return [listing("sys/policies/acl", "policies: the names (plan, prune, policy names in roles)"),
+                *(reading(f"sys/policies/acl/{rid.path}", f"{rid}: compared") for rid in mine)]
+
+    def undeclared(self, scope: ReadScope) -> list[Resource]:
+        return [Resource(ResourceId(self.name, ANY), {})] if pruned(scope, self.prune_key) else []
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         return []

@@ -9,12 +9,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from vault_state.kinds.base import (
+    ANY,
+    Need,
     ReadScope,
     VaultReader,
     data_of,
     mount_data_loss,
     never_refused,
     no_parent,
+    pruned,
+    reading,
     strip_mount,
     touches,
 )
@@ -64,6 +68,16 @@ class SecretsEngineKind:
         for resource, raw in zip(kv2, vault.read_many([f"{r.id.path}/config" for r in kv2]), strict=True):
             resource.values["kv_config"] = kv_config_of(raw)
         yield from mounts
+
+    def read_needs(self, scope: ReadScope) -> list[Need]:
+        if not scope.needs(self.name, self.prune_key):
+            return []
+        kv2 = [rid for rid, r in scope.desired.items() if rid.kind == self.name and r.values["kv_config"] is not None]
+        return [reading("sys/mounts", "secrets engines: every mount and its tune"),
+                *(reading(f"{rid.path}/config", f"{rid}: kv_config compared") for rid in kv2)]
+
+    def undeclared(self, scope: ReadScope) -> list[Resource]:
+        return [Resource(ResourceId(self.name, ANY), {})] if pruned(scope, self.prune_key) else []
 
     def replace_reasons(self, before: Resource, after: Resource) -> list[str]:
         old, new = before.values, after.values

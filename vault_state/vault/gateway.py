@@ -26,7 +26,7 @@ from vault_state.sensitive import reveal_all
 from vault_state.vault.connection import Connection
 from vault_state.vault.consistency import IndexTracker, active_address
 from vault_state.vault.parallel import DEFAULT_PARALLELISM, Workers
-from vault_state.vault.permissions import ForbiddenReads
+from vault_state.vault.permissions import Forbidden, ForbiddenReads, forbidden_or_api_error
 from vault_state.vault.retry import RetryPolicy, done_by_earlier_attempt, transient_reason
 
 Answer = tuple[int, dict[str, Any]]  # (HTTP status, parsed JSON body or {})
@@ -163,9 +163,9 @@ class Gateway:
     def read(self, path: str, namespace: str = "") -> dict[str, Any] | None:
         """GET `path`; None when Vault answers 404."""
         status, payload = self.request("GET", path, namespace=namespace)
-        if status == 404 or self._forbidden_recorded(status, "GET", path):
+        if status == 404 or self._forbidden_recorded(status, "GET", path, namespace):
             return None
-        _raise_for(status, "GET", path, payload)
+        _raise_for(status, "GET", path, payload, namespace)
         return payload
 
     def read_many(self, paths: builtins.list[str], namespace: str = "") -> builtins.list[dict[str, Any] | None]:
@@ -182,9 +182,9 @@ class Gateway:
         """LIST `path`; [] when there is nothing (Vault answers 404). `patient=False`: a mount that
         does not answer is taken as absent at once, not waited for (a mount that may not exist)."""
         status, payload = self.request("LIST", path, namespace=namespace, patient=patient)
-        if status == 404 or self._forbidden_recorded(status, "LIST", path):
+        if status == 404 or self._forbidden_recorded(status, "LIST", path, namespace):
             return []
-        _raise_for(status, "LIST", path, payload)
+        _raise_for(status, "LIST", path, payload, namespace)
         keys: builtins.list[object] = (payload.get("data") or {}).get("keys") or []
         return [str(k) for k in keys]
 
@@ -215,17 +215,17 @@ class Gateway:
             collected, self.forbidden = self.forbidden, None
         collected.check()
 
-    def _forbidden_recorded(self, status: int, method: str, path: str) -> bool:
+    def _forbidden_recorded(self, status: int, method: str, path: str, namespace: str) -> bool:
         if status != 403 or self.forbidden is None:
             return False
-        self.forbidden.record(method, path)
+        self.forbidden.record(method, _joined(namespace, path))
         return True
 
     def execute(self, call: Call) -> builtins.list[str]:
         """Run one call; returns Vault's warnings for it, and the fields of its answer the call
         asks to show (as `Shown` lines)."""
         status, payload = self.request(call.method, call.path, call.body, call.namespace)
-        _raise_for(status, call.method, call.path, payload)
+        _raise_for(status, call.method, call.path, payload, call.namespace)
         if call.until_gone:
             self._wait_gone(call)
         data = payload.get("data")
@@ -244,7 +244,7 @@ class Gateway:
         waited, pause = 0.0, 0.1
         while True:
             status, payload = self.request("GET", f"sys/remount/status/{migration}", namespace=call.namespace)
-            _raise_for(status, "GET", f"sys/remount/status/{migration}", payload)
+            _raise_for(status, "GET", f"sys/remount/status/{migration}", payload, call.namespace)
             info = (payload.get("data") or {}).get("migration_info") or {}
             state = str(info.get("status", ""))
             if state == "success":
@@ -261,11 +261,18 @@ class Gateway:
         """Poll until a GET of the call's path answers 404: OpenBao deletes a namespace in the
         background and answers the DELETE with status "in-progress"."""
         waited, pause = 0.0, 0.1
-        while self.request("GET", call.path, namespace=call.namespace)[0] != 404:
+        while (answer := self.request("GET", call.path, namespace=call.namespace))[0] != 404:
+            if answer[0] == 403:  # the token may delete but not read: waiting would never end
+                _raise_for(answer[0], "GET", call.path, answer[1], call.namespace)
             if waited >= limit:
                 raise VaultApiError(call.method, call.path, 504, [f"still present {limit:.0f} s after the delete"])
             time.sleep(pause)
             waited, pause = waited + pause, min(pause * 2, 2.0)
+
+
+def waits_read(call: Call) -> builtins.list[str]:
+    """The paths `execute` polls after `call` (the two waits above), for vault-state required-policy."""
+    return ([call.path] if call.until_gone else []) + (["sys/remount/status/+"] if call.until_moved else [])
 
 
 class NamespaceView:
@@ -287,10 +294,20 @@ class NamespaceView:
         return NamespaceView(self.gateway, "/".join(p for p in (self.namespace, namespace) if p))
 
 
-def _raise_for(status: int, method: str, path: str, payload: dict[str, Any]) -> None:
+def _raise_for(status: int, method: str, path: str, payload: dict[str, Any], namespace: str = "") -> None:
+    """A refused request as an error naming it; a 403 names the path with the namespace it was sent in
+    (relative to the connection's): the path a policy there grants."""
     if status < 400:
         return
-    raise VaultApiError(method, path, status, [clean_error(str(e)) for e in payload.get("errors") or []])
+    messages = [clean_error(str(e)) for e in payload.get("errors") or []]
+    error = forbidden_or_api_error(method, path, status, messages)
+    if isinstance(error, Forbidden):
+        raise Forbidden(method, _joined(namespace, path), status, messages)
+    raise error
+
+
+def _joined(namespace: str, path: str) -> str:
+    return f"{namespace}/{path}" if namespace else path
 
 
 def clean_error(message: str) -> str:

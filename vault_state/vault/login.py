@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vault_state.errors import ConfigurationError, VaultApiError, VaultStateError
+from vault_state.kinds.base import Need
 from vault_state.sensitive import Sensitive
 from vault_state.vault.connection import Connection
 from vault_state.vault.gateway import Gateway
@@ -107,6 +108,14 @@ class Renewer:
             if status < 400:
                 self.renewals += 1
                 self.lease_seconds = int((payload.get("auth") or {}).get("lease_duration") or self.lease_seconds)
+
+
+def login_needs() -> list[Need]:
+    """What a run that logs in asks for with its own token (vault-state required-policy --login):
+    Vault's default policy grants both, a token without it needs them."""
+    why = "--login: the run's own token"
+    return [Need("auth/token/renew-self", ("update",), f"{why}, renewed during a long run"),
+            Need("auth/token/revoke-self", ("update",), f"{why}, revoked at exit")]
 
 
 def revoke(connection: Connection) -> None:
