@@ -217,7 +217,7 @@ def test_apply_targets_stops_at_a_failing_canary(offline_cli: Cli, fleet: Fleet)
     assert list(parts) == [f"=== prod-eu: {fleet.address(0)} ===", "Summary (3 targets):"]
     summary = parts["Summary (3 targets):"]
     assert summary[0] == "  target   result"
-    assert summary[1] == "  prod-eu  failed: GET sys/mounts: HTTP 403: permission denied"
+    assert summary[1] == "  prod-eu  failed: permission denied: the token may not GET sys/mounts (HTTP 403): its policy needs read on that path; `vault-state required-policy` prints the policy the file needs"
     assert summary[2:] == [
         "  prod-us  not run: an earlier target failed (--keep-going runs the rest)",
         "  staging  not run: an earlier target failed (--keep-going runs the rest)",

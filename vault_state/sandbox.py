@@ -118,9 +118,15 @@ class DevServer:
         raise RuntimeError("bao did not become ready within 30s")
 
     def request(self, method: str, path: str, body: dict[str, object] | None = None) -> requests.Response:
-        response = requests.request(
-            method, f"{self.address}/v1/{path}", json=body, headers={"X-Vault-Token": self.token}, timeout=10
-        )
+        for attempt in range(20):
+            # A KV v2 mount answers 400 "Upgrading from non-versioned to versioned data" for a moment
+            # after it is mounted; a loaded machine makes that moment long enough to be hit.
+            response = requests.request(
+                method, f"{self.address}/v1/{path}", json=body, headers={"X-Vault-Token": self.token}, timeout=10
+            )
+            if response.status_code != 400 or "Upgrading from non-versioned" not in response.text:
+                break
+            time.sleep(0.1 * (attempt + 1))
         if response.status_code >= 400 and response.status_code != 404:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
         return response
