@@ -326,6 +326,10 @@ ERRORS = {
     "empty": "empty.yaml:1:1: the targets file is empty; it must start with 'targets:'",
     "empty_files": "empty_files.yaml:5:12: files: name at least one file or directory",
     "files_not_list": "files_not_list.yaml:2:76: files: expected a list ([a, b] or '- item' lines)",
+    "login_bad_env_name": "login_bad_env_name.yaml:4:49: jwt_env: expected the name of an environment variable",
+    "login_env_and_file": "login_env_and_file.yaml:7:7: give 'secret_id_env' or 'secret_id_file', not both",
+    "login_key_of_other_method": "login_key_of_other_method.yaml:4:30: 'role' is for jwt and kubernetes logins, "
+                                 "not approle",
     "login_unknown_key": "login_unknown_key.yaml:4:26: unknown key 'rol'; did you mean 'role'?",
     "no_credential": "no_credential.yaml:2:9: how to get a token: give 'token_env' (the variable holding it) "
                      "or 'login'",

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vault_state.errors import ConfigurationError, InputError, VaultStateError, sort_diagnostics
-from vault_state.fleet.targets import Fleet, Target
+from vault_state.fleet.targets import Fleet, Target, TargetLogin
 from vault_state.vault.connection import connection_from
-from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, LoginSettings, logged_in
+from vault_state.vault.login import SERVICE_ACCOUNT_TOKEN, Credential, LoginSettings, logged_in
 
 CONCURRENCY = 4
 """Targets planned at once: each plan already runs its own reads in parallel (--parallelism)."""
@@ -92,12 +92,27 @@ def target_token(target: Target, env: Mapping[str, str]) -> Iterator[str]:
             raise ConfigurationError(f"the variable {target.token_env} (token_env) is not set or empty")
         yield token
         return
-    login = target.login
-    settings = LoginSettings(login.method, login.mount, login.role, login.jwt_file or SERVICE_ACCOUNT_TOKEN)
+    settings = login_settings(target.login)
     connection = connection_from(env, address=target.address, token="(login)", namespace=target.namespace,
                                  ca_cert=target.ca_cert or None)
     with logged_in(connection, settings, env) as secret:
         yield secret.reveal()
+
+
+def login_settings(login: TargetLogin) -> LoginSettings:
+    """The target's login: its own credentials where it names them, else those `--login` reads."""
+    def credential(env: str | None, file: str, default: str) -> Credential:
+        return Credential(file=file) if file else Credential(env=env or default)
+
+    jwt = None
+    if login.jwt_env or (login.jwt_file and login.method == "jwt"):
+        jwt = credential(login.jwt_env, login.jwt_file, "VAULT_JWT")
+    return LoginSettings(
+        login.method, login.mount, login.role, login.jwt_file or SERVICE_ACCOUNT_TOKEN,
+        role_id=credential(login.role_id_env, login.role_id_file, "VAULT_ROLE_ID"),
+        secret_id=credential(login.secret_id_env, login.secret_id_file, "VAULT_SECRET_ID"),
+        jwt=jwt,
+    )
 
 
 def target_arguments(args: argparse.Namespace, target: Target, token: str) -> argparse.Namespace:

@@ -27,12 +27,28 @@ EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
 class TargetLogin(Strict):
-    """`--login` for one target: the method, its role and auth mount, the service account token file."""
+    """`--login` for one target: the method, its role and auth mount, and where its own credentials are
+    (a variable or a file each; the variables `--login` reads when none is named)."""
 
     method: Literal["approle", "jwt", "kubernetes"] = Field(description=f"One of {', '.join(METHODS)}.")
     role: str = Field("", description="The role (jwt, kubernetes); default VAULT_LOGIN_ROLE.")
     mount: str = Field("", description="The auth mount; default: the method's name.")
-    jwt_file: str = Field("", description="kubernetes: the service account token file (relative to targets.yaml).")
+    role_id_env: EnvName | None = Field(None, description="approle: the variable holding the role ID.")
+    role_id_file: str = Field("", description="approle: the file holding the role ID.")
+    secret_id_env: EnvName | None = Field(None, description="approle: the variable holding the secret ID.")
+    secret_id_file: str = Field("", description="approle: the file holding the secret ID.")
+    jwt_env: EnvName | None = Field(None, description="jwt, kubernetes: the variable holding the JWT.")
+    jwt_file: str = Field("", description="jwt, kubernetes: the file holding the JWT (relative to targets.yaml).")
+
+
+# Which login keys each method reads; the others are refused, so a key meant for another method
+# cannot be silently ignored.
+_LOGIN_KEYS = {
+    "approle": ("role_id_env", "role_id_file", "secret_id_env", "secret_id_file"),
+    "jwt": ("role", "jwt_env", "jwt_file"),
+    "kubernetes": ("role", "jwt_env", "jwt_file"),
+}
+_ONE_OF = (("role_id_env", "role_id_file"), ("secret_id_env", "secret_id_file"), ("jwt_env", "jwt_file"))
 
 
 class Target(Strict):
@@ -88,9 +104,31 @@ def load_targets(path: Path) -> Fleet:
         model = TargetsFile.model_validate(data)
     except ValidationError as exc:
         raise InputError([_diagnostic(e, source) for e in exc.errors(include_url=False)]) from None
+    problems = [d for name, target in model.targets.items() for d in _login_problems(name, target, source)]
+    if problems:
+        raise InputError(problems)
     here = path.parent
     targets = {name: _relative(target, here) for name, target in model.targets.items()}
     return Fleet(path, targets)
+
+
+def _login_problems(name: str, target: Target, source: SourceMap) -> list[Diagnostic]:
+    """Login keys of another method, and a credential named twice (a variable and a file)."""
+    login = target.login
+    if login is None:
+        return []
+    given = login.model_fields_set
+    at = ("targets", name, "login")
+    problems = []
+    order = list(TargetLogin.model_fields)
+    for key in sorted(given - {"method", "mount"} - set(_LOGIN_KEYS[login.method]), key=order.index):
+        users = " and ".join(m for m, keys in _LOGIN_KEYS.items() if key in keys)
+        problems.append(Diagnostic(source.locate((*at, key), key=True),
+                                   f"'{key}' is for {users} logins, not {login.method}"))
+    for env, file in _ONE_OF:
+        if env in given and file in given:
+            problems.append(Diagnostic(source.locate((*at, file), key=True), f"give '{env}' or '{file}', not both"))
+    return problems
 
 
 def _as_targets(message: str) -> str:
@@ -106,8 +144,9 @@ def _relative(target: Target, here: Path) -> Target:
         return str(here / name) if name else ""
 
     login = target.login
-    if login is not None and login.jwt_file:
-        login = login.model_copy(update={"jwt_file": at(login.jwt_file)})
+    if login is not None:
+        login = login.model_copy(update={key: at(getattr(login, key))
+                                         for key in ("role_id_file", "secret_id_file", "jwt_file")})
     return target.model_copy(update={
         "ca_cert": at(target.ca_cert), "login": login,
         "files": [at(f) for f in target.files], "overlays": [at(f) for f in target.overlays],
@@ -126,6 +165,9 @@ _PATTERNS = {
     "[key]": "a target's name is letters, digits, '_', '.', '-'",
     "address": "expected an address such as https://vault.example.com:8200",
     "token_env": "expected the name of an environment variable",
+    "role_id_env": "expected the name of an environment variable",
+    "secret_id_env": "expected the name of an environment variable",
+    "jwt_env": "expected the name of an environment variable",
 }
 
 
