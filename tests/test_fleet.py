@@ -216,11 +216,11 @@ def test_apply_targets_stops_at_a_failing_canary(offline_cli: Cli, fleet: Fleet)
     parts = sections(result.out)
     assert list(parts) == [f"=== prod-eu: {fleet.address(0)} ===", "Summary (3 targets):"]
     summary = parts["Summary (3 targets):"]
-    assert summary[0] == "  target   result"
-    assert summary[1] == "  prod-eu  failed: GET sys/mounts: HTTP 403: permission denied"
+    assert summary[0] == "  target   add  change  destroy  result"
+    assert summary[1] == "  prod-eu    -       -        -  failed: GET sys/mounts: HTTP 403: permission denied"
     assert summary[2:] == [
-        "  prod-us  not run: an earlier target failed (--keep-going runs the rest)",
-        "  staging  not run: an earlier target failed (--keep-going runs the rest)",
+        "  prod-us    -       -        -  not run: an earlier target failed (--keep-going runs the rest)",
+        "  staging    -       -        -  not run: an earlier target failed (--keep-going runs the rest)",
     ]
     assert not any("apps/" in mounts(server) for server in fleet.servers)
     assert weak not in result.out + result.err
@@ -234,10 +234,10 @@ def test_apply_targets_keep_going_applies_the_others(offline_cli: Cli, fleet: Fl
     result = offline_cli("apply", "--targets", fleet.targets, "--auto-approve", "--keep-going", env=env)
     assert result.code == 1
     assert sections(result.out)["Summary (3 targets):"] == [
-        "  target   result",
-        f"  prod-eu  failed: cannot reach http://127.0.0.1:{closed}: connection refused",
-        "  prod-us  ok",
-        "  staging  ok",
+        "  target   add  change  destroy  result",
+        f"  prod-eu    -       -        -  failed: cannot reach http://127.0.0.1:{closed}: connection refused",
+        "  prod-us    4       0        0  ok",
+        "  staging    5       0        0  ok",
     ]
     assert read(fleet.servers[1], "sys/mounts/apps")["description"] == "production secrets"
     assert read(fleet.servers[2], "sys/mounts/apps")["description"] == "staging secrets"
@@ -256,6 +256,12 @@ def test_apply_targets_applies_every_target_in_order(offline_cli: Cli, fleet: Fl
     headings = [line for line in result.out.splitlines() if line.startswith("=== ")]
     assert headings == [f"=== {name}: {fleet.address(i)} ===" for i, name in enumerate(NAMES)]
     assert result.out.count("Apply complete! Resources:") == 3
+    assert sections(result.out)["Summary (3 targets):"] == [  # the counts of the plan each target applied
+        "  target   add  change  destroy  result",
+        "  prod-eu    4       0        0  ok",
+        "  prod-us    4       0        0  ok",
+        "  staging    5       0        0  ok",
+    ]
     assert [read(s, "sys/mounts/apps")["description"] for s in fleet.servers] == [
         "production secrets", "production secrets", "staging secrets"]
     assert offline_cli("plan", "--targets", fleet.targets, "--detailed-exitcode", env=fleet.env).code == 0
@@ -264,8 +270,8 @@ def test_apply_targets_applies_every_target_in_order(offline_cli: Cli, fleet: Fl
 def test_apply_targets_without_approval_refuses_at_the_first(offline_cli: Cli, fleet: Fleet) -> None:
     result = offline_cli("apply", "--targets", fleet.targets, env=fleet.env)
     assert result.code == 1
-    assert "  prod-eu  failed: refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve" \
-        in result.out
+    assert ("  prod-eu    4       0        0  failed: refusing to apply without confirmation: stdin is not a terminal; "
+            "pass --auto-approve") in result.out
     assert not any("apps/" in mounts(server) for server in fleet.servers)
 
 
@@ -284,7 +290,8 @@ def test_a_target_logs_in_with_approle(offline_cli: Cli, fleet: Fleet, tmp_path:
     env = {**fleet.env, "STAGING_TOKEN": "", "VAULT_ROLE_ID": role_id, "VAULT_SECRET_ID": secret_id}
     result = offline_cli("apply", "--targets", fleet.targets, "--only", "staging", "--auto-approve", env=env)
     assert result.code == 0, result.out + result.err
-    assert sections(result.out)["Summary (1 target):"] == ["  target   result", "  staging  ok"]
+    assert sections(result.out)["Summary (1 target):"] == ["  target   add  change  destroy  result",
+                                                          "  staging    5       0        0  ok"]
     assert read(server, "sys/mounts/apps")["description"] == "staging secrets"
     assert secret_id not in result.out + result.err
     # The login's token was revoked at the end: the role's tokens are all gone.

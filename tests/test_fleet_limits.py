@@ -66,3 +66,56 @@ def test_two_approle_targets_log_in_with_their_own_credentials(
     gone = offline_cli("plan", "--targets", fleet.targets, "--only", "prod-us", env=env)
     assert sections(gone.out)["Summary (1 target):"][1] == (
         "  prod-us    -       -        -  cannot read the role ID file fleet/us-role-id: No such file or directory")
+
+
+def _offline_fleet(tmp_path: Path) -> str:
+    """A fleet on disk only: staging's overlay has a lint warning, prod-us's an unknown key."""
+    files = {
+        "base/platform.yaml": "version: 1\nsecrets_engines:\n  apps: {type: kv, version: 2}\n",
+        "overlays/staging.yaml": "policies:\n  apps-reader: 'path \"apps/*\" { capabilities = [\"read\"] }'\n",
+        "overlays/prod-us.yaml": "secrets_engines:\n  apps: {descripton: prod}\n",
+        "targets.yaml": "targets:\n"
+                        "  staging: {address: 'http://127.0.0.1:1', token_env: T, files: [base/], "
+                        "overlays: [overlays/staging.yaml]}\n"
+                        "  prod-eu: {address: 'http://127.0.0.1:1', token_env: T, files: [base/]}\n"
+                        "  prod-us: {address: 'http://127.0.0.1:1', token_env: T, files: [base/], "
+                        "overlays: [overlays/prod-us.yaml]}\n",
+    }
+    for name, text in files.items():
+        (tmp_path / "fleet" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "fleet" / name).write_text(text)
+    return str(tmp_path / "fleet" / "targets.yaml")
+
+
+def test_validate_and_lint_targets_check_every_target_offline(offline_cli: Cli, tmp_path: Path) -> None:
+    targets = _offline_fleet(tmp_path)
+    here = tmp_path / "fleet"
+    validated = offline_cli("validate", "--targets", targets)  # no token, no server: nothing listens on :1
+    assert validated.code == 1
+    parts = sections(validated.out)
+    assert parts["=== staging: http://127.0.0.1:1 ==="] == [
+        f"{here}/base: valid (1 secrets engines, 1 policies, 0 auth methods, 0 roles)", ""]
+    assert parts["=== prod-us: http://127.0.0.1:1 ==="] == [
+        f"{here}/overlays/prod-us.yaml:2:10: unknown key 'descripton'; did you mean 'description'?", ""]
+    assert parts["Summary (3 targets):"] == [
+        "  target   result",
+        "  staging  valid",
+        "  prod-eu  valid",
+        "  prod-us  invalid: 1 error",
+    ]
+    linted = offline_cli("lint", "--targets", targets, "--only", "staging", "--only", "prod-eu", "--strict")
+    assert linted.code == 1  # staging's warning, with --strict
+    parts = sections(linted.out)
+    assert parts["=== staging: http://127.0.0.1:1 ==="] == [
+        f"{here}/overlays/staging.yaml:2:16: warning: policy 'apps-reader': path 'apps/*' is on KV v2 mount 'apps' "
+        "but lacks data/ or metadata/; KV v2 secrets are read at 'apps/data/*' [kv2-path-without-data]",
+        f"{here}/base: 1 warning", ""]
+    assert parts["Summary (2 targets):"] == [
+        "  target   result",
+        "  staging  1 warning (--strict)",
+        "  prod-eu  no warnings",
+    ]
+    assert offline_cli("lint", "--targets", targets, "--only", "staging").code == 0  # warnings alone: 0
+    assert offline_cli("validate", "--targets", targets, "--only", "prod-eu").code == 0
+    refused = offline_cli("lint", "--targets", targets, "-f", "x.yaml")
+    assert refused.err == f"error: --targets: -f cannot be given with it; each target's come from {targets}\n"

@@ -30,7 +30,7 @@ from vault_state.errors import (
 )
 from vault_state.export import export_state
 from vault_state.export_filter import parse_pattern
-from vault_state.fleet.commands import apply_targets, plan_targets
+from vault_state.fleet.commands import apply_targets, check_targets, plan_targets
 from vault_state.fleet.run import Outcome, Step
 from vault_state.inputs import read_local
 from vault_state.inventory import (
@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vault-state {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     flags = [_global_flags(True)]
-    sub.add_parser("validate", parents=flags, help="check the state file, without a server")
+    validate = sub.add_parser("validate", parents=flags, help="check the state file, without a server")
+    _fleet_flags(validate)
     plan = sub.add_parser("plan", parents=flags, help="show how the server differs from the file")
     plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     plan.add_argument("--json", action="store_true", help="print the plan as one JSON document (--format json)")
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     adopt.add_argument("--all", action="store_true", help="every object the file declares that the server has")
     lint = sub.add_parser("lint", parents=flags, help="warn about risky or mistaken settings, without a server")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
+    _fleet_flags(lint)
     return parser
 
 
@@ -254,6 +256,8 @@ def _run(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, io: Io) -> int:
+    if args.targets or args.only:
+        return check_targets(args, "validate", io.lines, _check_step(cmd_validate, verdict_on_stderr=False))
     loaded = _load(args, io)
     io.warn(check_policy_references(loaded.state, loaded.source, known=None))
     state = loaded.state
@@ -322,9 +326,24 @@ def _plan_step(args: argparse.Namespace, outcome: Outcome) -> None:
 
 
 def _apply_step(screen: Io) -> Step:
-    """apply --targets: one target's apply, printed as it goes (targets run one at a time)."""
+    """apply --targets: one target's apply, printed as it goes (targets run one at a time); the counts
+    of the plan it applied are kept for the summary."""
     def step(args: argparse.Namespace, outcome: Outcome) -> None:
-        outcome.code = cmd_apply(args, screen)
+        def planned(the_plan: Plan) -> None:
+            outcome.counts = the_plan.counts()
+        outcome.code = _apply_held(args, screen, planned)
+    return step
+
+
+def _check_step(command: Callable[[argparse.Namespace, Io], int], verdict_on_stderr: bool) -> Step:
+    """validate/lint --targets: one target's command, what it prints kept for its section (the
+    diagnostics first, then the verdict line)."""
+    def step(args: argparse.Namespace, outcome: Outcome) -> None:
+        out, err = StringIO(), StringIO()
+        quiet = Io(Console(file=out, width=1000, no_color=True), Console(file=err, width=1000, no_color=True))
+        outcome.code = command(args, quiet)
+        first, last = (out, err) if verdict_on_stderr else (err, out)
+        outcome.output = first.getvalue().splitlines() + last.getvalue().splitlines()
     return step
 
 
@@ -349,12 +368,17 @@ def cmd_apply(args: argparse.Namespace, io: Io) -> int:
     """Apply while holding the lock kept in Vault (vault_state/lock.py), released on every exit."""
     if args.targets or args.only or args.keep_going:
         return apply_targets(args, io.lines, _apply_step(io))
+    return _apply_held(args, io)
+
+
+def _apply_held(args: argparse.Namespace, io: Io, planned: Callable[[Plan], None] | None = None) -> int:
+    """apply under the lock; `planned` is told the plan before it is applied (or refused)."""
     try:
         timeout = to_seconds(args.lock_timeout)
     except ValueError as exc:
         raise ConfigurationError(f"--lock-timeout: {exc}") from None
     with held(ApplyLock(_lock_gateway(args)), timeout):
-        return _apply(args, io)
+        return _apply(args, io, planned)
 
 
 def cmd_force_unlock(args: argparse.Namespace, io: Io) -> int:
@@ -371,13 +395,15 @@ def _lock_gateway(args: argparse.Namespace) -> Gateway:
     return Gateway(connection, parallelism=1, retry=RetryPolicy.from_env(os.environ))
 
 
-def _apply(args: argparse.Namespace, io: Io) -> int:
+def _apply(args: argparse.Namespace, io: Io, planned: Callable[[Plan], None] | None = None) -> int:
     if args.planfile is not None:
         the_plan, loaded, gateway, owners = _saved_plan(args, io)
     else:
         the_plan, loaded, gateway, _, owners = _plan(args, io, quiet=False)
         _say_stack(io, owned_summary(owners.ownership, the_plan), loaded.state)
         io.lines(plan_lines(_document(the_plan, loaded, _target_note(args))))
+    if planned is not None:
+        planned(the_plan)
     track = not args.no_fingerprints
     if not the_plan.has_changes:
         record_apply(gateway, owners.ownership, owners.inventories, the_plan, ApplyReport(), track)  # adoptions
@@ -448,6 +474,8 @@ def cmd_adopt(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_lint(args: argparse.Namespace, io: Io) -> int:
+    if args.targets or args.only:
+        return check_targets(args, "lint", io.lines, _check_step(cmd_lint, verdict_on_stderr=True))
     loaded = _load(args, io, quiet=True)
     warnings = sort_diagnostics([*loaded.warnings, *lint_state(loaded.state, loaded.source)])
     for d in warnings:

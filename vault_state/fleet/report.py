@@ -38,13 +38,40 @@ def section_lines(outcome: Outcome) -> list[Line]:
 
 
 def summary_lines(outcomes: list[Outcome], plan: bool) -> list[Line]:
-    """One row per target: its counts (plan) or what became of it (apply), and its error."""
-    head = ["target", "add", "change", "destroy", "error"] if plan else ["target", "result"]
-    rows = [head] + [_row(o, plan) for o in outcomes]
+    """One row per target: its counts and its error (plan), or its counts and what became of it (apply)."""
+    head = ["target", "add", "change", "destroy", "error" if plan else "result"]
+    return _table(outcomes, head, [_row(o, plan) for o in outcomes], numbers=True)
+
+
+def check_text(outcomes: list[Outcome], command: str) -> list[Line]:
+    """validate/lint --targets: each target's diagnostics and verdict under its heading, then the summary."""
+    lines: list[Line] = []
+    for outcome in outcomes:
+        lines += [heading(outcome), *((line, "yellow") for line in outcome.output)]
+        lines += [(line, "red") for line in outcome.error.splitlines()]
+        lines.append(("", ""))
+    rows = [[o.name, _verdict(o, command)] for o in outcomes]
+    return lines + _table(outcomes, ["target", "result"], rows, numbers=False)
+
+
+def _verdict(outcome: Outcome, command: str) -> str:
+    if outcome.errors:
+        return f"invalid: {outcome.errors} error{'s' if outcome.errors != 1 else ''}"
+    if outcome.error:
+        return f"error: {outcome.error.splitlines()[0]}"
+    said = outcome.output[-1].rsplit(": ", 1)[-1] if outcome.output else ""  # "FILES: valid (...)", "FILES: 2 warnings"
+    if command == "validate":
+        warned = len(outcome.output) - 1
+        return "valid" + (f", {warned} warning{'s' if warned != 1 else ''}" if warned else "")
+    return said + (" (--strict)" if outcome.code else "")
+
+
+def _table(outcomes: list[Outcome], head: list[str], rows: list[list[str]], numbers: bool) -> list[Line]:
+    rows = [head, *rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines: list[Line] = [(f"Summary ({len(outcomes)} target{'s' if len(outcomes) != 1 else ''}):", "bold")]
     for index, row in enumerate(rows):
-        cells = [cell.rjust(width) if 0 < column < 4 and plan else cell.ljust(width)
+        cells = [cell.rjust(width) if 0 < column < 4 and numbers else cell.ljust(width)
                  for column, (cell, width) in enumerate(zip(row, widths, strict=True))]
         style = "bold" if index == 0 else "red" if outcomes[index - 1].code == 1 else ""
         lines.append(("  " + "  ".join(cells).rstrip(), style))
@@ -53,14 +80,17 @@ def summary_lines(outcomes: list[Outcome], plan: bool) -> list[Line]:
 
 def _row(outcome: Outcome, plan: bool) -> list[str]:
     error = outcome.error.splitlines()[0] if outcome.error else ""
-    if not plan:
-        result = NOT_RUN if not outcome.ran else f"failed: {error}" if error else "failed" if outcome.code else "ok"
-        return [outcome.name, result]
     counts = _counts(outcome)
-    return [outcome.name, *(str(counts[k]) if counts else "-" for k in ("add", "change", "destroy")), error]
+    numbers = [str(counts[k]) if counts else "-" for k in ("add", "change", "destroy")]
+    if plan:
+        return [outcome.name, *numbers, error]
+    result = NOT_RUN if not outcome.ran else f"failed: {error}" if error else "failed" if outcome.code else "ok"
+    return [outcome.name, *numbers, result]
 
 
 def _counts(outcome: Outcome) -> dict[str, int] | None:
+    if outcome.counts is not None:
+        return outcome.counts
     return dict(outcome.document["summary"]) if outcome.document is not None else None
 
 

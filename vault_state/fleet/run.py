@@ -37,6 +37,12 @@ class Outcome:
     """What the run said on stderr besides the error (warnings), shown in its section."""
     ran: bool = True
     """False: not run, because an earlier target failed (apply without --keep-going)."""
+    counts: dict[str, int] | None = None
+    """apply: the add/change/destroy counts of the plan it applied (or refused); None before planning."""
+    output: list[str] = field(default_factory=list)
+    """validate, lint: what the command printed for this target."""
+    errors: int = 0
+    """How many located problems `error` lists (an invalid file), 0 for any other error."""
 
 
 Step = Callable[[argparse.Namespace, Outcome], None]
@@ -76,11 +82,31 @@ def run_one(name: str, target: Target, args: argparse.Namespace, step: Step) -> 
     try:
         with target_token(target, os.environ) as token:
             step(target_arguments(args, target, token), outcome)
-    except InputError as exc:
-        outcome.code, outcome.error = 1, "\n".join(str(d) for d in sort_diagnostics(exc.diagnostics))
     except VaultStateError as exc:
-        outcome.code, outcome.error = exc.exit_code, str(exc)
+        _failed(outcome, exc)
     return outcome
+
+
+def check_all(fleet: Fleet, names: list[str], args: argparse.Namespace, step: Step) -> list[Outcome]:
+    """`step` for every target named, offline (no token, no server): validate and lint."""
+    outcomes = []
+    for name in names:
+        outcome = Outcome(name, fleet.targets[name])
+        try:
+            step(target_arguments(args, outcome.target, ""), outcome)
+        except VaultStateError as exc:
+            _failed(outcome, exc)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _failed(outcome: Outcome, exc: VaultStateError) -> None:
+    if isinstance(exc, InputError):
+        problems = sort_diagnostics(exc.diagnostics)
+        outcome.code, outcome.error = 1, "\n".join(str(d) for d in problems)
+        outcome.errors = sum(1 for d in problems if d.is_error)
+    else:
+        outcome.code, outcome.error = exc.exit_code, str(exc)
 
 
 @contextlib.contextmanager
