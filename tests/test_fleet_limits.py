@@ -4,6 +4,8 @@ comment, and a dead server that costs a bounded time (connect timeout, retry bud
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from conftest import Cli, read
@@ -119,3 +121,44 @@ def test_validate_and_lint_targets_check_every_target_offline(offline_cli: Cli, 
     assert offline_cli("validate", "--targets", targets, "--only", "prod-eu").code == 0
     refused = offline_cli("lint", "--targets", targets, "-f", "x.yaml")
     assert refused.err == f"error: --targets: -f cannot be given with it; each target's come from {targets}\n"
+
+
+def test_a_markdown_comment_too_long_for_github_cuts_the_largest_sections(
+        offline_cli: Cli, fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    """prod-eu plans 400 policies (a section longer than a whole comment), prod-us 150 (a section that
+    fits, but not beside prod-eu's): prod-eu's is cut, prod-us's and staging's are kept, and the summary
+    table has every count."""
+    rule = '    path "apps/data/team-{0}/{1}/*" {{ capabilities = ["read", "list"] }}\n'
+    for name, count in (("eu", 400), ("us", 150)):
+        policies = "".join(f"  team-{i}: |\n" + "".join(rule.format(i, j) for j in range(3)) for i in range(count))
+        (tmp_path / "fleet" / f"{name}.yaml").write_text(f"policies:\n{policies}")
+    targets = tmp_path / fleet.targets
+    targets.write_text(targets.read_text().replace("overlays: [overlays/prod.yaml]}\n  prod-us",
+                                                   "overlays: [overlays/prod.yaml, eu.yaml]}\n  prod-us")
+                       .replace("overlays: [overlays/prod.yaml]}\n  staging",
+                                "overlays: [overlays/prod.yaml, us.yaml]}\n  staging"))
+    whole = offline_cli("plan", "--targets", fleet.targets, "--only", "prod-eu", "--format", "json", env=fleet.env)
+    assert len(json.loads(whole.out)["targets"]["prod-eu"]["plan"]["changes"]) == 404
+    result = offline_cli("plan", "--targets", fleet.targets, "--format", "markdown", env=fleet.env)
+    assert result.code == 0, result.err
+    assert 40_000 < len(result.out) <= 65_536
+    top = result.out.split("<details>")[0]
+    assert top.split("\n\n")[1].splitlines()[2:] == [
+        "| `prod-eu` | 404 | 0 | 0 |  |", "| `prod-us` | 154 | 0 | 0 |  |", "| `staging` | 5 | 0 | 0 |  |"]
+    assert top.split("\n\n")[2] == (
+        "> [!NOTE]\n> This comment is cut to fit a GitHub comment (65,536 characters): the plans of `prod-eu` "
+        f"are left out. See them with `vault-state plan --targets {fleet.targets} --only NAME`, or the whole run "
+        "in the job's log.")
+    eu = result.out.split("<details>")[1]
+    size = re.search(r"This section \(([\d,]+) characters\)", eu)
+    assert size is not None and int(size.group(1).replace(",", "")) > 65_536
+    assert eu.startswith(f"<summary><b>prod-eu</b> ({fleet.address(0)}): 404 to add, 0 to change, 0 to destroy "
+                         "(cut)</summary>")
+    assert f"See it with `vault-state plan --targets {fleet.targets} --only prod-eu`." in eu
+    us = result.out.split("<details>")[2]  # kept whole: every policy's diff
+    assert us.count("#### `policy/team-") == 150
+    assert "`policy/team-149`" in us and "(cut)" not in us
+    assert "#### `policy/debug`" in result.out.split("<details>")[3]
+    # prod-eu alone, as the note says: its whole section is more than a comment holds, so it is cut too.
+    alone = offline_cli("plan", "--targets", fleet.targets, "--only", "prod-eu", "--format", "markdown", env=fleet.env)
+    assert len(alone.out) < 2_000 and "(cut)" in alone.out

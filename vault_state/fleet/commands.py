@@ -39,7 +39,7 @@ def plan_targets(args: argparse.Namespace, output: str, show: Printer, step: Ste
     if output == "json":
         sys.stdout.write(plan_json(outcomes))
     elif output == "markdown":
-        sys.stdout.write(plan_markdown_comment(outcomes))
+        sys.stdout.write(plan_markdown_comment(outcomes, f"vault-state plan --targets {args.targets}"))
     else:
         show(plan_text(outcomes))
     return worst_code(outcomes)

@@ -94,17 +94,57 @@ def _counts(outcome: Outcome) -> dict[str, int] | None:
     return dict(outcome.document["summary"]) if outcome.document is not None else None
 
 
-def plan_markdown_comment(outcomes: list[Outcome]) -> str:
-    """One Markdown document: the summary table on top, then a <details> section per target."""
+COMMENT_LIMIT = 65536
+"""GitHub refuses a pull-request comment longer than this many characters ("Body is too long")."""
+
+
+def plan_markdown_comment(outcomes: list[Outcome], rerun: str = "vault-state plan --targets FILE",
+                          limit: int = COMMENT_LIMIT) -> str:
+    """One Markdown document: the summary table on top, then a <details> section per target.
+
+    When it would be longer than `limit`, the largest sections are cut first, each replaced by a line
+    saying how long it was and the command (`rerun --only NAME`) that shows it, until the comment fits.
+    """
     rows = ["| target | add | change | destroy | error |", "|---|---:|---:|---:|---|"]
     for outcome in outcomes:
         counts = _counts(outcome)
         cells = [f"`{outcome.name}`", *(str(counts[k]) if counts else "" for k in ("add", "change", "destroy")),
                  _cell(outcome.error.splitlines()[0]) if outcome.error else ""]
         rows.append("| " + " | ".join(cells) + " |")
-    parts = [f"{TITLE}: {len(outcomes)} target{'s' if len(outcomes) != 1 else ''}", "\n".join(rows)]
-    parts += [_details(outcome) for outcome in outcomes]
-    return "\n\n".join(parts) + "\n"
+    head = [f"{TITLE}: {len(outcomes)} target{'s' if len(outcomes) != 1 else ''}", "\n".join(rows)]
+    details = [_details(outcome) for outcome in outcomes]
+    cut: list[int] = []
+
+    def text() -> str:
+        return "\n\n".join([*head, *_cut_note(outcomes, cut, details, rerun, limit), *details]) + "\n"
+
+    sizes = [len(d) for d in details]
+    for index in sorted(range(len(details)), key=lambda i: -sizes[i]):
+        if len(text()) <= limit:
+            break
+        cut.append(index)
+        details[index] = _cut_details(outcomes[index], sizes[index], rerun)
+    if len(text()) > limit:  # so many targets that even their cut sections do not fit: the table alone
+        details = []
+    return text()[:limit]  # the table itself too long: thousands of targets (the text plan has them all)
+
+
+def _cut_note(outcomes: list[Outcome], cut: list[int], details: list[str], rerun: str, limit: int) -> list[str]:
+    if not cut:
+        return []
+    names = ", ".join(f"`{outcomes[i].name}`" for i in sorted(cut))
+    shown = "" if details else " and every section below the table"
+    return [f"> [!NOTE]\n> This comment is cut to fit a GitHub comment ({limit:,} characters): the plans of "
+            f"{names}{shown} are left out. See them with `{rerun} --only NAME`, or the whole run in the job's log."]
+
+
+def _cut_details(outcome: Outcome, size: int, rerun: str) -> str:
+    counts = _counts(outcome)
+    said = (f"{counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy"
+            if counts is not None else "error" if outcome.error else "not planned")
+    return (f"<details><summary><b>{outcome.name}</b> ({_cell(outcome.target.address)}): {said} (cut)</summary>\n\n"
+            f"This section ({size:,} characters) was cut to fit the comment. See it with "
+            f"`{rerun} --only {outcome.name}`.\n\n</details>")
 
 
 def _details(outcome: Outcome) -> str:
