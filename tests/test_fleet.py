@@ -327,6 +327,9 @@ def test_fleet_flags_need_targets(offline_cli: Cli, command: list[str]) -> None:
 # targets file in tests/bad/targets -> its whole stderr
 ERRORS = {
     "bad_address": "bad_address.yaml:2:19: address: expected an address such as https://vault.example.com:8200",
+    "bad_connect_timeout": "bad_connect_timeout.yaml:5:22: connect_timeout: expected at least 1s",
+    "bad_retry_budget": "bad_retry_budget.yaml:5:19: retry_budget: invalid duration 'soon': use seconds (3600) or "
+                        "units s, m, h, d (90s, 1h30m, 7d)",
     "bad_login_method": "bad_login_method.yaml:4:21: method: expected one of approle, jwt, kubernetes",
     "bad_name": "bad_name.yaml:2:3: a target's name is letters, digits, '_', '.', '-'",
     "bad_token_env": "bad_token_env.yaml:2:57: token_env: expected the name of an environment variable",

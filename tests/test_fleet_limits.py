@@ -4,13 +4,19 @@ comment, and a dead server that costs a bounded time (connect timeout, retry bud
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from conftest import Cli, read
 from test_fleet import NAMES, Fleet, fleet, sections  # noqa: F401  (fleet: the three-server fixture)
 
+from vault_state.cli import main
 from vault_state.sandbox import DevServer
 
 ADMIN = 'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }'
@@ -162,3 +168,60 @@ def test_a_markdown_comment_too_long_for_github_cuts_the_largest_sections(
     # prod-eu alone, as the note says: its whole section is more than a comment holds, so it is cut too.
     alone = offline_cli("plan", "--targets", fleet.targets, "--only", "prod-eu", "--format", "markdown", env=fleet.env)
     assert len(alone.out) < 2_000 and "(cut)" in alone.out
+
+
+@contextlib.contextmanager
+def _dropping_port() -> Iterator[str]:
+    """An address whose connections are never accepted, as a host that is down or firewalled drops
+    them: a listening socket with a backlog of one, filled by a connection nobody accepts; the kernel
+    then drops every further SYN and the client waits for its connect timeout."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        host, port = listener.getsockname()
+        with socket.create_connection((host, port)):
+            yield f"http://{host}:{port}"
+
+
+def test_dead_targets_cost_their_connect_timeout_and_retry_budget(
+        offline_cli: Cli, fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    """prod-eu drops connections, prod-us is sealed (every request 503, retried): by default each
+    holds the fleet's plan 10 s or more (measured in docs/fleets.md); a target's own connect_timeout
+    and retry_budget, or the flags, bound them."""
+    fleet.servers[1].request("PUT", "sys/seal")
+    env = {k: v for k, v in fleet.env.items() if k != "VAULT_MAX_RETRIES"}  # retries as by default
+    targets = tmp_path / fleet.targets
+    with _dropping_port() as dead:
+        text = targets.read_text().replace(f"'{fleet.address(0)}'", f"'{dead}', connect_timeout: 2s")
+        targets.write_text(text.replace(f"'{fleet.address(1)}'", f"'{fleet.address(1)}', retry_budget: 1s"))
+        started = time.monotonic()
+        result = offline_cli("plan", "--targets", fleet.targets, env=env)
+        took = time.monotonic() - started
+        assert result.code == 1
+        summary = sections(result.out)["Summary (3 targets):"]
+        assert summary[:2] == ["  target   add  change  destroy  error",
+                               f"  prod-eu    -       -        -  cannot reach {dead}: timed out"]
+        assert re.fullmatch(r"  prod-us    -       -        -  \S+ sys/\S+: HTTP 503: Vault is sealed", summary[2])
+        assert summary[3] == "  staging    5       0        0"
+        assert 2 <= took < 6, took  # the targets run at once: the slowest, prod-eu's 2 s connect, and the plans
+        # The flags are the default of every target that does not set its own.
+        targets.write_text(text.replace(", connect_timeout: 2s", ""))
+        started = time.monotonic()
+        flagged = offline_cli("plan", "--targets", fleet.targets, "--connect-timeout", "1s", "--retry-budget", "1s",
+                              env=env)
+        took = time.monotonic() - started
+        summary = sections(flagged.out)["Summary (3 targets):"]
+        assert summary[1] == f"  prod-eu    -       -        -  cannot reach {dead}: timed out"
+        assert summary[2].endswith("HTTP 503: Vault is sealed")
+        assert 1 <= took < 5, took
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--connect-timeout", "0s", "expected at least 1s, got '0s'"),
+    ("--retry-budget", "soon", "invalid duration 'soon': use seconds (3600) or units s, m, h, d (90s, 1h30m, 7d)"),
+])
+def test_timeout_flags_are_checked(capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["plan", flag, value])
+    assert exited.value.code == 1
+    assert capsys.readouterr().err.endswith(f"error: argument {flag}: {message}\n")

@@ -132,10 +132,29 @@ def _global_flags(suppress: bool) -> _Parser:
                         help="do not verify the server's certificate (insecure)")
     parser.add_argument("--kube-context", default=default, metavar="NAME",
                         help="kubeconfig context for values and checks from the cluster (default: the current one)")
+    parser.add_argument("--connect-timeout", type=_timeout, metavar="DURATION", default=default,
+                        help="give up connecting to a server after this long (default: 10s)")
+    parser.add_argument("--retry-budget", type=_duration, metavar="DURATION", default=default,
+                        help="wait at most this long in all between retries of a request to a server that "
+                             "answers with errors (default: 10-21s; 0s: no retry)")
     parser.add_argument("--parallelism", type=_positive, metavar="N",
                         default=argparse.SUPPRESS if suppress else DEFAULT_PARALLELISM,
                         help=f"at most N requests in flight (default: {DEFAULT_PARALLELISM})")
     return parser
+
+
+def _duration(text: str) -> float:
+    try:
+        return float(to_seconds(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _timeout(text: str) -> float:
+    seconds = _duration(text)
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1s, got {text!r}")
+    return seconds
 
 
 def _positive(text: str) -> int:
@@ -249,7 +268,8 @@ def _run(args: argparse.Namespace, io: Io) -> int:
     settings = LoginSettings(args.login, args.login_mount or "", args.login_role or "",
                              args.login_jwt_file or SERVICE_ACCOUNT_TOKEN)
     connection = connection_from(os.environ, address=args.address, token="(login)", namespace=args.namespace,
-                                 ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None)
+                                 ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
+                                 connect_timeout=args.connect_timeout, retry_budget=args.retry_budget)
     with logged_in(connection, settings, os.environ) as token:
         args.token = token.reveal()
         return COMMANDS[args.command](args, io)
@@ -391,6 +411,7 @@ def _lock_gateway(args: argparse.Namespace) -> Gateway:
     connection = connection_from(
         os.environ, address=args.address, token=args.token, namespace=args.namespace,
         ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
+        connect_timeout=args.connect_timeout, retry_budget=args.retry_budget,
     )
     return Gateway(connection, parallelism=1, retry=RetryPolicy.from_env(os.environ))
 
@@ -528,6 +549,7 @@ def _gateway(args: argparse.Namespace, io: Io) -> Gateway:
     connection = connection_from(
         os.environ, address=args.address, token=args.token, namespace=args.namespace,
         ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
+        connect_timeout=args.connect_timeout, retry_budget=args.retry_budget,
     )
     if connection.skip_verify:
         io.err.print("warning: TLS verification is disabled (--tls-skip-verify / VAULT_SKIP_VERIFY)",

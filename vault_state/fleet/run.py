@@ -80,8 +80,10 @@ def run_one(name: str, target: Target, args: argparse.Namespace, step: Step) -> 
     """`step` for one target under its token; any VaultStateError becomes the outcome's error."""
     outcome = Outcome(name, target)
     try:
-        with target_token(target, os.environ) as token:
-            step(target_arguments(args, target, token), outcome)
+        targeted = target_arguments(args, target, "")
+        with target_token(target, os.environ, targeted) as token:
+            targeted.token = token
+            step(targeted, outcome)
     except VaultStateError as exc:
         _failed(outcome, exc)
     return outcome
@@ -110,8 +112,9 @@ def _failed(outcome: Outcome, exc: VaultStateError) -> None:
 
 
 @contextlib.contextmanager
-def target_token(target: Target, env: Mapping[str, str]) -> Iterator[str]:
-    """The target's token: from its `token_env` variable, or from a login (revoked at the end)."""
+def target_token(target: Target, env: Mapping[str, str], args: argparse.Namespace) -> Iterator[str]:
+    """The target's token: from its `token_env` variable, or from a login (revoked at the end).
+    `args` are the target's (target_arguments): its timeouts and TLS settings apply to the login."""
     if target.login is None:
         token = env.get(target.token_env or "", "")
         if not token:
@@ -120,7 +123,9 @@ def target_token(target: Target, env: Mapping[str, str]) -> Iterator[str]:
         return
     settings = login_settings(target.login)
     connection = connection_from(env, address=target.address, token="(login)", namespace=target.namespace,
-                                 ca_cert=target.ca_cert or None)
+                                 ca_cert=target.ca_cert or None,
+                                 skip_verify=True if getattr(args, "tls_skip_verify", False) else None,
+                                 connect_timeout=args.connect_timeout, retry_budget=args.retry_budget)
     with logged_in(connection, settings, env) as secret:
         yield secret.reveal()
 
@@ -149,7 +154,14 @@ def target_arguments(args: argparse.Namespace, target: Target, token: str) -> ar
         "ca_cert": target.ca_cert or None, "login": None,
         "file": list(target.files), "overlay": list(target.overlays), "recursive": target.recursive,
         "targets": None, "only": None, "keep_going": False,
+        # The target's own timeouts win over the flags, which are the default for every target.
+        "connect_timeout": _first(target.connect_timeout, getattr(args, "connect_timeout", None)),
+        "retry_budget": _first(target.retry_budget, getattr(args, "retry_budget", None)),
     })
+
+
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
 
 
 def worst_code(outcomes: list[Outcome]) -> int:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
+from vault_state.durations import to_seconds
 from vault_state.errors import ConfigurationError, Diagnostic, InputError
 from vault_state.spec.loader import parse_file
 from vault_state.spec.positions import SourceMap
@@ -24,6 +25,22 @@ from vault_state.vault.login import METHODS
 
 TargetName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, float):  # 2.5 in YAML: not a whole number of seconds
+        raise ValueError(f"expected a duration such as 5s, 30s or 1m, got {value!r}")
+    return float(to_seconds(value))
+
+
+def _at_least_a_second(value: float) -> float:
+    if value < 1:
+        raise ValueError("expected at least 1s")
+    return value
+
+
+Budget = Annotated[float, BeforeValidator(_seconds)]
+Timeout = Annotated[float, BeforeValidator(_seconds), AfterValidator(_at_least_a_second)]
 
 
 class TargetLogin(Strict):
@@ -62,6 +79,8 @@ class Target(Strict):
     files: list[str] = Field(min_length=1, description="-f: state files or directories (relative to targets.yaml).")
     overlays: list[str] = Field(default_factory=list, description="--overlay files, in order.")
     recursive: bool = Field(False, description="--recursive: read the subdirectories of `files` directories.")
+    connect_timeout: Timeout | None = Field(None, description="--connect-timeout for this target.")
+    retry_budget: Budget | None = Field(None, description="--retry-budget for this target.")
 
     @model_validator(mode="after")
     def _one_credential(self) -> Target:
@@ -188,6 +207,6 @@ def _diagnostic(error: ErrorDetails, source: SourceMap) -> Diagnostic:
         message = _PATTERNS.get(last, message)
     elif kind == "too_short":
         message = "name at least one target" if last == "targets" else "name at least one file or directory"
-    if kind == "value_error" or last == "[key]" or not last:  # about the whole target, or its name
+    if (kind == "value_error" and len(loc) < 3) or last == "[key]" or not last:  # the whole target, or its name
         return Diagnostic(source.locate(loc), message)
     return Diagnostic(source.locate(loc), f"{last}: {message}")

@@ -23,6 +23,7 @@ from vault_state.errors import ConfigurationError, VaultApiError, VaultStateErro
 from vault_state.sensitive import Sensitive
 from vault_state.vault.connection import Connection
 from vault_state.vault.gateway import Gateway
+from vault_state.vault.retry import RetryPolicy
 
 METHODS = ("approle", "jwt", "kubernetes")
 SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
@@ -91,7 +92,7 @@ def log_in(connection: Connection, settings: LoginSettings, env: Mapping[str, st
     """POST auth/<mount>/login; the client token (as Sensitive) and its lease."""
     body = login_body(settings, env)
     mount = (settings.mount or settings.method).strip("/")
-    gateway = Gateway(connection, parallelism=1)
+    gateway = Gateway(connection, parallelism=1, retry=RetryPolicy.from_env(env))
     status, payload = gateway.request("POST", f"auth/{mount}/login", body)
     if status >= 400:
         errors = [str(e) for e in payload.get("errors") or []]
