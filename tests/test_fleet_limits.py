@@ -17,6 +17,7 @@ from conftest import Cli, read
 from test_fleet import NAMES, Fleet, fleet, sections  # noqa: F401  (fleet: the three-server fixture)
 
 from vault_state.cli import main
+from vault_state.fleet.targets import TargetLogin
 from vault_state.sandbox import DevServer
 
 ADMIN = 'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }'
@@ -225,3 +226,10 @@ def test_timeout_flags_are_checked(capsys: pytest.CaptureFixture[str], flag: str
         main(["plan", flag, value])
     assert exited.value.code == 1
     assert capsys.readouterr().err.endswith(f"error: argument {flag}: {message}\n")
+
+
+def test_the_login_table_in_the_docs_lists_every_key() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "fleets.md").read_text()
+    table = text.split("| `login` key |")[1].split("\n\n")[0]
+    documented = [key.strip().strip("`") for row in table.splitlines()[2:] for key in row.split("|")[1].split("/")]
+    assert documented == list(TargetLogin.model_fields)
