@@ -8,6 +8,7 @@ import contextlib
 import json
 import re
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import Cli, read
 from test_fleet import NAMES, Fleet, fleet, sections  # noqa: F401  (fleet: the three-server fixture)
+from test_login import signed_jwt
 
 from vault_state.cli import main
 from vault_state.fleet.targets import TargetLogin
@@ -233,3 +235,41 @@ def test_the_login_table_in_the_docs_lists_every_key() -> None:
     table = text.split("| `login` key |")[1].split("\n\n")[0]
     documented = [key.strip().strip("`") for row in table.splitlines()[2:] for key in row.split("|")[1].split("/")]
     assert documented == list(TargetLogin.model_fields)
+
+
+def _jwt_login(server: DevServer, tmp_path: Path, name: str) -> str:
+    """A jwt auth method on `server` trusting its own key (issuer `name`): a signed JWT for role deploy."""
+    key, public = tmp_path / f"{name}.key", tmp_path / f"{name}.pub"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], capture_output=True, check=True)
+    subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-out", str(public)], capture_output=True, check=True)
+    server.request("PUT", "sys/policies/acl/admin", {"policy": ADMIN})
+    server.request("POST", "sys/auth/ci-jwt", {"type": "jwt"})
+    server.request("POST", "auth/ci-jwt/config", {"jwt_validation_pubkeys": [public.read_text()], "bound_issuer": name})
+    server.request("POST", "auth/ci-jwt/role/deploy", {
+        "role_type": "jwt", "user_claim": "sub", "bound_audiences": ["vault-state"], "token_policies": ["admin"]})
+    now = int(time.time())
+    return signed_jwt(key, {"iss": name, "sub": "pipeline", "aud": "vault-state", "iat": now, "exp": now + 300})
+
+
+def test_two_jwt_targets_read_their_own_token_from_a_variable_and_a_file(
+        offline_cli: Cli, fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    us_jwt = _jwt_login(fleet.servers[1], tmp_path, "us")
+    staging_jwt = _jwt_login(fleet.servers[2], tmp_path, "staging")
+    (tmp_path / "fleet" / "staging.jwt").write_text(staging_jwt + "\n")
+    targets = tmp_path / fleet.targets
+    login = "login: {method: jwt, mount: ci-jwt, role: deploy, "
+    targets.write_text(targets.read_text().replace("token_env: PROD_US_TOKEN", login + "jwt_env: US_JWT}")
+                       .replace("token_env: STAGING_TOKEN", login + "jwt_file: staging.jwt}"))
+    # VAULT_JWT, what `--login jwt` reads, holds prod-us's token: staging must read its own file.
+    env = {**fleet.env, "US_JWT": us_jwt, "VAULT_JWT": us_jwt}
+    result = offline_cli("apply", "--targets", fleet.targets, "--only", "prod-us", "--only", "staging",
+                         "--auto-approve", env=env)
+    assert result.code == 0, result.out + result.err
+    assert sections(result.out)["Summary (2 targets):"][1:] == ["  prod-us    4       0        0  ok",
+                                                               "  staging    5       0        0  ok"]
+    assert us_jwt not in result.out + result.err and staging_jwt not in result.out + result.err
+    # Each server trusts only its own issuer's key: the other's JWT is refused by the server.
+    swapped = offline_cli("plan", "--targets", fleet.targets, "--only", "prod-us", env={**env, "US_JWT": staging_jwt})
+    assert swapped.code == 1
+    assert sections(swapped.out)["Summary (1 target):"][1].startswith(
+        "  prod-us    -       -        -  POST auth/ci-jwt/login: HTTP 400: ")
