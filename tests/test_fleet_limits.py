@@ -19,7 +19,9 @@ from test_fleet import NAMES, Fleet, fleet, sections  # noqa: F401  (fleet: the 
 from test_login import signed_jwt
 
 from vault_state.cli import main
-from vault_state.fleet.targets import TargetLogin
+from vault_state.fleet.report import plan_markdown_comment
+from vault_state.fleet.run import Outcome
+from vault_state.fleet.targets import Target, TargetLogin
 from vault_state.sandbox import DevServer
 
 ADMIN = 'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }'
@@ -273,3 +275,21 @@ def test_two_jwt_targets_read_their_own_token_from_a_variable_and_a_file(
     assert swapped.code == 1
     assert sections(swapped.out)["Summary (1 target):"][1].startswith(
         "  prod-us    -       -        -  POST auth/ci-jwt/login: HTTP 400: ")
+
+
+def test_a_comment_with_too_many_targets_keeps_only_the_table() -> None:
+    """With a limit so small that even the cut sections do not fit, the table and the note remain."""
+    target = Target(address="https://vault.example.com", token_env="T", files=["base/"])
+    outcomes = [Outcome(f"t{i}", target, code=1, error=f"cannot reach https://vault.example.com: {'x' * 1000}")
+                for i in range(3)]
+    whole = plan_markdown_comment(outcomes, "vault-state plan --targets t.yaml")
+    assert whole.count("<details>") == 3 and "(cut)" not in whole
+    limit = len(whole) - 400  # one section cut is enough
+    cut = plan_markdown_comment(outcomes, "vault-state plan --targets t.yaml", limit=limit)
+    assert len(cut) <= limit and cut.count("(cut)") == 1 and cut.count("<details>") == 3
+    assert f"| `t0` |  |  |  | cannot reach https://vault.example.com: {'x' * 159}… |" in whole  # cells: 200
+    table_only = plan_markdown_comment(outcomes, "vault-state plan --targets t.yaml", limit=1500)
+    assert "<details>" not in table_only and len(table_only) <= 1500
+    assert table_only.endswith(
+        "the plans of `t0`, `t1`, `t2` and every section below the table are left out. See them with "
+        "`vault-state plan --targets t.yaml --only NAME`, or the whole run in the job's log.\n")

@@ -109,7 +109,7 @@ def plan_markdown_comment(outcomes: list[Outcome], rerun: str = "vault-state pla
     for outcome in outcomes:
         counts = _counts(outcome)
         cells = [f"`{outcome.name}`", *(str(counts[k]) if counts else "" for k in ("add", "change", "destroy")),
-                 _cell(outcome.error.splitlines()[0]) if outcome.error else ""]
+                 _cell(_short(outcome.error.splitlines()[0])) if outcome.error else ""]
         rows.append("| " + " | ".join(cells) + " |")
     head = [f"{TITLE}: {len(outcomes)} target{'s' if len(outcomes) != 1 else ''}", "\n".join(rows)]
     details = [_details(outcome) for outcome in outcomes]
@@ -161,6 +161,11 @@ def _details(outcome: Outcome) -> str:
     notes = "".join(f"- {_cell(note)}\n" for note in outcome.notes)
     return (f"<details><summary><b>{outcome.name}</b> ({_cell(outcome.target.address)}): {said}</summary>\n\n"
             f"{notes + chr(10) if notes else ''}{body}\n\n</details>")
+
+
+def _short(text: str, most: int = 200) -> str:
+    """An error in a table cell: its first `most` characters (the section below has it whole)."""
+    return text if len(text) <= most else text[:most - 1] + "…"
 
 
 def _cell(text: str) -> str:
