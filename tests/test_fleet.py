@@ -341,6 +341,8 @@ ERRORS = {
     "login_key_of_other_method": "login_key_of_other_method.yaml:4:30: 'role' is for jwt and kubernetes logins, "
                                  "not approle",
     "login_unknown_key": "login_unknown_key.yaml:4:26: unknown key 'rol'; did you mean 'role'?",
+    "login_no_method": "login_no_method.yaml:4:12: missing required key 'method'",
+    "login_typo": "login_typo.yaml:4:57: unknown key 'secret_id_evn'; did you mean 'secret_id_env'?",
     "no_credential": "no_credential.yaml:2:9: how to get a token: give 'token_env' (the variable holding it) "
                      "or 'login'",
     "no_files": "no_files.yaml:3:5: missing required key 'files'",
