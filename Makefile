@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint schema clean bench
+.PHONY: demo test lint schema clean bench bench-fleet
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m benchmarks.run
+
+bench-fleet: $(STAMP)
+	$(PY) -m benchmarks.fleet
 
 schema: $(STAMP)
 	$(VENV)/bin/vault-state schema > schemas/state.schema.json

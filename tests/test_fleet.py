@@ -216,11 +216,11 @@ def test_apply_targets_stops_at_a_failing_canary(offline_cli: Cli, fleet: Fleet)
     parts = sections(result.out)
     assert list(parts) == [f"=== prod-eu: {fleet.address(0)} ===", "Summary (3 targets):"]
     summary = parts["Summary (3 targets):"]
-    assert summary[0] == "  target   result"
-    assert summary[1] == "  prod-eu  failed: permission denied: the token may not GET sys/mounts (HTTP 403): its policy needs read on that path; `vault-state required-policy` prints the policy the file needs"
+    assert summary[0] == "  target   add  change  destroy  result"
+    assert summary[1] == "  prod-eu    -       -        -  failed: permission denied: the token may not GET sys/mounts (HTTP 403): its policy needs read on that path; `vault-state required-policy` prints the policy the file needs"
     assert summary[2:] == [
-        "  prod-us  not run: an earlier target failed (--keep-going runs the rest)",
-        "  staging  not run: an earlier target failed (--keep-going runs the rest)",
+        "  prod-us    -       -        -  not run: an earlier target failed (--keep-going runs the rest)",
+        "  staging    -       -        -  not run: an earlier target failed (--keep-going runs the rest)",
     ]
     assert not any("apps/" in mounts(server) for server in fleet.servers)
     assert weak not in result.out + result.err
@@ -234,10 +234,10 @@ def test_apply_targets_keep_going_applies_the_others(offline_cli: Cli, fleet: Fl
     result = offline_cli("apply", "--targets", fleet.targets, "--auto-approve", "--keep-going", env=env)
     assert result.code == 1
     assert sections(result.out)["Summary (3 targets):"] == [
-        "  target   result",
-        f"  prod-eu  failed: cannot reach http://127.0.0.1:{closed}: connection refused",
-        "  prod-us  ok",
-        "  staging  ok",
+        "  target   add  change  destroy  result",
+        f"  prod-eu    -       -        -  failed: cannot reach http://127.0.0.1:{closed}: connection refused",
+        "  prod-us    4       0        0  ok",
+        "  staging    5       0        0  ok",
     ]
     assert read(fleet.servers[1], "sys/mounts/apps")["description"] == "production secrets"
     assert read(fleet.servers[2], "sys/mounts/apps")["description"] == "staging secrets"
@@ -256,6 +256,12 @@ def test_apply_targets_applies_every_target_in_order(offline_cli: Cli, fleet: Fl
     headings = [line for line in result.out.splitlines() if line.startswith("=== ")]
     assert headings == [f"=== {name}: {fleet.address(i)} ===" for i, name in enumerate(NAMES)]
     assert result.out.count("Apply complete! Resources:") == 3
+    assert sections(result.out)["Summary (3 targets):"] == [  # the counts of the plan each target applied
+        "  target   add  change  destroy  result",
+        "  prod-eu    4       0        0  ok",
+        "  prod-us    4       0        0  ok",
+        "  staging    5       0        0  ok",
+    ]
     assert [read(s, "sys/mounts/apps")["description"] for s in fleet.servers] == [
         "production secrets", "production secrets", "staging secrets"]
     assert offline_cli("plan", "--targets", fleet.targets, "--detailed-exitcode", env=fleet.env).code == 0
@@ -264,8 +270,8 @@ def test_apply_targets_applies_every_target_in_order(offline_cli: Cli, fleet: Fl
 def test_apply_targets_without_approval_refuses_at_the_first(offline_cli: Cli, fleet: Fleet) -> None:
     result = offline_cli("apply", "--targets", fleet.targets, env=fleet.env)
     assert result.code == 1
-    assert "  prod-eu  failed: refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve" \
-        in result.out
+    assert ("  prod-eu    4       0        0  failed: refusing to apply without confirmation: stdin is not a terminal; "
+            "pass --auto-approve") in result.out
     assert not any("apps/" in mounts(server) for server in fleet.servers)
 
 
@@ -284,7 +290,8 @@ def test_a_target_logs_in_with_approle(offline_cli: Cli, fleet: Fleet, tmp_path:
     env = {**fleet.env, "STAGING_TOKEN": "", "VAULT_ROLE_ID": role_id, "VAULT_SECRET_ID": secret_id}
     result = offline_cli("apply", "--targets", fleet.targets, "--only", "staging", "--auto-approve", env=env)
     assert result.code == 0, result.out + result.err
-    assert sections(result.out)["Summary (1 target):"] == ["  target   result", "  staging  ok"]
+    assert sections(result.out)["Summary (1 target):"] == ["  target   add  change  destroy  result",
+                                                          "  staging    5       0        0  ok"]
     assert read(server, "sys/mounts/apps")["description"] == "staging secrets"
     assert secret_id not in result.out + result.err
     # The login's token was revoked at the end: the role's tokens are all gone.
@@ -320,13 +327,22 @@ def test_fleet_flags_need_targets(offline_cli: Cli, command: list[str]) -> None:
 # targets file in tests/bad/targets -> its whole stderr
 ERRORS = {
     "bad_address": "bad_address.yaml:2:19: address: expected an address such as https://vault.example.com:8200",
+    "bad_connect_timeout": "bad_connect_timeout.yaml:5:22: connect_timeout: expected at least 1s",
+    "bad_retry_budget": "bad_retry_budget.yaml:5:19: retry_budget: invalid duration 'soon': use seconds (3600) or "
+                        "units s, m, h, d (90s, 1h30m, 7d)",
     "bad_login_method": "bad_login_method.yaml:4:21: method: expected one of approle, jwt, kubernetes",
     "bad_name": "bad_name.yaml:2:3: a target's name is letters, digits, '_', '.', '-'",
     "bad_token_env": "bad_token_env.yaml:2:57: token_env: expected the name of an environment variable",
     "empty": "empty.yaml:1:1: the targets file is empty; it must start with 'targets:'",
     "empty_files": "empty_files.yaml:5:12: files: name at least one file or directory",
     "files_not_list": "files_not_list.yaml:2:76: files: expected a list ([a, b] or '- item' lines)",
+    "login_bad_env_name": "login_bad_env_name.yaml:4:49: jwt_env: expected the name of an environment variable",
+    "login_env_and_file": "login_env_and_file.yaml:7:7: give 'secret_id_env' or 'secret_id_file', not both",
+    "login_key_of_other_method": "login_key_of_other_method.yaml:4:30: 'role' is for jwt and kubernetes logins, "
+                                 "not approle",
     "login_unknown_key": "login_unknown_key.yaml:4:26: unknown key 'rol'; did you mean 'role'?",
+    "login_no_method": "login_no_method.yaml:4:12: missing required key 'method'",
+    "login_typo": "login_typo.yaml:4:57: unknown key 'secret_id_evn'; did you mean 'secret_id_env'?",
     "no_credential": "no_credential.yaml:2:9: how to get a token: give 'token_env' (the variable holding it) "
                      "or 'login'",
     "no_files": "no_files.yaml:3:5: missing required key 'files'",

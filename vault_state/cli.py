@@ -34,7 +34,7 @@ from vault_state.errors import (
 )
 from vault_state.export import export_state
 from vault_state.export_filter import parse_pattern
-from vault_state.fleet.commands import apply_targets, plan_targets
+from vault_state.fleet.commands import apply_targets, check_targets, plan_targets
 from vault_state.fleet.run import Outcome, Step
 from vault_state.inputs import read_local
 from vault_state.inventory import (
@@ -145,10 +145,29 @@ def _global_flags(suppress: bool) -> _Parser:
                         help="do not verify the server's certificate (insecure)")
     parser.add_argument("--kube-context", default=default, metavar="NAME",
                         help="kubeconfig context for values and checks from the cluster (default: the current one)")
+    parser.add_argument("--connect-timeout", type=_timeout, metavar="DURATION", default=default,
+                        help="give up connecting to a server after this long (default: 10s)")
+    parser.add_argument("--retry-budget", type=_duration, metavar="DURATION", default=default,
+                        help="wait at most this long in all between retries of a request to a server that "
+                             "answers with errors (default: 10-21s; 0s: no retry)")
     parser.add_argument("--parallelism", type=_positive, metavar="N",
                         default=argparse.SUPPRESS if suppress else DEFAULT_PARALLELISM,
                         help=f"at most N requests in flight (default: {DEFAULT_PARALLELISM})")
     return parser
+
+
+def _duration(text: str) -> float:
+    try:
+        return float(to_seconds(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _timeout(text: str) -> float:
+    seconds = _duration(text)
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1s, got {text!r}")
+    return seconds
 
 
 def _positive(text: str) -> int:
@@ -165,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vault-state {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     flags = [_global_flags(True)]
-    sub.add_parser("validate", parents=flags, help="check the state file, without a server")
+    validate = sub.add_parser("validate", parents=flags, help="check the state file, without a server")
+    _fleet_flags(validate)
     plan = sub.add_parser("plan", parents=flags, help="show how the server differs from the file")
     plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     plan.add_argument("--json", action="store_true", help="print the plan as one JSON document (--format json)")
@@ -228,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="plan on a schedule (apply with --apply); serve /metrics, /healthz, /readyz")
     add_watch_flags(watcher)
     _fingerprint_flags(watcher)
+    _fleet_flags(lint)
     return parser
 
 
@@ -296,13 +317,16 @@ def _logged_in(args: argparse.Namespace) -> Iterator[None]:
     settings = LoginSettings(args.login, args.login_mount or "", args.login_role or "",
                              args.login_jwt_file or SERVICE_ACCOUNT_TOKEN)
     connection = connection_from(os.environ, address=args.address, token="(login)", namespace=args.namespace,
-                                 ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None)
+                                 ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
+                                 connect_timeout=args.connect_timeout, retry_budget=args.retry_budget)
     with logged_in(connection, settings, os.environ) as token:
         args.token = token.reveal()
         yield
 
 
 def cmd_validate(args: argparse.Namespace, io: Io) -> int:
+    if args.targets or args.only:
+        return check_targets(args, "validate", io.lines, _check_step(cmd_validate, verdict_on_stderr=False))
     loaded = _load(args, io)
     io.warn(check_policy_references(loaded.state, loaded.source, known=None))
     io.out.print(f"{_shown(args)}: valid ({counts_text(declared_counts(loaded))})", markup=False, highlight=False)
@@ -396,9 +420,24 @@ def _plan_step(args: argparse.Namespace, outcome: Outcome) -> None:
 
 
 def _apply_step(screen: Io) -> Step:
-    """apply --targets: one target's apply, printed as it goes (targets run one at a time)."""
+    """apply --targets: one target's apply, printed as it goes (targets run one at a time); the counts
+    of the plan it applied are kept for the summary."""
     def step(args: argparse.Namespace, outcome: Outcome) -> None:
-        outcome.code = cmd_apply(args, screen)
+        def planned(the_plan: Plan) -> None:
+            outcome.counts = the_plan.counts()
+        outcome.code = _apply_held(args, screen, planned)
+    return step
+
+
+def _check_step(command: Callable[[argparse.Namespace, Io], int], verdict_on_stderr: bool) -> Step:
+    """validate/lint --targets: one target's command, what it prints kept for its section (the
+    diagnostics first, then the verdict line)."""
+    def step(args: argparse.Namespace, outcome: Outcome) -> None:
+        out, err = StringIO(), StringIO()
+        quiet = Io(Console(file=out, width=1000, no_color=True), Console(file=err, width=1000, no_color=True))
+        outcome.code = command(args, quiet)
+        first, last = (out, err) if verdict_on_stderr else (err, out)
+        outcome.output = first.getvalue().splitlines() + last.getvalue().splitlines()
     return step
 
 
@@ -407,6 +446,11 @@ def cmd_apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] 
     `on_plan` is shown the plan apply computed (watch counts the changes applied)."""
     if args.targets or args.only or args.keep_going:
         return apply_targets(args, io.lines, _apply_step(io))
+    return _apply_held(args, io, on_plan)
+
+
+def _apply_held(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | None = None) -> int:
+    """apply under the lock; `on_plan` is told the plan before it is applied (or refused)."""
     try:
         timeout = to_seconds(args.lock_timeout)
     except ValueError as exc:
@@ -425,6 +469,7 @@ def _lock_gateway(args: argparse.Namespace) -> Gateway:
     connection = connection_from(
         os.environ, address=args.address, token=args.token, namespace=args.namespace,
         ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
+        connect_timeout=args.connect_timeout, retry_budget=args.retry_budget,
     )
     return Gateway(connection, parallelism=1, retry=RetryPolicy.from_env(os.environ))
 
@@ -510,6 +555,8 @@ def cmd_adopt(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_lint(args: argparse.Namespace, io: Io) -> int:
+    if args.targets or args.only:
+        return check_targets(args, "lint", io.lines, _check_step(cmd_lint, verdict_on_stderr=True))
     loaded = _load(args, io, quiet=True)
     warnings = sort_diagnostics([*loaded.warnings, *lint_state(loaded.state, loaded.source)])
     for d in warnings:
@@ -577,6 +624,7 @@ def _gateway(args: argparse.Namespace, io: Io) -> Gateway:
     connection = connection_from(
         os.environ, address=args.address, token=args.token, namespace=args.namespace,
         ca_cert=args.ca_cert, skip_verify=True if args.tls_skip_verify else None,
+        connect_timeout=args.connect_timeout, retry_budget=args.retry_budget,
     )
     if connection.skip_verify:
         io.err.print("warning: TLS verification is disabled (--tls-skip-verify / VAULT_SKIP_VERIFY)",

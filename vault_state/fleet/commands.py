@@ -9,8 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vault_state.errors import ConfigurationError
-from vault_state.fleet.report import heading, plan_json, plan_markdown_comment, plan_text, section_lines, summary_lines
-from vault_state.fleet.run import Outcome, Step, apply_all, plan_all, worst_code
+from vault_state.fleet.report import (
+    check_text,
+    heading,
+    plan_json,
+    plan_markdown_comment,
+    plan_text,
+    section_lines,
+    summary_lines,
+)
+from vault_state.fleet.run import Outcome, Step, apply_all, check_all, plan_all, worst_code
 from vault_state.fleet.targets import Fleet, load_targets
 from vault_state.metrics import write_metrics_file
 from vault_state.render.text import Line
@@ -34,7 +42,7 @@ def plan_targets(args: argparse.Namespace, output: str, show: Printer, step: Ste
     if output == "json":
         sys.stdout.write(plan_json(outcomes))
     elif output == "markdown":
-        sys.stdout.write(plan_markdown_comment(outcomes))
+        sys.stdout.write(plan_markdown_comment(outcomes, f"vault-state plan --targets {args.targets}"))
     else:
         show(plan_text(outcomes))
     return worst_code(outcomes)
@@ -53,6 +61,14 @@ def apply_targets(args: argparse.Namespace, show: Printer, step: Step) -> int:
     outcomes = apply_all(fleet, names, args, step, args.keep_going, started, finished)
     show([("", ""), *summary_lines(outcomes, plan=False)])
     return 1 if worst_code(outcomes) == 1 else 0
+
+
+def check_targets(args: argparse.Namespace, command: str, show: Printer, step: Step) -> int:
+    """validate or lint every chosen target's files and overlays, offline; exit with the worst code."""
+    fleet, names = _chosen(args)
+    outcomes = check_all(fleet, names, args, step)
+    show(check_text(outcomes, command))
+    return worst_code(outcomes)
 
 
 def _chosen(args: argparse.Namespace) -> tuple[Fleet, list[str]]:

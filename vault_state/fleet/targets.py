@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
+from vault_state.durations import to_seconds
 from vault_state.errors import ConfigurationError, Diagnostic, InputError
 from vault_state.spec.loader import parse_file
 from vault_state.spec.positions import SourceMap
@@ -26,13 +27,45 @@ TargetName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
+def _seconds(value: object) -> float:
+    if isinstance(value, float):  # 2.5 in YAML: not a whole number of seconds
+        raise ValueError(f"expected a duration such as 5s, 30s or 1m, got {value!r}")
+    return float(to_seconds(value))
+
+
+def _at_least_a_second(value: float) -> float:
+    if value < 1:
+        raise ValueError("expected at least 1s")
+    return value
+
+
+Budget = Annotated[float, BeforeValidator(_seconds)]
+Timeout = Annotated[float, BeforeValidator(_seconds), AfterValidator(_at_least_a_second)]
+
+
 class TargetLogin(Strict):
-    """`--login` for one target: the method, its role and auth mount, the service account token file."""
+    """`--login` for one target: the method, its role and auth mount, and where its own credentials are
+    (a variable or a file each; the variables `--login` reads when none is named)."""
 
     method: Literal["approle", "jwt", "kubernetes"] = Field(description=f"One of {', '.join(METHODS)}.")
     role: str = Field("", description="The role (jwt, kubernetes); default VAULT_LOGIN_ROLE.")
     mount: str = Field("", description="The auth mount; default: the method's name.")
-    jwt_file: str = Field("", description="kubernetes: the service account token file (relative to targets.yaml).")
+    role_id_env: EnvName | None = Field(None, description="approle: the variable holding the role ID.")
+    role_id_file: str = Field("", description="approle: the file holding the role ID.")
+    secret_id_env: EnvName | None = Field(None, description="approle: the variable holding the secret ID.")
+    secret_id_file: str = Field("", description="approle: the file holding the secret ID.")
+    jwt_env: EnvName | None = Field(None, description="jwt, kubernetes: the variable holding the JWT.")
+    jwt_file: str = Field("", description="jwt, kubernetes: the file holding the JWT (relative to targets.yaml).")
+
+
+# Which login keys each method reads; the others are refused, so a key meant for another method
+# cannot be silently ignored.
+_LOGIN_KEYS = {
+    "approle": ("role_id_env", "role_id_file", "secret_id_env", "secret_id_file"),
+    "jwt": ("role", "jwt_env", "jwt_file"),
+    "kubernetes": ("role", "jwt_env", "jwt_file"),
+}
+_ONE_OF = (("role_id_env", "role_id_file"), ("secret_id_env", "secret_id_file"), ("jwt_env", "jwt_file"))
 
 
 class Target(Strict):
@@ -46,6 +79,8 @@ class Target(Strict):
     files: list[str] = Field(min_length=1, description="-f: state files or directories (relative to targets.yaml).")
     overlays: list[str] = Field(default_factory=list, description="--overlay files, in order.")
     recursive: bool = Field(False, description="--recursive: read the subdirectories of `files` directories.")
+    connect_timeout: Timeout | None = Field(None, description="--connect-timeout for this target.")
+    retry_budget: Budget | None = Field(None, description="--retry-budget for this target.")
 
     @model_validator(mode="after")
     def _one_credential(self) -> Target:
@@ -88,9 +123,31 @@ def load_targets(path: Path) -> Fleet:
         model = TargetsFile.model_validate(data)
     except ValidationError as exc:
         raise InputError([_diagnostic(e, source) for e in exc.errors(include_url=False)]) from None
+    problems = [d for name, target in model.targets.items() for d in _login_problems(name, target, source)]
+    if problems:
+        raise InputError(problems)
     here = path.parent
     targets = {name: _relative(target, here) for name, target in model.targets.items()}
     return Fleet(path, targets)
+
+
+def _login_problems(name: str, target: Target, source: SourceMap) -> list[Diagnostic]:
+    """Login keys of another method, and a credential named twice (a variable and a file)."""
+    login = target.login
+    if login is None:
+        return []
+    given = login.model_fields_set
+    at = ("targets", name, "login")
+    problems = []
+    order = list(TargetLogin.model_fields)
+    for key in sorted(given - {"method", "mount"} - set(_LOGIN_KEYS[login.method]), key=order.index):
+        users = " and ".join(m for m, keys in _LOGIN_KEYS.items() if key in keys)
+        problems.append(Diagnostic(source.locate((*at, key), key=True),
+                                   f"'{key}' is for {users} logins, not {login.method}"))
+    for env, file in _ONE_OF:
+        if env in given and file in given:
+            problems.append(Diagnostic(source.locate((*at, file), key=True), f"give '{env}' or '{file}', not both"))
+    return problems
 
 
 def _as_targets(message: str) -> str:
@@ -106,8 +163,9 @@ def _relative(target: Target, here: Path) -> Target:
         return str(here / name) if name else ""
 
     login = target.login
-    if login is not None and login.jwt_file:
-        login = login.model_copy(update={"jwt_file": at(login.jwt_file)})
+    if login is not None:
+        login = login.model_copy(update={key: at(getattr(login, key))
+                                         for key in ("role_id_file", "secret_id_file", "jwt_file")})
     return target.model_copy(update={
         "ca_cert": at(target.ca_cert), "login": login,
         "files": [at(f) for f in target.files], "overlays": [at(f) for f in target.overlays],
@@ -126,6 +184,9 @@ _PATTERNS = {
     "[key]": "a target's name is letters, digits, '_', '.', '-'",
     "address": "expected an address such as https://vault.example.com:8200",
     "token_env": "expected the name of an environment variable",
+    "role_id_env": "expected the name of an environment variable",
+    "secret_id_env": "expected the name of an environment variable",
+    "jwt_env": "expected the name of an environment variable",
 }
 
 
@@ -146,6 +207,6 @@ def _diagnostic(error: ErrorDetails, source: SourceMap) -> Diagnostic:
         message = _PATTERNS.get(last, message)
     elif kind == "too_short":
         message = "name at least one target" if last == "targets" else "name at least one file or directory"
-    if kind == "value_error" or last == "[key]" or not last:  # about the whole target, or its name
+    if (kind == "value_error" and len(loc) < 3) or last == "[key]" or not last:  # the whole target, or its name
         return Diagnostic(source.locate(loc), message)
     return Diagnostic(source.locate(loc), f"{last}: {message}")

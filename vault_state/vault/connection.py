@@ -9,6 +9,9 @@ from pathlib import Path
 from vault_state.errors import ConfigurationError
 from vault_state.sensitive import Sensitive
 
+DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a TCP connection: a server that drops packets (down, firewalled) fails after this."""
+
 
 @dataclass(frozen=True)
 class Connection:
@@ -17,6 +20,9 @@ class Connection:
     namespace: str = ""
     ca_cert: str = ""
     skip_verify: bool = False
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    retry_budget: float | None = None
+    """At most this many seconds of waiting between retries of one request (None: the retry policy's own)."""
 
 
 def _env(env: Mapping[str, str], name: str) -> str:
@@ -32,6 +38,8 @@ def connection_from(
     ca_cert: str | None = None,
     skip_verify: bool | None = None,
     home: Path | None = None,
+    connect_timeout: float | None = None,
+    retry_budget: float | None = None,
 ) -> Connection:
     """Flags override the environment; the token falls back to ~/.vault-token like the vault CLI."""
     addr = address or _env(env, "ADDR")
@@ -47,6 +55,8 @@ def connection_from(
         namespace=(namespace if namespace is not None else _env(env, "NAMESPACE")).strip("/"),
         ca_cert=ca_cert or _env(env, "CACERT"),
         skip_verify=skip,
+        connect_timeout=DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
+        retry_budget=retry_budget,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import threading
 import time
 import urllib.parse
@@ -40,12 +41,15 @@ class Gateway:
         self.connection = connection
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        if connection.retry_budget is not None:  # --retry-budget, a target's retry_budget
+            self.retry = dataclasses.replace(self.retry, budget=connection.retry_budget)
         self.follow_leader = follow_leader  # send requests to the active node when sys/leader names one
         self.index = IndexTracker()
         self.forbidden: ForbiddenReads | None = None  # set while forbidden_reads_collected() is active
         self.faults_retried = 0
         self._target = ""  # the address requests go to; "" until discovered
         self._answered = False  # whether any node answered yet: refused connections fail fast before that
+        self._unreachable: VaultConnectionError | None = None  # the address's connection timed out, before any answer
         self.workers = Workers(parallelism)  # one adapter (keep-alive session) per worker thread
         self.tracker: Tracker = Silent()
         self.requests_made = 0
@@ -65,7 +69,7 @@ class Gateway:
                 token=self.connection.token.reveal(),
                 namespace=None,  # sent by _send on every request: it differs per call (namespaces in the file)
                 verify=verify,
-                timeout=self.timeout,
+                timeout=(self.connection.connect_timeout, self.timeout),  # requests: (connect, read)
                 adapter=RawAdapter,
             )
             adapter = self._local.adapter = client.adapter
@@ -101,7 +105,7 @@ class Gateway:
                 if isinstance(answer, VaultConnectionError):
                     raise answer
                 return status, payload
-            pause = self.retry.delay(retry)
+            pause = min(self.retry.delay(retry), self.retry.budget - waited)
             time.sleep(pause)
             waited += pause
             with self._lock:
@@ -114,6 +118,8 @@ class Gateway:
             self.requests_made += 1
         adapter = self._adapter()
         adapter.base_uri = self._target_address()
+        if self._unreachable is not None and not self._answered:
+            return self._unreachable
         headers = self.index.headers()
         full = "/".join(part for part in (self.connection.namespace, namespace) if part)
         if full:
@@ -147,10 +153,18 @@ class Gateway:
 
     def _discover_leader(self) -> str | None:
         adapter = self._adapter()
-        probe: dict[str, Any] = {"raise_exception": False, "timeout": 3}
+        probe: dict[str, Any] = {"raise_exception": False, "timeout": (self.connection.connect_timeout, 3.0)}
         try:
             adapter.base_uri = self.connection.address
-            leader = adapter.request("GET", "/v1/sys/leader", **probe).json()
+            try:
+                leader = adapter.request("GET", "/v1/sys/leader", **probe).json()
+            except requests.exceptions.ConnectTimeout as exc:
+                # Nothing accepted the connection within --connect-timeout (a host down or
+                # firewalled drops packets): before any answer that is final, as a refusal is;
+                # trying the same address again would wait as long once more.
+                if not self._answered:
+                    self._unreachable = VaultConnectionError(f"cannot reach {self.connection.address}: {_reason(exc)}")
+                return None
             address = active_address(leader if isinstance(leader, dict) else {}, self.connection.address)
             if address is None:
                 return None

@@ -24,9 +24,30 @@ from vault_state.kinds.base import Need
 from vault_state.sensitive import Sensitive
 from vault_state.vault.connection import Connection
 from vault_state.vault.gateway import Gateway
+from vault_state.vault.retry import RetryPolicy
 
 METHODS = ("approle", "jwt", "kubernetes")
 SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Where one login credential is read: an environment variable (`env`) or a file (`file`, its
+    content without surrounding whitespace). Never a value: credentials are not written in files or flags."""
+
+    env: str = ""
+    file: str = ""
+
+    def read(self, env: Mapping[str, str], what: str) -> str:
+        if self.file:
+            try:
+                value = Path(self.file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigurationError(f"cannot read the {what} file {self.file}: {exc.strerror or exc}") from None
+            if not value:
+                raise ConfigurationError(f"the {what} file {self.file} is empty")
+            return value
+        return _need(env, self.env)
 
 
 @dataclass(frozen=True)
@@ -35,15 +56,22 @@ class LoginSettings:
     mount: str = ""
     role: str = ""
     jwt_file: str = SERVICE_ACCOUNT_TOKEN
+    role_id: Credential = Credential(env="VAULT_ROLE_ID")
+    secret_id: Credential = Credential(env="VAULT_SECRET_ID")
+    jwt: Credential | None = None
+    """jwt and kubernetes: where the JWT is; None: VAULT_JWT (jwt) or `jwt_file` (kubernetes)."""
 
 
 def login_body(settings: LoginSettings, env: Mapping[str, str]) -> dict[str, object]:
     """The login request's body, its secrets wrapped as Sensitive; ConfigurationError names what is missing."""
     if settings.method == "approle":
-        return {"role_id": _need(env, "VAULT_ROLE_ID"), "secret_id": Sensitive(_need(env, "VAULT_SECRET_ID"))}
+        return {"role_id": settings.role_id.read(env, "role ID"),
+                "secret_id": Sensitive(settings.secret_id.read(env, "secret ID"))}
     role = settings.role or env.get("VAULT_LOGIN_ROLE", "")
     if not role:
         raise ConfigurationError(f"--login {settings.method} needs a role: pass --login-role or set VAULT_LOGIN_ROLE")
+    if settings.jwt is not None:
+        return {"role": role, "jwt": Sensitive(settings.jwt.read(env, "JWT"))}
     if settings.method == "jwt":
         return {"role": role, "jwt": Sensitive(_need(env, "VAULT_JWT"))}
     try:
@@ -65,7 +93,7 @@ def log_in(connection: Connection, settings: LoginSettings, env: Mapping[str, st
     """POST auth/<mount>/login; the client token (as Sensitive) and its lease."""
     body = login_body(settings, env)
     mount = (settings.mount or settings.method).strip("/")
-    gateway = Gateway(connection, parallelism=1)
+    gateway = Gateway(connection, parallelism=1, retry=RetryPolicy.from_env(env))
     status, payload = gateway.request("POST", f"auth/{mount}/login", body)
     if status >= 400:
         errors = [str(e) for e in payload.get("errors") or []]
