@@ -107,7 +107,7 @@ def test_validate_and_lint_targets_check_every_target_offline(offline_cli: Cli, 
     assert validated.code == 1
     parts = sections(validated.out)
     assert parts["=== staging: http://127.0.0.1:1 ==="] == [
-        f"{here}/base: valid (1 secrets engines, 1 policies, 0 auth methods, 0 roles)", ""]
+        f"{here}/base: valid (1 secrets engine, 1 policy)", ""]
     assert parts["=== prod-us: http://127.0.0.1:1 ==="] == [
         f"{here}/overlays/prod-us.yaml:2:10: unknown key 'descripton'; did you mean 'description'?", ""]
     assert parts["Summary (3 targets):"] == [
