@@ -20,7 +20,7 @@ from vault_state.vault.gateway import Gateway
 
 OTHER = {"stack": "other", "ids": ["policy/other-policy"], "fingerprints": {}, "updated": "2026-01-01T00:00:00Z",
          "tool_version": "0"}
-"""Another stack's inventory (as its apply would write it): its objects are not ours to prune."""
+"""Another stack's inventory, as an earlier version wrote it (format 1, still read): not ours to prune."""
 
 BLOCK = re.compile(r'^path "(?P<path>[^"]+)" \{\n  capabilities = (?P<caps>\[[^\]]*\])\n\}\n', re.M)
 DENIED = re.compile(r"\b(GET|LIST|POST|PUT|DELETE) ([\w\-./+?=]+)")

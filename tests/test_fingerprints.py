@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 from conftest import REVIEWER_JWT, Cli, write_state
 
+from vault_state.inventory import stored_part
 from vault_state.sandbox import DevServer
 
 STATE = """
@@ -34,8 +35,7 @@ def logs_in(bao: DevServer, password: str) -> bool:
 
 
 def fingerprints(bao: DevServer) -> dict[str, str]:
-    data: dict[str, str] = bao.request("GET", "vault-state/data/inventory/default").json()["data"]["data"]["fingerprints"]
-    return data
+    return stored_part(bao.request("GET", "vault-state/data/inventory/default").json()["data"]["data"])[1]
 
 
 def test_a_changed_password_and_a_rotated_jwt_are_planned_and_sent(cli: Cli, bao: DevServer, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import requests
 from conftest import REVIEWER_JWT, Cli, write_state
 
 from vault_state.errors import VaultApiError
+from vault_state.inventory import stored_part
 from vault_state.kinds.auth import _TYPES as AUTH_TYPES
 from vault_state.kinds.generic import GenericEndpoint
 from vault_state.kinds.identity import Alias
@@ -36,7 +37,11 @@ def inventory(bao: DevServer, stack: str, namespace: str = "") -> dict[str, Any]
     """The part of a stack's inventory kept in `namespace` (the ids of the objects there)."""
     response = requests.get(f"{bao.address}/v1/vault-state/data/inventory/{stack}", timeout=10,
                             headers={"X-Vault-Token": bao.token, "X-Vault-Namespace": namespace})
-    return response.json()["data"]["data"] if response.status_code == 200 else {}
+    if response.status_code != 200:
+        return {}
+    data: dict[str, Any] = response.json()["data"]["data"]
+    data["ids"], data["fingerprints"] = stored_part(data)
+    return data
 
 
 def live_policies(bao: DevServer) -> set[str]:
@@ -397,7 +402,7 @@ def test_an_object_inside_a_moved_mount_keeps_its_owner(cli: Cli, bao: DevServer
     assert cli("apply", "-f", str(a), "--auto-approve").code == 0
     assert inventory(bao, "team-a")["ids"] == ["auth_method/up-new"]
     assert inventory(bao, "team-b") | {"updated": "", "tool_version": ""} == {
-        "stack": "team-b", "ids": ["auth_role/up-new/bob"], "fingerprints": {}, "updated": "", "tool_version": ""}
+        "stack": "team-b", "format": 2, "ids": ["auth_role/up-new/bob"], "fingerprints": {}, "updated": "", "tool_version": ""}
 
 
 def test_an_inventory_of_an_earlier_version_is_read_and_moved_to_its_namespaces(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from conftest import REVIEWER_JWT, Cli, write_state
 
+from vault_state.inventory import stored_part
 from vault_state.sandbox import DevServer
 
 PASSWORD = "alice-pa55word-SECRET-81d3"
@@ -80,11 +81,12 @@ def test_no_command_prints_a_secret(cli: Cli, bao: DevServer, tmp_path: Path) ->
     assert failed.code == 1
     # The inventory holds fingerprints of the three write-only values: keyed MACs, never the values.
     inventory = bao.request("GET", "vault-state/data/inventory/default").json()["data"]["data"]
-    assert sorted(inventory["fingerprints"]) == [
+    _, prints = stored_part(inventory)
+    assert sorted(prints) == [
         "auth_method/kubernetes#config.token_reviewer_jwt", "auth_role/people/alice#password",
         "auth_role/people/bob#password",
     ]
-    assert all(value.startswith("vault:v1:") for value in inventory["fingerprints"].values())
+    assert all(value.startswith("vault:v1:") for value in prints.values())
     text = json.dumps(inventory)
     scan(text)
     assert not [s for s in SECRETS if base64.b64encode(s.encode()).decode() in text]  # not even encoded

@@ -4,7 +4,12 @@ values it sent, kept at `vault-state/data/inventory/<stack>` beside the apply lo
 Fingerprints are HMACs computed by the server's own transit engine (`vault-state-transit/`, key
 `fingerprints`, created by the first apply that sends a write-only value): the key never leaves
 Vault, so a reader of the inventory cannot test guesses of a password offline. One
-`hmac/fingerprints` request with `batch_input` covers every value of a plan.
+`hmac/fingerprints` request with `batch_input` covers up to HMAC_BATCH values of a plan.
+
+OpenBao refuses a JSON request body holding 1,000 strings or more ("refused JSON input due to high
+complexity: exceeded maximum number of strings"; keys count), so an inventory part keeps its ids and
+its fingerprints as one string each (FORMAT 2: ids one per line, fingerprints `ID#FIELD HMAC` one
+per line), and HMAC batches are split. Parts written as a list and a map (format 1) are still read.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ INVENTORY_LIST = f"{LOCK_MOUNT}/metadata/inventory"
 
 FINGERPRINT_KEY = "fingerprints"
 HMAC_PATH = f"{FINGERPRINT_MOUNT}/hmac/{FINGERPRINT_KEY}"
+FORMAT = 2
+HMAC_BATCH = 400
+"""Values per transit request: each is an object of one key and one value, 2 strings (limit above)."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +75,22 @@ class Inventory:
             prints.setdefault(namespace, {})[value_key(local, name)] = value
         return {
             namespace: {
-                "stack": self.stack, "ids": sorted(ids.get(namespace, [])),
-                "fingerprints": dict(sorted(prints.get(namespace, {}).items())),
+                "stack": self.stack, "format": FORMAT, "ids": "\n".join(sorted(ids.get(namespace, []))),
+                "fingerprints": "\n".join(f"{k} {v}" for k, v in sorted(prints.get(namespace, {}).items())),
                 "updated": self.updated, "tool_version": self.tool_version,
             }
             for namespace in sorted(ids.keys() | prints.keys())
         }
+
+
+def stored_part(data: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """The ids and `ID#FIELD` -> fingerprint of one stored inventory part, in either format."""
+    ids, prints = data.get("ids") or [], data.get("fingerprints") or {}
+    if isinstance(ids, str):
+        ids = ids.splitlines()
+    if isinstance(prints, str):
+        prints = dict(line.rsplit(" ", 1) for line in prints.splitlines())
+    return [str(i) for i in ids], {str(k): str(v) for k, v in prints.items()}
 
 
 def relies_on_ownership(state: StateFile, desired: Mapping[ResourceId, Resource]) -> bool:
@@ -155,12 +173,12 @@ def read_inventories(gateway: Gateway, namespaces: Iterable[str] = ("",), needed
         data = ((payload or {}).get("data") or {}).get("data") or {}
         if not data:
             continue
-        stored = [str(i) for i in data.get("ids") or []]
+        stored, stored_prints = stored_part(data)
         ids = {_joined(namespace, i) for i in stored}
         prints = {}
-        for key, value in (data.get("fingerprints") or {}).items():
-            rid, _, field_name = str(key).rpartition("#")
-            prints[value_key(_joined(namespace, rid), field_name)] = str(value)
+        for key, value in stored_prints.items():
+            rid, _, field_name = key.rpartition("#")
+            prints[value_key(_joined(namespace, rid), field_name)] = value
         before = found.get(name, Inventory(name))
         updated, version = str(data.get("updated", "")), str(data.get("tool_version", ""))
         if updated < before.updated:  # the part written last says when, and by which version
@@ -247,19 +265,20 @@ def write_only_values(desired: Mapping[ResourceId, Resource]) -> dict[str, Sensi
 
 def fingerprints(gateway: Gateway, values: Mapping[str, Sensitive]) -> dict[str, str]:
     """The transit HMAC of each value, bound to its `ID FIELD` (one secret used by two objects gets
-    two unrelated fingerprints); one request for all. {} when there is nothing to fingerprint."""
+    two unrelated fingerprints); one request per HMAC_BATCH values. {} when there is nothing to fingerprint."""
+    found: dict[str, str] = {}
     keys = sorted(values)
-    if not keys:
-        return {}
-    batch = [{"input": _encoded(key, values[key])} for key in keys]
-    status, payload = gateway.request("POST", HMAC_PATH, {"batch_input": batch, "algorithm": "sha2-256"})
-    if status >= 400:
-        errors = [clean_error(str(e)) for e in payload.get("errors") or []]
-        raise forbidden_or_api_error("POST", HMAC_PATH, status, errors)
-    results = (payload.get("data") or {}).get("batch_results") or []
-    if len(results) != len(keys) or any("hmac" not in r for r in results):
-        raise VaultStateError(f"{HMAC_PATH}: the server did not fingerprint every write-only value")
-    return {key: str(result["hmac"]) for key, result in zip(keys, results, strict=True)}
+    for chunk in (keys[at:at + HMAC_BATCH] for at in range(0, len(keys), HMAC_BATCH)):
+        batch = [{"input": _encoded(key, values[key])} for key in chunk]
+        status, payload = gateway.request("POST", HMAC_PATH, {"batch_input": batch, "algorithm": "sha2-256"})
+        if status >= 400:
+            errors = [clean_error(str(e)) for e in payload.get("errors") or []]
+            raise forbidden_or_api_error("POST", HMAC_PATH, status, errors)
+        results = (payload.get("data") or {}).get("batch_results") or []
+        if len(results) != len(chunk) or any("hmac" not in r for r in results):
+            raise VaultStateError(f"{HMAC_PATH}: the server did not fingerprint every write-only value")
+        found.update((key, str(result["hmac"])) for key, result in zip(chunk, results, strict=True))
+    return found
 
 
 def _encoded(key: str, value: Sensitive) -> Sensitive:
