@@ -14,8 +14,9 @@ from vault_state.plan.deferred import Deferred, Fact
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.fields import adopts
 from vault_state.spec.models import Sections
-from vault_state.spec.policies import PLACEHOLDER, canonical_text
+from vault_state.spec.policies import PLACEHOLDER, PolicyFile, canonical_text
 from vault_state.spec.sources import Resolver
+from vault_state.spec.types import FileSource
 
 
 class PolicyKind:
@@ -28,6 +29,8 @@ class PolicyKind:
     def desired(self, state: Sections, resolver: Resolver) -> Iterable[Resource]:
         for name, spec in state.policies.items():
             text = spec if isinstance(spec, str) else spec.to_hcl()
+            if isinstance(spec, PolicyFile):
+                text = _recorded(spec, name, resolver)
             yield Resource(
                 ResourceId(self.name, name.lower()),  # Vault lowercases policy names on write
                 {"policy": templated(canonical_text(text))},
@@ -60,6 +63,13 @@ class PolicyKind:
             return [Call("DELETE", path)]
         assert change.after is not None
         return [Call("PUT", path, {"policy": change.after.values["policy"]})]
+
+
+def _recorded(spec: PolicyFile, name: str, resolver: Resolver) -> str:
+    """The .hcl file's text as loaded, its file also named to the resolver: a saved plan keeps its
+    digest, and apply refuses the plan when the file changed since, as for any `{file:}` source."""
+    resolver.resolve(FileSource(file=spec.file, sensitive=False), ("policies", name, "file"))
+    return spec.to_hcl()
 
 
 def templated(text: str) -> str | Deferred:

@@ -1,0 +1,166 @@
+"""Policies read from .hcl files (`policies: {NAME: {file: PATH}}`) against a real OpenBao server:
+applied and planned as inline text is, edits shown as a diff, problems located in the .hcl file
+(or at the `file:` key when the file cannot be read), paths relative to the file that declares
+them (peer files, overlays), and saved plans stale when a .hcl file changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Cli, read
+
+from vault_state.sandbox import DevServer
+
+READ = 'path "apps/data/*" {\n  capabilities = ["read"]\n}\n'
+STATE = """version: 1
+secrets_engines:
+  apps: {type: kv, version: 2}
+policies:
+  app:
+    file: policies/app.hcl
+  inline: 'path "apps/data/x" { capabilities = ["list"] }'
+"""
+
+
+def project(tmp_path: Path, state: str = STATE, hcl: str = READ) -> Path:
+    (tmp_path / "policies").mkdir(exist_ok=True)
+    (tmp_path / "policies" / "app.hcl").write_text(hcl)
+    path = tmp_path / "state.yaml"
+    path.write_text(state)
+    return path
+
+
+def test_policy_from_a_file_applies_and_plans_empty(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = project(tmp_path)
+    planned = cli("plan", "-f", str(state))
+    assert planned.code == 0, planned.err
+    assert "+ policy/app" in planned.out
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    assert read(bao, "sys/policies/acl/app")["policy"] == READ
+    again = cli("plan", "-f", str(state), "--detailed-exitcode")
+    assert again.code == 0, again.out + again.err
+    assert "No changes" in again.out
+
+
+def test_editing_the_file_shows_the_diff(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = project(tmp_path)
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    (tmp_path / "policies" / "app.hcl").write_text(READ.replace('["read"]', '["read", "list"]'))
+    planned = cli("plan", "-f", str(state), "--detailed-exitcode")
+    assert planned.code == 2, planned.err
+    assert planned.out.count("\n          -  capabilities = [\"read\"]\n") == 1, planned.out
+    assert planned.out.count("\n          +  capabilities = [\"read\", \"list\"]\n") == 1
+    document = json.loads(cli("plan", "-f", str(state), "--json").out)
+    [change] = [c for c in document["changes"] if c["action"] != "no-op"]
+    assert (change["id"], change["action"]) == ("policy/app", "update")
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    assert '"list"' in read(bao, "sys/policies/acl/app")["policy"]
+
+
+def test_missing_file_is_located_at_its_file_key(offline_cli: Cli, tmp_path: Path) -> None:
+    state = tmp_path / "state.yaml"
+    state.write_text("version: 1\npolicies:\n  app: {file: policies/app.hcl}\n")
+    result = offline_cli("validate", "-f", str(state))
+    assert result.code == 1
+    assert result.err == (
+        f"{state}:3:15: policy 'app': file policies/app.hcl not found (looked at {tmp_path}/policies/app.hcl)\n"
+    )
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "app.hcl").mkdir()
+    result = offline_cli("validate", "-f", str(state))
+    assert result.err == (
+        f"{state}:3:15: policy 'app': file policies/app.hcl is a directory (looked at {tmp_path}/policies/app.hcl)\n"
+    )
+
+
+def test_plan_refuses_a_missing_file_before_reading_the_server(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = project(tmp_path)
+    (tmp_path / "policies" / "app.hcl").unlink()
+    result = cli("plan", "-f", str(state))
+    assert result.code == 1
+    assert result.err.startswith(f"{state}:6:11: policy 'app': file policies/app.hcl not found")
+    assert "Traceback" not in result.err
+
+
+def test_problems_in_the_file_are_located_in_it(
+    offline_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative -f keeps the .hcl file's name relative too, as the editor and CI annotations want."""
+    project(tmp_path, hcl='path "apps/data/*" {\n  capabilities = ["read", "reed"]\n  foo = 1\n}\n')
+    monkeypatch.chdir(tmp_path)
+    result = offline_cli("validate", "-f", "state.yaml")
+    assert result.code == 1
+    assert result.err == (
+        "policies/app.hcl:2:27: policy 'app': invalid policy: path 'apps/data/*': invalid capability 'reed'\n"
+        "policies/app.hcl:3:3: policy 'app': invalid policy: path 'apps/data/*': unknown key 'foo'\n"
+    )
+
+
+def test_lint_warnings_are_located_in_the_file(offline_cli: Cli, tmp_path: Path) -> None:
+    state = project(tmp_path, hcl='path "apps/*" {\n  capabilities = ["read"]\n}\n')
+    result = offline_cli("lint", "-f", str(state))
+    assert f"{tmp_path}/policies/app.hcl:1:1: warning: policy 'app': path 'apps/*' is on KV v2 mount" in result.out + result.err
+
+
+def test_placeholder_naming_an_unknown_auth_method_is_located_in_the_file(
+    cli: Cli, bao: DevServer, tmp_path: Path
+) -> None:
+    hcl = 'path "apps/data/{{identity.entity.aliases.${auth/nope/@accessor}.name}}" {\n  capabilities = ["read"]\n}\n'
+    state = project(tmp_path, hcl=hcl)
+    result = cli("plan", "-f", str(state))
+    assert result.code == 1
+    assert result.err == (
+        f"{tmp_path}/policies/app.hcl:1:43: policy 'app': ${{auth/nope/@accessor}} names auth method 'nope', "
+        "which this file does not declare and the server does not have\n"
+    )
+
+
+def test_saved_plan_is_stale_when_the_file_changed(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    state = project(tmp_path)
+    planfile = tmp_path / "plan.json"
+    assert cli("plan", "-f", str(state), "-o", str(planfile)).code == 0
+    assert "policies.app.file" in json.loads(planfile.read_text())["sources"]
+    (tmp_path / "policies" / "app.hcl").write_text(READ.replace('["read"]', '["read", "list"]'))
+    result = cli("apply", str(planfile))
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        "refused: value source file policies/app.hcl (policies.app.file) changed since the plan was made"
+    )
+    assert bao.request("GET", "sys/policies/acl/app").status_code == 404
+    (tmp_path / "policies" / "app.hcl").write_text(READ)
+    assert cli("apply", str(planfile)).code == 0
+    assert read(bao, "sys/policies/acl/app")["policy"] == READ
+
+
+def test_paths_are_relative_to_the_file_that_declares_them(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    """A peer file of `-f DIR` in a subdirectory and an overlay elsewhere each name their own .hcl."""
+    (tmp_path / "base" / "team").mkdir(parents=True)
+    (tmp_path / "base" / "main.yaml").write_text("version: 1\npolicies:\n  a: {file: a.hcl}\n")
+    (tmp_path / "base" / "a.hcl").write_text(READ)
+    (tmp_path / "base" / "team" / "b.yaml").write_text("policies:\n  b: {file: b.hcl}\n")
+    (tmp_path / "base" / "team" / "b.hcl").write_text(READ.replace("apps", "team"))
+    (tmp_path / "prod").mkdir()
+    (tmp_path / "prod" / "overlay.yaml").write_text("policies:\n  a: {file: a-prod.hcl}\n")
+    (tmp_path / "prod" / "a-prod.hcl").write_text(READ.replace("apps", "prod"))
+    files = ["-f", str(tmp_path / "base"), "--recursive", "--overlay", str(tmp_path / "prod" / "overlay.yaml")]
+    result = cli("apply", *files, "--auto-approve")
+    assert result.code == 0, result.err
+    assert read(bao, "sys/policies/acl/a")["policy"] == READ.replace("apps", "prod")
+    assert read(bao, "sys/policies/acl/b")["policy"] == READ.replace("apps", "team")
+    assert cli("plan", *files, "--detailed-exitcode").code == 0
+    (tmp_path / "prod" / "a-prod.hcl").write_text("path {\n")
+    result = cli("plan", *files)
+    assert result.code == 1
+    assert result.err.startswith(f"{tmp_path}/prod/a-prod.hcl:1:7: policy 'a': invalid policy HCL: Unexpected end of file")
+
+
+def test_adopt_and_namespaces(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    """The file form is a mapping, so it takes `adopt:`; inside a namespace it reads its file as well."""
+    state = project(tmp_path, "version: 1\nnamespaces:\n  team:\n    policies:\n"
+                              "      app: {file: policies/app.hcl, adopt: true}\n")
+    result = cli("apply", "-f", str(state), "--auto-approve")
+    assert result.code == 0, result.err
+    assert bao.request("GET", "team/sys/policies/acl/app").json()["data"]["policy"] == READ
+    assert cli("plan", "-f", str(state), "--detailed-exitcode").code == 0
