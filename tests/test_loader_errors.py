@@ -113,6 +113,15 @@ ERRORS: dict[str, list[str]] = {
         f"4:11: policy 'app': file policies/missing.hcl not found (looked at {BAD}/policies/missing.hcl)"
     ],
     "policy_file_unknown_key": ["3:44: unknown key 'sensitive'"],
+    # policy_files: a file per policy, named by the file; a pattern matching nothing is an error
+    "policy_files_problems": [
+        f"5:5: policy_files: {BAD}/policy_files/reader.hcl is policy 'reader', which is also declared at "
+        f"{BAD}/policy_files_problems.yaml:3:3",
+        f"5:5: policy_files: {BAD}/policy_files/root.hcl: policy 'root': the root policy is built in and cannot be "
+        "managed",
+        f"6:5: policy_files: 'typo/*.hcl' matches no .hcl or .json file (looked in {BAD})",
+        "7:5: policy_files: '/etc/vault/*.hcl' is absolute; write it relative to the state file that declares it",
+    ],
     "empty_policy": ["3:12: policy 'readers': invalid policy: the policy text is empty (Vault refuses an empty policy)"],
     "policy_case": ["4:3: policy 'readers' and 'Readers' differ only in case; Vault lowercases names"],
     # secrets engines

@@ -164,3 +164,46 @@ def test_adopt_and_namespaces(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert bao.request("GET", "team/sys/policies/acl/app").json()["data"]["policy"] == READ
     assert cli("plan", "-f", str(state), "--detailed-exitcode").code == 0
+
+
+def test_policy_files_declares_one_policy_per_file(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    """A directory names its *.hcl, a glob its .hcl and .json files; each file is the policy of its name.
+    Removing a file with `prune: {policies: true}` deletes its policy; the plan locates it at the pattern."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "reader.hcl").write_text(READ)
+    (tmp_path / "policies" / "lister.hcl").write_text(READ.replace('"read"', '"list"'))
+    (tmp_path / "json").mkdir()
+    (tmp_path / "json" / "writer.json").write_text('{"path": {"apps/data/*": {"capabilities": ["update"]}}}\n')
+    state = tmp_path / "state.yaml"
+    state.write_text("version: 1\nprune: {policies: true}\npolicy_files: [policies, json/*.json]\n"
+                     "policies:\n  inline: 'path \"x\" { capabilities = [\"read\"] }'\n")
+    result = cli("apply", "-f", str(state), "--auto-approve")
+    assert result.code == 0, result.err
+    assert read(bao, "sys/policies/acl/reader")["policy"] == READ
+    assert read(bao, "sys/policies/acl/lister")["policy"] == READ.replace('"read"', '"list"')
+    assert read(bao, "sys/policies/acl/writer")["policy"] == '{"path": {"apps/data/*": {"capabilities": ["update"]}}}\n'
+    assert cli("plan", "-f", str(state), "--detailed-exitcode").code == 0
+    assert cli("validate", "-f", str(state)).out == f"{state}: valid (4 policies)\n"
+    (tmp_path / "policies" / "lister.hcl").unlink()
+    (tmp_path / "policies" / "reader.hcl").write_text(READ.replace('"read"', '"read", "list"'))
+    document = json.loads(cli("plan", "-f", str(state), "--json").out)
+    changed = {c["id"]: (c["action"], c["location"]) for c in document["changes"] if c["action"] != "no-op"}
+    assert changed == {"policy/reader": ("update", f"{state}:3:16"), "policy/lister": ("delete", None)}
+    assert cli("apply", "-f", str(state), "--auto-approve").code == 0
+    assert bao.request("GET", "sys/policies/acl/lister").status_code == 404
+
+
+def test_policy_files_problems_are_located_in_the_matched_file(offline_cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "Reader.hcl").write_text('path "a" {\n  capabilities = ["read", "reed"]\n}\n')
+    state = tmp_path / "state.yaml"
+    state.write_text("version: 1\npolicy_files: [policies/*.hcl]\n")
+    result = offline_cli("validate", "-f", str(state))
+    assert result.code == 1
+    assert result.err == (
+        f"{tmp_path}/policies/Reader.hcl:2:27: policy 'Reader': invalid policy: path 'a': invalid capability 'reed'\n"
+    )
+    (tmp_path / "policies" / "Reader.hcl").write_text('path "a" {\n  capabilities = ["read"]\n}\n')
+    result = offline_cli("validate", "-f", str(state))
+    assert (result.code, result.out) == (0, f"{state}: valid (1 policy)\n")
+    assert result.err == f"{state}:2:16: warning: Vault stores policy names in lowercase: 'Reader' becomes 'reader'\n"

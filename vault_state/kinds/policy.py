@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from vault_state.errors import Location
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, never_refused, no_parent, nothing_lost
 from vault_state.plan.deferred import Deferred, Fact
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
@@ -34,7 +35,7 @@ class PolicyKind:
             yield Resource(
                 ResourceId(self.name, name.lower()),  # Vault lowercases policy names on write
                 {"policy": templated(canonical_text(text))},
-                location=resolver.source.locate(("policies", name), key=True),
+                location=declared_at(spec) or resolver.source.locate(("policies", name), key=True),
                 adopt=adopts(spec),
             )
 
@@ -65,9 +66,15 @@ class PolicyKind:
         return [Call("PUT", path, {"policy": change.after.values["policy"]})]
 
 
+def declared_at(spec: object) -> Location | None:
+    """Where a `policy_files:` pattern declared this policy (None: under `policies:`)."""
+    return spec.declared if isinstance(spec, PolicyFile) else None
+
+
 def _recorded(spec: PolicyFile, name: str, resolver: Resolver) -> str:
     """The .hcl file's text as loaded, its file also named to the resolver: a saved plan keeps its
     digest, and apply refuses the plan when the file changed since, as for any `{file:}` source."""
+    # A `policy_files:` policy's `file` is absolute: the same file wherever the resolver starts.
     resolver.resolve(FileSource(file=spec.file, sensitive=False), ("policies", name, "file"))
     return spec.to_hcl()
 

@@ -148,6 +148,11 @@ class Sections(Strict):
         default_factory=dict,
         description="Key: policy name. Value: HCL text, a structured form, or {file: PATH} (an .hcl file).",
     )
+    policy_files: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Glob patterns (relative to the file that declares them) of .hcl or .json policy files, or "
+        "directories (their *.hcl): each file is a policy named by its file name without the extension.",
+    )
     auth_methods: dict[MountPath, AuthMethod] = Field(default_factory=dict, description="Key: mount path.")
     token_roles: dict[RoleName, TokenRole] = Field(
         default_factory=dict, description="Key: role name. Roles of the built-in token auth method."

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import Field, PrivateAttr, field_validator
 
+from vault_state.errors import Location
 from vault_state.spec.fields import Adoptable
 from vault_state.spec.hcl_text import loads_hcl
 from vault_state.spec.types import Strict
@@ -75,10 +76,17 @@ class PolicyFile(Adoptable):
     )
     _text: str | None = PrivateAttr(None)
     _shown: str = PrivateAttr("")
+    _declared: Location | None = PrivateAttr(None)
 
-    def loaded(self, text: str, shown: str) -> None:
-        """Record the file's text and the name its problems are reported under (set by the loader)."""
-        self._text, self._shown = text, shown
+    def loaded(self, text: str, shown: str, declared: Location | None = None) -> None:
+        """Record the file's text, the name its problems are reported under, and for a policy a
+        `policy_files:` pattern declares, where that pattern is (set by the loader)."""
+        self._text, self._shown, self._declared = text, shown, declared
+
+    @property
+    def declared(self) -> Location | None:
+        """Where the `policy_files:` pattern that matched this file is; None: declared under `policies:`."""
+        return self._declared
 
     @property
     def shown(self) -> str:

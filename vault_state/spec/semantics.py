@@ -168,7 +168,9 @@ def _lowercase_names(state: Sections, source: SourceMap) -> Iterator[Diagnostic]
 def _case_check(names: Iterable[str], loc: tuple[str, ...], what: str, source: SourceMap) -> Iterator[Diagnostic]:
     seen: dict[str, str] = {}
     for name in names:
-        where = source.locate((*loc, name), key=True)
+        spec = names.get(name) if isinstance(names, Mapping) else None
+        # A policy a `policy_files:` pattern declares is located at the pattern.
+        where = (spec.declared if isinstance(spec, PolicyFile) else None) or source.locate((*loc, name), key=True)
         lower = name.lower()
         if lower in seen:
             yield Diagnostic(where, f"{what} '{name}' and '{seen[lower]}' differ only in case; Vault lowercases names")
