@@ -12,6 +12,8 @@ import pytest
 from conftest import Cli, read
 
 from vault_state.sandbox import DevServer
+from vault_state.spec.many import load_states
+from vault_state.spec.policies import PolicyFile
 
 READ = 'path "apps/data/*" {\n  capabilities = ["read"]\n}\n'
 STATE = """version: 1
@@ -207,3 +209,21 @@ def test_policy_files_problems_are_located_in_the_matched_file(offline_cli: Cli,
     result = offline_cli("validate", "-f", str(state))
     assert (result.code, result.out) == (0, f"{state}: valid (1 policy)\n")
     assert result.err == f"{state}:2:16: warning: Vault stores policy names in lowercase: 'Reader' becomes 'reader'\n"
+
+
+def test_policy_files_of_peer_files_add_up_each_relative_to_its_file(tmp_path: Path) -> None:
+    """With -f DIR, each file's patterns match from its own directory, in a namespace too; the lists add up."""
+    (tmp_path / "team" / "hcl").mkdir(parents=True)
+    (tmp_path / "hcl").mkdir()
+    (tmp_path / "hcl" / "root-reader.hcl").write_text(READ)
+    (tmp_path / "team" / "hcl" / "team-reader.hcl").write_text(READ)
+    (tmp_path / "team" / "hcl" / "ns-reader.hcl").write_text(READ)
+    (tmp_path / "main.yaml").write_text("version: 1\npolicy_files: [hcl]\n")
+    (tmp_path / "team" / "team.yaml").write_text(
+        "policy_files: [hcl/team-*.hcl]\nnamespaces:\n  team:\n    policy_files: ['hcl/ns-*']\n")
+    loaded = load_states([str(tmp_path)], recursive=True)
+    assert sorted(loaded.state.policies) == ["root-reader", "team-reader"]
+    assert list(loaded.state.namespaces["team"].policies) == ["ns-reader"]
+    spec = loaded.state.policies["team-reader"]
+    assert isinstance(spec, PolicyFile) and spec.shown == str(tmp_path / "team" / "hcl" / "team-reader.hcl")
+    assert str(spec.declared) == f"{tmp_path}/team/team.yaml:1:16"
