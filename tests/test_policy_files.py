@@ -227,3 +227,28 @@ def test_policy_files_of_peer_files_add_up_each_relative_to_its_file(tmp_path: P
     spec = loaded.state.policies["team-reader"]
     assert isinstance(spec, PolicyFile) and spec.shown == str(tmp_path / "team" / "hcl" / "team-reader.hcl")
     assert str(spec.declared) == f"{tmp_path}/team/team.yaml:1:16"
+
+
+def test_export_policies_dir_writes_one_file_per_policy_and_plans_empty(
+    cli: Cli, bao: DevServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export --policies-dir` writes DIR/NAME.hcl (a namespace's under DIR/NAMESPACE/) and names each
+    with `{file:}` relative to the exported state file; that file plans empty."""
+    bao.request("PUT", "sys/policies/acl/app", {"policy": READ})
+    bao.request("POST", "sys/namespaces/team", {})
+    bao.request("PUT", "team/sys/policies/acl/ns-app", {"policy": READ.replace("apps", "team")})
+    monkeypatch.chdir(tmp_path)
+    result = cli("export", "-o", "out/state.yaml", "--policies-dir", "out/policies")
+    assert result.code == 0, result.err
+    text = (tmp_path / "out" / "state.yaml").read_text()
+    assert "  app: {file: policies/app.hcl}\n" in text
+    assert "      ns-app: {file: policies/team/ns-app.hcl}\n" in text
+    assert (tmp_path / "out" / "policies" / "app.hcl").read_text() == READ
+    assert (tmp_path / "out" / "policies" / "team" / "ns-app.hcl").read_text() == READ.replace("apps", "team")
+    assert (tmp_path / "out" / "policies" / "default.hcl").is_file()
+    planned = cli("plan", "-f", "out/state.yaml", "--detailed-exitcode")
+    assert planned.code == 0, planned.out + planned.err
+    # standard output: the paths are relative to the working directory
+    result = cli("export", "--policies-dir", "hcl")
+    assert "  app: {file: hcl/app.hcl}\n" in result.out
+    assert (tmp_path / "hcl" / "app.hcl").read_text() == READ
