@@ -252,3 +252,32 @@ def test_export_policies_dir_writes_one_file_per_policy_and_plans_empty(
     result = cli("export", "--policies-dir", "hcl")
     assert "  app: {file: hcl/app.hcl}\n" in result.out
     assert (tmp_path / "hcl" / "app.hcl").read_text() == READ
+
+
+def test_saved_plan_is_stale_when_a_policy_files_file_changed(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "reader.hcl").write_text(READ)
+    state = tmp_path / "state.yaml"
+    state.write_text("version: 1\npolicy_files: [policies]\n")
+    planfile = tmp_path / "plan.json"
+    assert cli("plan", "-f", str(state), "-o", str(planfile)).code == 0
+    (tmp_path / "policies" / "reader.hcl").write_text(READ.replace('"read"', '"list"'))
+    result = cli("apply", str(planfile))
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"refused: value source file {tmp_path}/policies/reader.hcl (policies.reader.file) changed since the plan "
+        "was made"
+    )
+    assert bao.request("GET", "sys/policies/acl/reader").status_code == 404
+    # A file added to the directory since is a policy the plan did not show: stale too.
+    (tmp_path / "policies" / "reader.hcl").write_text(READ)
+    (tmp_path / "policies" / "writer.hcl").write_text(READ)
+    result = cli("apply", str(planfile))
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"refused: value source file {tmp_path}/policies/writer.hcl (policies.writer.file) changed since the plan "
+        "was made"
+    )
+    (tmp_path / "policies" / "writer.hcl").unlink()
+    assert cli("apply", str(planfile)).code == 0
+    assert read(bao, "sys/policies/acl/reader")["policy"] == READ
