@@ -281,3 +281,16 @@ def test_saved_plan_is_stale_when_a_policy_files_file_changed(cli: Cli, bao: Dev
     (tmp_path / "policies" / "writer.hcl").unlink()
     assert cli("apply", str(planfile)).code == 0
     assert read(bao, "sys/policies/acl/reader")["policy"] == READ
+
+
+def test_an_overlays_policy_files_replace_the_base_list(tmp_path: Path) -> None:
+    (tmp_path / "base" / "hcl").mkdir(parents=True)
+    (tmp_path / "base" / "hcl" / "base-reader.hcl").write_text(READ)
+    (tmp_path / "base" / "state.yaml").write_text("version: 1\npolicy_files: [hcl]\n")
+    (tmp_path / "prod" / "hcl").mkdir(parents=True)
+    (tmp_path / "prod" / "hcl" / "prod-reader.hcl").write_text(READ)
+    (tmp_path / "prod" / "overlay.yaml").write_text("policy_files: [hcl/*.hcl]\n")
+    loaded = load_states([str(tmp_path / "base" / "state.yaml")], overlays=[str(tmp_path / "prod" / "overlay.yaml")])
+    assert list(loaded.state.policies) == ["prod-reader"]
+    spec = loaded.state.policies["prod-reader"]
+    assert isinstance(spec, PolicyFile) and str(spec.declared) == f"{tmp_path}/prod/overlay.yaml:1:16"
