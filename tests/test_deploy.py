@@ -22,6 +22,8 @@ from ruamel.yaml import YAML
 from tests.cli_lines import parse_line
 from tests.manifests import object_errors, validate_object
 from vault_state.sandbox import DevServer
+from vault_state.spec.many import load_states
+from vault_state.spec.policies import PolicyFile
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -124,7 +126,7 @@ def test_the_kustomization_applies_every_manifest_and_generates_the_configmaps()
         assert sum(path.stat().st_size for path in keys.values()) < 1024 * 1024
     state_files = {Path(f).name for g in config["configMapGenerator"] if g["name"] == "vault-state-files"
                    for f in g["files"]}
-    assert state_files == {p.name for p in STATE.iterdir() if p.suffix != ".hcl"}, "the ConfigMap misses a state file"
+    assert state_files == {p.name for p in STATE.iterdir()}, "the ConfigMap misses a state file"
     (image,) = config["images"]
     for name, pod in pod_templates().items():
         assert [c["image"] for c in pod["containers"]] == [image["name"]], name
@@ -263,11 +265,12 @@ def test_flux_syncs_this_directory_from_the_git_source() -> None:
 # --- the state files -------------------------------------------------------------------------------
 
 
-def test_the_policy_file_is_the_state_files_policy() -> None:
-    text = (STATE / "vault-state.hcl").read_text()
-    assert state_document()["policies"]["vault-state"] == text, (
-        "deploy/state/vault-state.hcl differs from vault.yaml's `vault-state` policy: paste the .hcl "
-        "(the output of `vault-state required-policy -f deploy/state/ --name vault-state`) into vault.yaml")
+def test_the_state_files_policy_is_read_from_the_policy_file() -> None:
+    """vault.yaml's `vault-state` policy is vault-state.hcl itself (one text, in the ConfigMap beside it)."""
+    assert state_document()["policies"]["vault-state"] == {"file": "vault-state.hcl"}
+    policy = load_states([str(STATE)]).state.policies["vault-state"]
+    assert isinstance(policy, PolicyFile)
+    assert policy.to_hcl() == (STATE / "vault-state.hcl").read_text()
 
 
 def test_the_state_files_are_valid_and_lint_clean(offline_cli: Cli) -> None:

@@ -21,7 +21,7 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
 from pydantic import BaseModel
@@ -219,6 +219,20 @@ def state_text(block: Block) -> str:
     return block.text if "version" in keys else "version: 1\n" + block.text
 
 
+def write_policy_files(document: Any, directory: Path) -> None:
+    """The .hcl files an example's policies name (`{file: PATH}`, `policy_files:`), each a valid policy:
+    they are read when the file is loaded, so the example needs them to validate."""
+    if not isinstance(document, dict):
+        return
+    policies = (document.get("policies") or {}).values()
+    names = [spec["file"] for spec in policies if isinstance(spec, dict) and "file" in spec]
+    for index, pattern in enumerate(document.get("policy_files") or []):  # one file each, of its own name
+        names.append(pattern.replace("*", f"p{index}") if "*" in pattern else f"{pattern}/p{index}.hcl")
+    for name in names:
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text('path "secret/data/*" {\n  capabilities = ["read"]\n}\n')
+
+
 @pytest.mark.parametrize("block", yaml_blocks(), ids=lambda b: b.id)
 def test_yaml_example(block: Block, offline_cli: Cli, tmp_path: Path) -> None:
     document = YAML(typ="safe").load(block.text)
@@ -236,6 +250,7 @@ def test_yaml_example(block: Block, offline_cli: Cli, tmp_path: Path) -> None:
         return
     file = tmp_path / "state.yaml"
     file.write_text(state_text(block))
+    write_policy_files(document, tmp_path)
     if block.text.startswith("# overlays/"):  # an overlay of examples/fleet (docs/fleets.md)
         file.write_text(block.text)
         result = offline_cli("validate", "-f", str(EXAMPLES / "fleet" / "base"), "--overlay", str(file))

@@ -37,7 +37,7 @@ ERRORS: dict[str, list[str]] = {
         "7:19: password: expected a string (quote a value that looks like a number, date or boolean)"
     ],
     "non_string_key": ["3:3: key 1 must be a string (quote it)"],
-    "policy_not_text": ["3:12: readers: expected policy HCL text or a mapping with 'path'"],
+    "policy_not_text": ["3:12: readers: expected policy HCL text, a mapping with 'path', or {file: PATH}"],
     # YAML itself
     "duplicate_key": ["8:9: invalid YAML: duplicate key 'password'"],
     "invalid_yaml": [
@@ -48,7 +48,7 @@ ERRORS: dict[str, list[str]] = {
     "not_mapping": ["1:1: the state file must be a mapping of keys such as 'version', 'policies'"],
     "alias_bomb": ["1:1: the state file expands to more than 1000000 values (YAML aliases?); refused"],
     # ruamel resolves an alias inside its own anchor to null: no cycle is built, the value is just empty.
-    "self_alias": ["2:11: readers: expected policy HCL text or a mapping with 'path'"],
+    "self_alias": ["2:11: readers: expected policy HCL text, a mapping with 'path', or {file: PATH}"],
     "surrogate_escape": ["7:19: invalid text: a \\ud800-\\udfff escape is not a character"],
     # system configuration
     "password_policy_no_charset": [
@@ -99,6 +99,28 @@ ERRORS: dict[str, list[str]] = {
     "structured_policy_capability": [
         "6:23: capabilities: invalid capability 'lst'; expected some of "
         "create, delete, deny, list, patch, read, recover, scan, subscribe, sudo, update"
+    ],
+    # a policy from an .hcl file: its problems are located in that file (a message naming
+    # policies/... is in tests/bad/policies/), an unreadable file at the `file:` key
+    "policy_file_hcl_syntax": [
+        "policies/app_syntax.hcl:4:1: policy 'app': invalid policy HCL: unexpected RIGHTBRACE; "
+        "expected COMMA, RIGHTBRACKET, RIGHTPAREN, LEFTBRACKET, LEFTPAREN"
+    ],
+    "policy_file_capability": [
+        "policies/app_capability.hcl:2:27: policy 'app': invalid policy: path 'secret/data/*': invalid capability 'lst'"
+    ],
+    "policy_file_missing": [
+        f"4:11: policy 'app': file policies/missing.hcl not found (looked at {BAD}/policies/missing.hcl)"
+    ],
+    "policy_file_unknown_key": ["3:44: unknown key 'sensitive'"],
+    # policy_files: a file per policy, named by the file; a pattern matching nothing is an error
+    "policy_files_problems": [
+        f"5:5: policy_files: {BAD}/policy_files/reader.hcl is policy 'reader', which is also declared at "
+        f"{BAD}/policy_files_problems.yaml:3:3",
+        f"5:5: policy_files: {BAD}/policy_files/root.hcl: policy 'root': the root policy is built in and cannot be "
+        "managed",
+        f"6:5: policy_files: 'typo/*.hcl' matches no .hcl or .json file (looked in {BAD})",
+        "7:5: policy_files: '/etc/vault/*.hcl' is absolute; write it relative to the state file that declares it",
     ],
     "empty_policy": ["3:12: policy 'readers': invalid policy: the policy text is empty (Vault refuses an empty policy)"],
     "policy_case": ["4:3: policy 'readers' and 'Readers' differ only in case; Vault lowercases names"],
@@ -232,7 +254,8 @@ ERRORS: dict[str, list[str]] = {
 
 
 def expected(path: Path, messages: list[str]) -> str:
-    return "".join(f"{path}:{m}\n" for m in messages)
+    """Each message located in `path`, or in the .hcl file it names (tests/bad/policies/...)."""
+    return "".join(f"{BAD / m}\n" if m.startswith("policies/") else f"{path}:{m}\n" for m in messages)
 
 
 @pytest.mark.parametrize("name", sorted(ERRORS))

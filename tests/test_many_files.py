@@ -268,7 +268,7 @@ def test_each_files_own_mistakes_are_located_in_it(offline_cli: Cli, tmp_path: P
     result = offline_cli("validate", "-f", str(state))
     assert result.code == 1
     assert result.err.splitlines() == [
-        f"{state / 'a.yaml'}:3:11: reader: expected policy HCL text or a mapping with 'path'",
+        f"{state / 'a.yaml'}:3:11: reader: expected policy HCL text, a mapping with 'path', or {{file: PATH}}",
         f"{state / 'b.yaml'}:1:1: unknown key 'polices'; did you mean 'policies'?",
         f"{state / 'c.yaml'}:1:1: the state file must be a mapping of keys such as 'version', 'policies'",
     ]

@@ -23,7 +23,7 @@ from vault_state.sandbox import DevServer
 from vault_state.spec.auth import AnyAuth
 from vault_state.spec.engines import SecretsEngine, Tune
 from vault_state.spec.models import Namespace
-from vault_state.spec.policies import StructuredPolicy
+from vault_state.spec.policies import PolicyFile, StructuredPolicy
 from vault_state.vault.gateway import Gateway
 
 RULE = 'path "kv/*" { capabilities = ["read"] }'
@@ -248,7 +248,7 @@ def test_every_object_model_takes_adopt() -> None:
     """Every kind whose file form is a mapping takes `adopt: true` (the one exception: token_auth's
     tune, the engines' and auth methods' own `tune` section's model)."""
     mapped = {kind.model for kind in DECLARED if kind.name != "token_auth"}
-    mapped |= {SecretsEngine, Namespace, StructuredPolicy, GenericEndpoint, Alias, *get_args(AnyAuth)}
+    mapped |= {SecretsEngine, Namespace, StructuredPolicy, PolicyFile, GenericEndpoint, Alias, *get_args(AnyAuth)}
     mapped |= {t.role_model for t in AUTH_TYPES.values() if t.role_model is not None}
     missing = sorted(m.__name__ for m in mapped if "adopt" not in m.model_fields)
     assert missing == []

@@ -32,7 +32,7 @@ from vault_state.errors import (
     VaultStateError,
     sort_diagnostics,
 )
-from vault_state.export import export_state
+from vault_state.export import export_state, write_policy_files
 from vault_state.export_filter import parse_pattern
 from vault_state.fleet.commands import apply_targets, check_targets, plan_targets
 from vault_state.fleet.run import Outcome, Step
@@ -214,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", parents=flags, help="print the state file's JSON Schema")
     export = sub.add_parser("export", parents=flags, help="write the server's configuration as a state file")
     export.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    export.add_argument("--policies-dir", metavar="DIR",
+                        help="write each policy to DIR/NAME.hcl and name it with {file:} in the state file")
     export.add_argument("--include", action="append", metavar="KIND[/GLOB]",
                         help="export only objects whose id matches (repeatable)")
     export.add_argument("--exclude", action="append", metavar="KIND[/GLOB]",
@@ -586,8 +588,12 @@ def cmd_export(args: argparse.Namespace, io: Io) -> int:
     exclude = [parse_pattern(p, "--exclude") for p in args.exclude or []]
     gateway = _gateway(args, io)
     gateway.check_namespace()
+    beside = Path(args.output).parent if args.output else Path()  # {file:} paths are relative to the state file
+    in_file = os.path.relpath(args.policies_dir, beside) if args.policies_dir else None
     with gateway.forbidden_reads_collected():
-        exported = export_state(gateway, source=gateway.connection.address, include=include, exclude=exclude)
+        exported = export_state(gateway, source=gateway.connection.address, include=include, exclude=exclude,
+                                policies_dir=in_file)
+    write_policy_files(beside, exported.files)
     if args.output is None:
         sys.stdout.write(exported.text)
     else:

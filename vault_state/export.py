@@ -16,6 +16,7 @@ import re
 import typing
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -25,7 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from vault_state.durations import format_seconds
-from vault_state.errors import VaultApiError
+from vault_state.errors import VaultApiError, VaultStateError
 from vault_state.export_filter import select
 from vault_state.kinds.auth import auth_type
 from vault_state.kinds.base import ReadScope, VaultReader, data_of, strip_mount
@@ -56,15 +57,21 @@ class Exported:
     env: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    policies_dir: str | None = None
+    """With `export --policies-dir`: the directory (relative to the state file) policies are written to."""
+    files: dict[str, str] = field(default_factory=dict)
+    """The policy files to write beside the state file: path (relative to it) -> text."""
 
 
 def export_state(
-    vault: VaultReader, source: str = "", include: Sequence[str] = (), exclude: Sequence[str] = ()
+    vault: VaultReader, source: str = "", include: Sequence[str] = (), exclude: Sequence[str] = (),
+    policies_dir: str | None = None,
 ) -> Exported:
     """Read every managed object from `vault` and render it as a state file (limited by `include`
-    and `exclude` patterns, see export_filter)."""
+    and `exclude` patterns, see export_filter); with `policies_dir`, each policy as a `{file:}` entry
+    and its text in `files`."""
     live = read_everything(_Tolerant(vault))
-    return render(select(live, include, exclude), source)
+    return render(select(live, include, exclude), source, policies_dir)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -169,8 +176,8 @@ def env_name(*parts: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", "_".join(parts).upper())
 
 
-def render(live: Mapping[ResourceId, Resource], source: str = "") -> Exported:
-    exported = Exported("")
+def render(live: Mapping[ResourceId, Resource], source: str = "", policies_dir: str | None = None) -> Exported:
+    exported = Exported("", policies_dir=policies_dir)
     root = CommentedMap()
     root["version"] = 1
     exported.counts = render_sections(root, live, "", exported)
@@ -194,7 +201,8 @@ def render_sections(
         for r in by_kind.get("secrets_engine", [])
     )
     policies = CommentedMap(
-        (r.id.path, LiteralScalarString(r.values["policy"])) for r in by_kind.get("policy", []) if "policy" in r.values
+        (r.id.path, policy_spec(r.id.path, r.values["policy"], namespace, exported))
+        for r in by_kind.get("policy", []) if "policy" in r.values
     )
     roles: dict[str, list[Resource]] = {}
     for role in by_kind.get("auth_role", []):
@@ -227,6 +235,28 @@ def render_sections(
         "namespaces": len(namespaces),
         **{kind.prune_key.replace("_", " "): len(by_kind.get(kind.name, [])) for kind in DECLARED},
     }
+
+
+def policy_spec(name: str, text: str, namespace: str, exported: Exported) -> Any:
+    """A policy's text as a literal block, or with --policies-dir its `{file: DIR/[NAMESPACE/]NAME.hcl}`."""
+    if exported.policies_dir is None:
+        return LiteralScalarString(text)
+    path = "/".join(part for part in (exported.policies_dir.rstrip("/"), namespace, f"{name}.hcl") if part)
+    exported.files[path] = text
+    spec = CommentedMap(file=path)
+    spec.fa.set_flow_style()
+    return spec
+
+
+def write_policy_files(base: Path, files: Mapping[str, str]) -> None:
+    """Write `export --policies-dir`'s policy files, each path relative to `base` (the state file's directory)."""
+    for name, text in files.items():
+        path = base / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise VaultStateError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _header(source: str, exported: Exported) -> str:

@@ -18,6 +18,7 @@ from vault_state.errors import Diagnostic, Location, Severity, sort_diagnostics
 from vault_state.spec.auth import KubernetesAuth
 from vault_state.spec.hcl_text import loads_hcl
 from vault_state.spec.models import StateFile
+from vault_state.spec.policies import PolicyFile
 from vault_state.spec.positions import SourceMap
 from vault_state.spec.semantics import check_policy_references, role_section, roles_of
 
@@ -75,9 +76,10 @@ class PolicyPath:
 def policy_paths(state: StateFile, source: SourceMap) -> Iterator[PolicyPath]:
     """The path blocks of every policy in the file, HCL text and structured form alike."""
     for name, spec in state.policies.items():
-        if isinstance(spec, str):
+        if isinstance(spec, str | PolicyFile):
+            text = spec if isinstance(spec, str) else spec.to_hcl()
             try:
-                parsed = loads_hcl(spec)
+                parsed = loads_hcl(text)
             except ValueError:  # the loader reports invalid HCL as an error
                 continue
             paths = parsed.get("path", {}) if isinstance(parsed, dict) else {}
@@ -85,7 +87,9 @@ def policy_paths(state: StateFile, source: SourceMap) -> Iterator[PolicyPath]:
                 continue
             for path, rule in paths.items():
                 if isinstance(rule, dict):
-                    where = source.text_line(("policies", name), _line_of_path(spec, str(path)))
+                    line = _line_of_path(text, str(path))
+                    where = (Location(spec.shown, line, 1) if isinstance(spec, PolicyFile)  # in the .hcl file
+                             else source.text_line(("policies", name), line))
                     yield PolicyPath(name, str(path), _capabilities(rule), where)
         else:
             for path, path_rule in spec.path.items():

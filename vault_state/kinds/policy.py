@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from vault_state.errors import Location
 from vault_state.kinds.base import (
     ANY,
     Need,
@@ -26,8 +27,9 @@ from vault_state.plan.deferred import Deferred, Fact
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
 from vault_state.spec.fields import adopts
 from vault_state.spec.models import Sections
-from vault_state.spec.policies import PLACEHOLDER, canonical_text
+from vault_state.spec.policies import PLACEHOLDER, PolicyFile, canonical_text
 from vault_state.spec.sources import Resolver
+from vault_state.spec.types import FileSource
 
 
 class PolicyKind:
@@ -40,10 +42,12 @@ class PolicyKind:
     def desired(self, state: Sections, resolver: Resolver) -> Iterable[Resource]:
         for name, spec in state.policies.items():
             text = spec if isinstance(spec, str) else spec.to_hcl()
+            if isinstance(spec, PolicyFile):
+                text = _recorded(spec, name, resolver)
             yield Resource(
                 ResourceId(self.name, name.lower()),  # Vault lowercases policy names on write
                 {"policy": templated(canonical_text(text))},
-                location=resolver.source.locate(("policies", name), key=True),
+                location=declared_at(spec) or resolver.source.locate(("policies", name), key=True),
                 adopt=adopts(spec),
             )
 
@@ -80,6 +84,19 @@ class PolicyKind:
             return [Call("DELETE", path)]
         assert change.after is not None
         return [Call("PUT", path, {"policy": change.after.values["policy"]})]
+
+
+def declared_at(spec: object) -> Location | None:
+    """Where a `policy_files:` pattern declared this policy (None: under `policies:`)."""
+    return spec.declared if isinstance(spec, PolicyFile) else None
+
+
+def _recorded(spec: PolicyFile, name: str, resolver: Resolver) -> str:
+    """The .hcl file's text as loaded, its file also named to the resolver: a saved plan keeps its
+    digest, and apply refuses the plan when the file changed since, as for any `{file:}` source."""
+    # A `policy_files:` policy's `file` is absolute: the same file wherever the resolver starts.
+    resolver.resolve(FileSource(file=spec.file, sensitive=False), ("policies", name, "file"))
+    return spec.to_hcl()
 
 
 def templated(text: str) -> str | Deferred:

@@ -22,6 +22,7 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 from vault_state.errors import Diagnostic, InputError, Location, Severity
 from vault_state.spec.fastyaml import compose_fast
 from vault_state.spec.models import StateFile
+from vault_state.spec.policy_files import read_policy_files
 from vault_state.spec.positions import SourceMap
 from vault_state.spec.schema_walk import field_names_at
 from vault_state.spec.semantics import check_semantics, check_unvalidated
@@ -128,6 +129,9 @@ def validate_state(data: Any, source: SourceMap, name: str, base_dir: Path | Non
         state = StateFile.model_validate(data)
     except ValidationError:
         raise InputError(model_problems(data, source)) from None
+    unread = read_policy_files(state, source, base_dir or Path.cwd())
+    if unread:
+        raise InputError(unread)
     problems = check_semantics(state, source)
     errors = [d for d in problems if d.is_error]
     if errors:
@@ -248,7 +252,8 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 
 _TAGS = frozenset(
-    {"literal", "env", "file", "hcl", "structured", "kubernetes", "approle", "userpass", "jwt", "generic"}
+    {"literal", "env", "file", "hcl", "structured", "policy_file", "kubernetes", "approle", "userpass", "jwt",
+     "generic"}
 )
 
 

@@ -20,7 +20,7 @@ from vault_state.spec.access import Check, ExternalSecrets
 from vault_state.spec.auth import AuthMethod
 from vault_state.spec.engines import SecretsEngine
 from vault_state.spec.fields import Adoptable
-from vault_state.spec.policies import StructuredPolicy
+from vault_state.spec.policies import PolicyFile, StructuredPolicy
 from vault_state.spec.types import MountPath, NamespaceName, PolicyName, RoleName, Strict, check_name
 
 
@@ -38,15 +38,19 @@ PasswordPolicyName = Annotated[str, AfterValidator(lambda name: check_name(name,
 def _policy_tag(value: Any) -> str | None:
     if isinstance(value, str):
         return "hcl"
+    if isinstance(value, PolicyFile) or (isinstance(value, dict) and "file" in value):
+        return "policy_file"  # not "file": a tag that is also a key would misplace located errors
     return "structured" if isinstance(value, dict | StructuredPolicy) else None
 
 
 PolicySpec = Annotated[
-    Annotated[str, Tag("hcl")] | Annotated[StructuredPolicy, Tag("structured")],
+    Annotated[str, Tag("hcl")]
+    | Annotated[StructuredPolicy, Tag("structured")]
+    | Annotated[PolicyFile, Tag("policy_file")],
     Discriminator(
         _policy_tag,
         custom_error_type="policy_spec",
-        custom_error_message="expected policy HCL text or a mapping with 'path'",
+        custom_error_message="expected policy HCL text, a mapping with 'path', or {file: PATH}",
     ),
 ]
 
@@ -141,7 +145,13 @@ class Sections(Strict):
 
     secrets_engines: dict[MountPath, SecretsEngine] = Field(default_factory=dict, description="Key: mount path.")
     policies: dict[PolicyName, PolicySpec] = Field(
-        default_factory=dict, description="Key: policy name. Value: HCL text or a structured form."
+        default_factory=dict,
+        description="Key: policy name. Value: HCL text, a structured form, or {file: PATH} (an .hcl file).",
+    )
+    policy_files: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Glob patterns (relative to the file that declares them) of .hcl or .json policy files, or "
+        "directories (their *.hcl): each file is a policy named by its file name without the extension.",
     )
     auth_methods: dict[MountPath, AuthMethod] = Field(default_factory=dict, description="Key: mount path.")
     token_roles: dict[RoleName, TokenRole] = Field(

@@ -1,4 +1,4 @@
-"""Spec of an ACL policy: HCL text, or a structured form rendered to canonical HCL, both parsed.
+"""Spec of an ACL policy: HCL text, a structured form rendered to canonical HCL, or an .hcl file; all parsed.
 
 Vault stores policy text byte for byte, so the canonical text (LF line ends, one trailing newline)
 is what is written and what both sides are compared as.
@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
+from vault_state.errors import Location
 from vault_state.spec.fields import Adoptable
 from vault_state.spec.hcl_text import loads_hcl
 from vault_state.spec.types import Strict
@@ -64,6 +66,45 @@ class StructuredPolicy(Adoptable):
         return "\n\n".join(blocks) + "\n"
 
 
+class PolicyFile(Adoptable):
+    """`{file: policies/app.hcl}`: the policy text is that file's, read when the state file is loaded
+    (relative to the file that declares it), so its HCL is checked and located in the .hcl file."""
+
+    file: str = Field(
+        min_length=1,
+        description="Path of an .hcl (or JSON) policy file, relative to the state file that declares it.",
+    )
+    _text: str | None = PrivateAttr(None)
+    _shown: str = PrivateAttr("")
+    _declared: Location | None = PrivateAttr(None)
+
+    def loaded(self, text: str, shown: str, declared: Location | None = None) -> None:
+        """Record the file's text, the name its problems are reported under, and for a policy a
+        `policy_files:` pattern declares, where that pattern is (set by the loader)."""
+        self._text, self._shown, self._declared = text, shown, declared
+
+    @property
+    def declared(self) -> Location | None:
+        """Where the `policy_files:` pattern that matched this file is; None: declared under `policies:`."""
+        return self._declared
+
+    @property
+    def shown(self) -> str:
+        """The file as messages name it: its path joined to the state file's directory."""
+        return self._shown or self.file
+
+    def to_hcl(self) -> str:
+        """The file's text, as read when the state was loaded."""
+        if self._text is None:
+            raise RuntimeError(f"policy file {self.file} was not read: load the state through the loader")
+        return self._text
+
+
+def policy_file_path(base: Path, file: str) -> Path:
+    """Where `{file: ...}` names, joined to `base` as written (not resolved, so messages stay relative)."""
+    return base / file
+
+
 PLACEHOLDER = re.compile(r"\$\{auth/([^{}]+?)/@accessor\}")
 """`${auth/PATH/@accessor}`: the accessor of the auth method at PATH (vault-config-operator's form)."""
 
@@ -87,9 +128,12 @@ class HclProblem:
 
     line: int
     message: str
+    column: int = 1
 
 
-_PYHCL_POSITION = re.compile(r"Line (\d+), column \d+: ")
+# pyhcl's parser says "Line L, column OFFSET: " (OFFSET counts from the start of the text), its
+# lexer "Line L, column C, index OFFSET: "; both become a 1-based line and column.
+_PYHCL_POSITION = re.compile(r"Line (\d+), column (\d+)(?:, index (\d+))?: ")
 
 
 def check_policy_text(text: str) -> list[HclProblem]:
@@ -101,12 +145,22 @@ def check_policy_text(text: str) -> list[HclProblem]:
     except Exception as exc:  # pyhcl raises ValueError, and lexer errors of other types on odd input
         message = str(exc)
         match = _PYHCL_POSITION.match(message)
-        line = int(match.group(1)) if match else 1
+        line, column = 1, 1
+        if match:
+            line, column = int(match.group(1)), _column_at(text, int(match.group(3) or match.group(2)))
+        elif message.startswith("Unexpected end of file"):  # just after the last character written
+            line, column = text.rstrip().count("\n") + 1, len(text.rstrip().rsplit("\n", 1)[-1]) + 1
         detail = _PYHCL_POSITION.sub("", message, count=1)
         # The parser quotes offending characters raw; keep the message printable.
         detail = detail.encode("ascii", "backslashreplace").decode("ascii")
-        return [HclProblem(line, "invalid policy HCL: " + detail)]
+        return [HclProblem(line, "invalid policy HCL: " + detail, column)]
     return _check_structure(parsed, text)
+
+
+def _column_at(text: str, offset: int) -> int:
+    """The 1-based column of character `offset` of `text`."""
+    offset = min(max(offset, 0), len(text))
+    return offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _line_of(text: str, needle: str, start: int = 0) -> int:
@@ -114,11 +168,17 @@ def _line_of(text: str, needle: str, start: int = 0) -> int:
     return text.count("\n", 0, index) + 1 if index >= 0 else 1
 
 
+def _column_of(text: str, needle: str, start: int = 0) -> int:
+    index = text.find(needle, start)
+    return _column_at(text, index) if index >= 0 else 1
+
+
 def _check_structure(parsed: object, text: str) -> list[HclProblem]:
     if not isinstance(parsed, dict):
         return [HclProblem(1, "invalid policy: expected path blocks")]
     problems = [
-        HclProblem(_line_of(text, key), f"invalid policy: unknown top-level key {key!r} (expected 'path')")
+        HclProblem(_line_of(text, key), f"invalid policy: unknown top-level key {key!r} (expected 'path')",
+                   _column_of(text, key))
         for key in parsed
         if key not in ("path", "name")
     ]
@@ -127,12 +187,13 @@ def _check_structure(parsed: object, text: str) -> list[HclProblem]:
         return [*problems, HclProblem(1, "invalid policy: 'path' must be a block with a path string")]
     for path, rule in paths.items():
         begin = max(text.find(json.dumps(path)), 0)
-        line = _line_of(text, json.dumps(path))
+        line, column = _line_of(text, json.dumps(path)), _column_of(text, json.dumps(path))
         if not isinstance(rule, dict):
-            problems.append(HclProblem(line, f"invalid policy: path {path!r} must be a block"))
+            problems.append(HclProblem(line, f"invalid policy: path {path!r} must be a block", column))
             continue
         problems += [
-            HclProblem(line, f"invalid policy: path {path!r}: unknown key {key!r}")
+            HclProblem(_line_of(text, key, begin), f"invalid policy: path {path!r}: unknown key {key!r}",
+                       _column_of(text, key, begin))
             for key in rule
             if key not in _PATH_KEYS
         ]
@@ -145,6 +206,7 @@ def _check_structure(parsed: object, text: str) -> list[HclProblem]:
             HclProblem(
                 _line_of(text, json.dumps(cap), begin) if isinstance(cap, str) else line,
                 f"invalid policy: path {path!r}: invalid capability {cap!r}",
+                _column_of(text, json.dumps(cap), begin) if isinstance(cap, str) else column,
             )
             for cap in caps
             if not isinstance(cap, str) or cap not in CAPABILITIES

@@ -12,7 +12,7 @@ from vault_state.errors import Diagnostic, Location, Severity
 from vault_state.spec.access_checks import check_access
 from vault_state.spec.auth import AnyAuth, TokenFields
 from vault_state.spec.models import Prune, Sections, StateFile, walk_sections
-from vault_state.spec.policies import check_policy_text, placeholders
+from vault_state.spec.policies import PolicyFile, check_policy_text, placeholders
 
 if TYPE_CHECKING:  # only a type here: the planner imports this module and stays free of ruamel
     from vault_state.spec.positions import SourceMap
@@ -151,6 +151,10 @@ def _policy_texts(policies: Mapping[Any, Any], source: SourceMap) -> Iterator[Di
             for problem in check_policy_text(spec):
                 location = source.text_line(("policies", name), problem.line)
                 yield Diagnostic(location, f"policy '{name}': {problem.message}")
+        elif isinstance(name, str) and isinstance(spec, PolicyFile):  # located in the .hcl file itself
+            for problem in check_policy_text(spec.to_hcl()):
+                location = Location(spec.shown, problem.line, problem.column)
+                yield Diagnostic(location, f"policy '{name}': {problem.message}")
 
 
 def _lowercase_names(state: Sections, source: SourceMap) -> Iterator[Diagnostic]:
@@ -164,7 +168,9 @@ def _lowercase_names(state: Sections, source: SourceMap) -> Iterator[Diagnostic]
 def _case_check(names: Iterable[str], loc: tuple[str, ...], what: str, source: SourceMap) -> Iterator[Diagnostic]:
     seen: dict[str, str] = {}
     for name in names:
-        where = source.locate((*loc, name), key=True)
+        spec = names.get(name) if isinstance(names, Mapping) else None
+        # A policy a `policy_files:` pattern declares is located at the pattern.
+        where = (spec.declared if isinstance(spec, PolicyFile) else None) or source.locate((*loc, name), key=True)
         lower = name.lower()
         if lower in seen:
             yield Diagnostic(where, f"{what} '{name}' and '{seen[lower]}' differ only in case; Vault lowercases names")
@@ -278,8 +284,12 @@ def check_identity_references(
         for line, path in placeholders(text):
             if path in mounts:
                 continue
-            where = source.text_line(("policies", name), line)
-            if lines is not None and 0 < where.line <= len(lines):
+            if isinstance(spec, PolicyFile):  # located in the .hcl file, whose lines are the text's
+                at = text.splitlines()[line - 1].find(f"${{auth/{path}/@accessor}}")
+                where = Location(spec.shown, line, at + 1)
+            else:
+                where = source.text_line(("policies", name), line)
+            if not isinstance(spec, PolicyFile) and lines is not None and 0 < where.line <= len(lines):
                 at = lines[where.line - 1].find(f"${{auth/{path}/@accessor}}")
                 where = Location(where.file, where.line, at + 1) if at >= 0 else where
             found.append(Diagnostic(where, f"policy '{name}': ${{auth/{path}/@accessor}} names auth method "

@@ -179,7 +179,8 @@ def _mount_key(path: str) -> str:
     return path
 
 
-def _policy_key(name: str) -> str:
+def check_policy_key(name: str) -> str:
+    """A `policies:` key (or a `policy_files:` file name): a valid name, not `root`."""
     check_name(name, "policy")
     if name.lower() == "root":
         raise ValueError(f"policy {name!r}: the root policy is built in and cannot be managed")
@@ -195,5 +196,5 @@ def _namespace_name(name: str) -> str:
 
 MountPath = Annotated[str, AfterValidator(_mount_key)]
 NamespaceName = Annotated[str, AfterValidator(_namespace_name)]
-PolicyName = Annotated[str, AfterValidator(_policy_key)]
+PolicyName = Annotated[str, AfterValidator(check_policy_key)]
 RoleName = Annotated[str, AfterValidator(lambda name: check_name(name, "role"))]

@@ -1,0 +1,4 @@
+# the text of policy app
+path "secret/data/*" {
+  capabilities = ["read"
+}
