@@ -410,6 +410,9 @@ NEEDED_BY = {
     "vault-state/data/lock": "create",
     "vault-state/data/inventory/default": "create",
 }
+LOGIN_ONLY = {"auth/token/renew-self", "auth/token/revoke-self"}
+"""The Job logs in (--login kubernetes): its token renews and revokes itself. The tests here apply
+with a token made for them; tests/test_required_policy_cluster.py logs in as the Job does."""
 PATH_BLOCK = re.compile(r'path "([^"]+)" \{\n(?:.*\n)*?\}\n')
 
 
@@ -453,7 +456,7 @@ def apply_with_only(policy: str, scenario: str, cli: Cli, bao: DevServer, state:
 
 
 def test_every_path_of_the_policy_is_accounted_for() -> None:
-    assert set(policy_blocks()) == set(NEEDED_BY)
+    assert set(policy_blocks()) == set(NEEDED_BY) | LOGIN_ONLY
     outside = PATH_BLOCK.sub("", (STATE / "vault-state.hcl").read_text())
     assert all(not line or line.startswith("#") for line in outside.splitlines()), outside  # no block missed
 
@@ -485,3 +488,14 @@ def test_the_policy_does_not_reach_beyond_the_file(cli: Cli, bao: DevServer, tmp
         response = requests.request(method, f"{bao.address}/v1/{path}", headers=headers,
                                     json={"type": "kv", "policy": 'path "x" { capabilities = ["read"] }'}, timeout=10)
         assert response.status_code == 403, (method, path, response.status_code)
+
+
+def test_the_policy_file_is_what_required_policy_prints(offline_cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """deploy/state/vault-state.hcl is generated: a change to the state files must regenerate it."""
+    monkeypatch.chdir(ROOT)  # the policy's header names the -f path as given
+    printed = offline_cli("required-policy", "-f", "deploy/state/", "--name", "vault-state", "--login", "kubernetes")
+    assert printed.code == 0, printed.err
+    assert printed.out == (STATE / "vault-state.hcl").read_text(), (
+        "run: vault-state required-policy -f deploy/state/ --name vault-state --login kubernetes "
+        "> deploy/state/vault-state.hcl"
+    )
