@@ -27,7 +27,6 @@ import pytest
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 
-from tests.cli_lines import unbuilt
 from tests.conftest import EXAMPLES, Cli
 from tests.manifests import validate_object
 from tests.test_eso import validate_manifest
@@ -269,8 +268,6 @@ def test_yaml_example(block: Block, offline_cli: Cli, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", commands(), ids=lambda c: c.id)
 def test_command_line(command: Command, capsys: pytest.CaptureFixture[str]) -> None:
-    if missing := unbuilt(re.split(r"[\s;|&\[\]]+", command.text)):
-        pytest.skip(f"{', '.join(sorted(missing))} not merged yet (issue 14)")
     if command.inline and "[" in command.text:  # a usage line: its flags must exist
         words = command.text.split()
         flags = set(re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", command.text))
