@@ -36,12 +36,10 @@ def plan(env: dict[str, str], *args: str) -> float:
 
 
 def seed(env: dict[str, str], state: str) -> None:
-    """Apply the layout to one server. On OpenBao 2.7 an apply of 1,000 objects or more ends in an
-    error after applying everything (the inventory write has more JSON strings than the server
-    accepts): the objects are there, which is all a no-op plan needs."""
+    """Apply the layout to one server."""
     run = subprocess.run([PY, "-m", "vault_state", "apply", "-f", state, "--auto-approve"],
                          env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    assert "Apply complete! Resources:" in run.stdout, run.stdout[-500:] + run.stderr[-500:]
+    assert run.returncode == 0, run.stdout[-500:] + run.stderr[-500:]
 
 
 def targets_yaml(servers: list[DevServer], extra: str = "") -> str:
