@@ -25,6 +25,8 @@ OTHER = {"stack": "other", "ids": ["policy/other-policy"], "fingerprints": {}, "
 BLOCK = re.compile(r'^path "(?P<path>[^"]+)" \{\n  capabilities = (?P<caps>\[[^\]]*\])\n\}\n', re.M)
 DENIED = re.compile(r"\b(GET|LIST|POST|PUT|DELETE) ([\w\-./+?=]+)")
 _counter = itertools.count()
+UNRECORDED = "was not updated in"
+"""apply's warning when the token may not list the inventories (it converged, and recorded nothing)."""
 
 
 class Namespaces:
@@ -57,11 +59,24 @@ class Namespaces:
             done = self.run(namespace, self.bao.token, "apply", "-f", str(self.files["earlier"]), "--auto-approve")
             assert done.code == 0, done.out[-1500:] + done.err
             self.request("POST", "sys/policies/acl/other-policy", namespace, {"policy": 'path "a" {capabilities = ["read"]}'})
-            self.request("POST", "vault-state/data/inventory/other", namespace, {"data": OTHER})
+            for where in [namespace, *self.children(namespace)]:  # where the earlier apply kept inventories
+                self.request("POST", "vault-state/data/inventory/other", where, {"data": OTHER})
         self.request("POST", "sys/policies/acl/vault-state", namespace, {"policy": policy})
         created = self.request("POST", "auth/token/create", namespace,
                                {"policies": ["vault-state"], "no_default_policy": True})
         return namespace, str(created["auth"]["client_token"])
+
+    def children(self, namespace: str) -> list[str]:
+        """The child namespaces of `namespace` that hold a `vault-state/` mount (one level)."""
+        headers = {"X-Vault-Token": self.bao.token, "X-Vault-Namespace": namespace}
+        listed = requests.request("LIST", f"{self.bao.address}/v1/sys/namespaces", headers=headers, timeout=10)
+        found = []
+        for child in (listed.json().get("data") or {}).get("keys", []) if listed.status_code == 200 else []:
+            where = f"{namespace}/{child.strip('/')}"
+            mounts = requests.get(f"{self.bao.address}/v1/sys/mounts", timeout=10,
+                                  headers={**headers, "X-Vault-Namespace": where}).json()
+            found += [where] if "vault-state/" in (mounts.get("data") or mounts) else []
+        return found
 
     def place(self) -> str:
         """Where the next run goes: a new namespace."""
@@ -149,6 +164,8 @@ def check_enough_and_needed(namespaces: Namespaces, policy: str) -> int:
         first = not any(matches(path, sent) for sent in used[False])
         for earlier in (first, not first):
             namespace, token, result = namespaces.apply(without, earlier)
+            if result.code == 0 and UNRECORDED in result.err:
+                break  # converged, but could not read the inventories, so it could not record what it did
             if result.code == 0:
                 result = namespaces.run(namespace, token, "plan", "-f", str(files["state"]))
             if result.code != 0:
@@ -158,6 +175,9 @@ def check_enough_and_needed(namespaces: Namespaces, policy: str) -> int:
             continue
         output = result.out + result.err
         assert "Traceback" not in output
+        if result.code == 0:  # the inventory warning names the list it missed
+            assert any(matches(path, p) for p in re.findall(r"may not list (\S+),", result.err)), (path, output)
+            continue
         assert "permission denied" in output, (path, output)
         denied = [p.partition("?")[0] for _, p in DENIED.findall(output.split("permission denied", 1)[1])]
         assert any(matches(path, p) for p in denied), (path, output)

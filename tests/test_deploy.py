@@ -413,6 +413,9 @@ NEEDED_BY = {
 LOGIN_ONLY = {"auth/token/renew-self", "auth/token/revoke-self"}
 """The Job logs in (--login kubernetes): its token renews and revokes itself. The tests here apply
 with a token made for them; tests/test_required_policy_cluster.py logs in as the Job does."""
+INVENTORIES = {"vault-state/metadata/inventory", "vault-state/data/inventory/+"}
+"""Reading the stacks' inventories: without them apply still converges the server, but leaves this
+stack's inventory as it was (it never writes over what it could not read) and says so."""
 PATH_BLOCK = re.compile(r'path "([^"]+)" \{\n(?:.*\n)*?\}\n')
 
 
@@ -456,7 +459,7 @@ def apply_with_only(policy: str, scenario: str, cli: Cli, bao: DevServer, state:
 
 
 def test_every_path_of_the_policy_is_accounted_for() -> None:
-    assert set(policy_blocks()) == set(NEEDED_BY) | LOGIN_ONLY
+    assert set(policy_blocks()) == set(NEEDED_BY) | LOGIN_ONLY | INVENTORIES
     outside = PATH_BLOCK.sub("", (STATE / "vault-state.hcl").read_text())
     assert all(not line or line.startswith("#") for line in outside.splitlines()), outside  # no block missed
 
@@ -497,5 +500,19 @@ def test_the_policy_file_is_what_required_policy_prints(offline_cli: Cli, monkey
     assert printed.code == 0, printed.err
     assert printed.out == (STATE / "vault-state.hcl").read_text(), (
         "run: vault-state required-policy -f deploy/state/ --name vault-state --login kubernetes "
-        "> deploy/state/vault-state.hcl"
+        "-o deploy/state/vault-state.hcl"
     )
+
+
+def test_without_the_inventories_apply_converges_and_records_nothing(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    shutil.copytree(STATE, tmp_path / "state")
+    assert cli("apply", "-f", str(tmp_path / "state"), "--auto-approve").code == 0
+    recorded = bao.request("GET", "vault-state/data/inventory/default").json()["data"]["data"]
+    without = (STATE / "vault-state.hcl").read_text().replace(policy_blocks()["vault-state/metadata/inventory"], "")
+    bao.request("PUT", "sys/policies/acl/probe", {"policy": without})
+    token = bao.request("POST", "auth/token/create", {"policies": ["probe"], "ttl": "5m"}).json()["auth"]["client_token"]
+    change_the_files_objects(bao)
+    applied = cli("apply", "-f", str(tmp_path / "state"), "--auto-approve", env={"VAULT_TOKEN": token})
+    assert applied.code == 0, applied.err
+    assert "warning: the inventory of stack default was not updated" in applied.err
+    assert bao.request("GET", "vault-state/data/inventory/default").json()["data"]["data"] == recorded

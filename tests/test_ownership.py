@@ -439,3 +439,21 @@ def test_inventories_unreadable_in_one_namespace_are_named(cli: Cli, bao: DevSer
     assert (planned.code, planned.err) == (0, ""), planned.err
     assert planned.out.splitlines()[0] == ("Stack: default (its inventory holds 2 ids; inventories in namespace team-a "
                                            "are not readable with this token: no conflicts checked there)")
+
+
+def test_an_inventory_the_token_may_not_list_is_never_overwritten(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    """A file that does not rely on ownership plans without the inventories when the token may not
+    list them; apply must then not write its stack's inventory over what it could not read."""
+    assert cli("apply", "-f", str(stack_file(tmp_path, "default", policies(["keep"]))), "--auto-approve").code == 0
+    assert inventory(bao, "default")["ids"] == ["policy/keep"]
+    bao.request("POST", "sys/policies/acl/no-inventory-list", {"policy": (
+        'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }\n'
+        'path "vault-state/metadata/inventory" { capabilities = ["deny"] }\n')})
+    token = bao.request("POST", "auth/token/create", {"policies": ["no-inventory-list"]}).json()["auth"]["client_token"]
+    plain = write_state(tmp_path, "version: 1\n" + policies(["keep", "other"]), "plain.yaml")
+    applied = cli("apply", "-f", str(plain), "--auto-approve", env={"VAULT_TOKEN": token})
+    assert applied.code == 0, applied.err
+    assert applied.out.startswith("Stack: default (its inventory is not readable with this token"), applied.out
+    assert ("warning: the inventory of stack default was not updated in the namespace it connects to: the token "
+            "may not list vault-state/metadata/inventory") in applied.err
+    assert inventory(bao, "default")["ids"] == ["policy/keep"]  # what it could not read is still there

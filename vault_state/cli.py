@@ -38,6 +38,7 @@ from vault_state.fleet.commands import apply_targets, check_targets, plan_target
 from vault_state.fleet.run import Outcome, Step
 from vault_state.inputs import read_local
 from vault_state.inventory import (
+    INVENTORY_LIST,
     Inventories,
     Inventory,
     adopted,
@@ -487,7 +488,8 @@ def _apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | N
         on_plan(the_plan)
     track = not args.no_fingerprints
     if not the_plan.has_changes:
-        record_apply(gateway, owners.ownership, owners.inventories, the_plan, ApplyReport(), track)  # adoptions
+        _say_unrecorded(io, owners, record_apply(gateway, owners.ownership, owners.read, the_plan, ApplyReport(),
+                                                 track))  # adoptions
         return _verify_after(args, io, loaded, gateway, 0)
     prune_at = {kind.name: loaded.source.locate(("prune", kind.prune_key)) for kind in KINDS}
     refusals = destroy_refusals(the_plan, args.allow_destroy, prune_at)
@@ -510,7 +512,7 @@ def _apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | N
         )
     code = _report(report, the_plan, io)
     try:  # after the report: a server that went away must not hide what was applied
-        record_apply(gateway, owners.ownership, owners.inventories, the_plan, report, track)
+        _say_unrecorded(io, owners, record_apply(gateway, owners.ownership, owners.read, the_plan, report, track))
     except VaultStateError as exc:
         when = "the token may write it" if isinstance(exc, Forbidden) else "the server answers"
         io.err.print(f"error: the inventory of stack {owners.ownership.stack} was not updated ({exc}); once "
@@ -518,6 +520,18 @@ def _apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | N
                      style="bold red", markup=False, highlight=False)
         return 1
     return _verify_after(args, io, loaded, gateway, code)
+
+
+def _say_unrecorded(io: Io, owners: Owners, namespaces: list[str]) -> None:
+    """The token could not list the inventories there, so apply did not write them (it would have
+    replaced what it could not read): the objects it wrote are not recorded as this stack's."""
+    for namespace in namespaces:
+        where, path = (f"namespace {namespace}", f"{namespace}/{INVENTORY_LIST}") if namespace else (
+            "the namespace it connects to", INVENTORY_LIST)
+        io.err.print(f"warning: the inventory of stack {owners.ownership.stack} was not updated in {where}: the "
+                     f"token may not list {path}, so writing it would replace what it could not read; "
+                     "`prune: owned` will not know these objects (record them with `vault-state adopt ID...` "
+                     "using a token that may)", style="yellow", markup=False, highlight=False)
 
 
 def cmd_inventory(args: argparse.Namespace, io: Io) -> int:

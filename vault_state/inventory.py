@@ -99,21 +99,21 @@ def relies_on_ownership(state: StateFile, desired: Mapping[ResourceId, Resource]
     return named or "owned" in state.prune.model_dump().values()
 
 
-def inventory_needs(stack: str, relies: bool, fingerprinted: bool, namespaces: Iterable[str] = ()) -> list[Need]:
-    """What writing this stack's inventory, reading every stack's (`relies`: the file relies on
-    ownership; else a plan goes without them) and (`fingerprinted`: the file has write-only values)
-    fingerprinting them asks for (vault-state required-policy). Each of `namespaces` (relative to
-    the connection's) keeps the part of its own objects, on a KV mount the first write there makes."""
+def inventory_needs(stack: str, fingerprinted: bool, namespaces: Iterable[str] = ()) -> list[Need]:
+    """What writing this stack's inventory, reading every stack's and (`fingerprinted`: the file
+    has write-only values) fingerprinting them asks for (vault-state required-policy). Each of
+    `namespaces` (relative to the connection's) keeps the part of its own objects, on a KV mount the
+    first write there makes. The inventories are read even when the file does not rely on ownership
+    (its plan would run without them): apply writes an inventory only where it could read it, never
+    over what it did not see, so a token without them leaves this stack's objects unrecorded."""
     needs = _fingerprint_needs(fingerprinted)
     for namespace in sorted({"", *namespaces}):
         at = f"{namespace}/" if namespace else ""
         why = f"inventory of stack {stack}: what it owns, recorded after every apply"
-        mine = ("create", "read", "update") if relies else ("create", "update")
-        needs.append(Need(f"{at}{INVENTORY_DATA}/{stack}", mine, why))
-        if relies:
-            others = "inventories of the other stacks: what they own is not ours"
-            needs += [listing(f"{at}{INVENTORY_LIST}", "inventories: the stacks that have one"),
-                      reading(f"{at}{INVENTORY_DATA}/{ANY}", others)]
+        needs.append(Need(f"{at}{INVENTORY_DATA}/{stack}", ("create", "read", "update"), why))
+        others = "inventories of the other stacks: what they own is not ours"
+        needs += [listing(f"{at}{INVENTORY_LIST}", "inventories: the stacks that have one"),
+                  reading(f"{at}{INVENTORY_DATA}/{ANY}", others)]
         if namespace:
             needs += [reading(f"{at}sys/mounts", "inventories: whether their mount exists in the namespace"),
                       Need(f"{at}sys/mounts/{LOCK_MOUNT}", ("create", "update"), "inventories: their KV v2 mount")]
@@ -221,18 +221,26 @@ def all_namespaces(gateway: Gateway, under: str = "") -> list[str]:
     return sorted(found)
 
 
-def write_inventory(gateway: Gateway, inventory: Inventory, before: Inventory | None = None) -> None:
+def write_inventory(
+    gateway: Gateway, inventory: Inventory, before: Inventory | None = None, unread: frozenset[str] = frozenset()
+) -> set[str]:
     """Write each part of the inventory in its namespace (the tool's KV mount there is created
-    first when missing); with `before`, only the parts that changed."""
+    first when missing); with `before`, only the parts that changed. Parts in `unread` namespaces
+    are not written: the namespaces of those left out."""
     old = before.documents() if before is not None and not before.mixed else {}
+    left: set[str] = set()
     for namespace, document in inventory.documents().items():
         if namespace in old and _same(document, old[namespace]):
             continue
         if before is not None and namespace not in old and not document["ids"] and namespace:
             continue  # nothing to keep there, and nothing was
+        if namespace in unread:
+            left.add(namespace)
+            continue
         if namespace:
             ensure_kv_mount(gateway, namespace)
         gateway.execute(Call("POST", f"{INVENTORY_DATA}/{inventory.stack}", {"data": document}, namespace=namespace))
+    return left
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -437,12 +445,16 @@ def adopted(
 
 
 def record_apply(
-    gateway: Gateway, ownership: Ownership, inventories: Mapping[str, Inventory], plan: Plan,
-    report: ApplyReport, track: bool,
-) -> None:
-    """Write the inventories after an apply, even a failed one: they cover what did get written."""
-    for inventory, before in recorded(gateway, ownership, inventories, plan, report.applied, track):
-        write_inventory(gateway, inventory, before)
+    gateway: Gateway, ownership: Ownership, inventories: Inventories, plan: Plan, report: ApplyReport, track: bool,
+) -> list[str]:
+    """Write the inventories after an apply, even a failed one: they cover what did get written.
+    Never in a namespace whose inventories the token could not list (a file that does not rely on
+    ownership plans without them): what is there was not read, and a write would replace it. Returns
+    those namespaces ("" the connection's) where something was left unrecorded."""
+    skipped: set[str] = set()
+    for inventory, before in recorded(gateway, ownership, inventories.stacks, plan, report.applied, track):
+        skipped |= write_inventory(gateway, inventory, before, unread=frozenset(inventories.unreadable))
+    return sorted(skipped)
 
 
 def ensure_fingerprint_key(gateway: Gateway) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from vault_state.desired import build_desired
-from vault_state.inventory import inventory_needs, relies_on_ownership
+from vault_state.inventory import inventory_needs
 from vault_state.kinds.base import ANY, Need, ReadScope, listing, reading
 from vault_state.kinds.facts import read_at
 from vault_state.kinds.identity import IDENTITY_LISTS
@@ -70,8 +70,7 @@ def required_blocks(
     state = loaded.state
     read_in = {"", *(rid.namespace for rid in desired)}  # as read_live: where the file declares something
     fingerprinted = any(r.write_only for r in desired.values())
-    needs: list[Need] = [*lock_needs(), *inventory_needs(state.stack, relies_on_ownership(state, desired),
-                                                          fingerprinted, read_in)]
+    needs: list[Need] = [*lock_needs(), *inventory_needs(state.stack, fingerprinted, read_in)]
     needs += login_needs() if login else []
     for namespace, sections, _ in walk_sections(state):
         if namespace not in read_in:

@@ -90,12 +90,22 @@ path "sys/policies/acl/vault-state" {
   capabilities = ["create", "read", "update"]
 }
 
+# inventories of the other stacks: what they own is not ours
+path "vault-state/data/inventory/+" {
+  capabilities = ["read"]
+}
+
 # inventory of stack default: what it owns, recorded after every apply
 path "vault-state/data/inventory/default" {
-  capabilities = ["create", "update"]
+  capabilities = ["create", "read", "update"]
 }
 
 # apply lock: taken and released with check-and-set
 path "vault-state/data/lock" {
   capabilities = ["create", "read", "update"]
+}
+
+# inventories: the stacks that have one
+path "vault-state/metadata/inventory" {
+  capabilities = ["list"]
 }
