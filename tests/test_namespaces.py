@@ -275,3 +275,16 @@ def test_export_writes_namespaces_and_round_trips(cli: Cli, bao: DevServer, tmp_
     copy = tmp_path / "exported.yaml"
     copy.write_text(exported.out)
     assert_empty(cli, copy)
+
+
+def test_a_declared_empty_namespace_is_read_so_prune_reaches_inside(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    """`namespaces: {dev: {}}` with `prune: {policies: true}` says dev holds no policy: the plan reads
+    dev (though the file declares nothing in it) and deletes what is there."""
+    made = write_state(tmp_path, f"version: 1\nnamespaces:\n  dev:\n    policies:\n      stray: '{POLICY}'\n", "a.yaml")
+    assert cli("apply", "-f", str(made), "--auto-approve").code == 0
+    empty = write_state(tmp_path, "version: 1\nprune: {policies: true}\nnamespaces:\n  dev: {}\n", "b.yaml")
+    planned = cli("plan", "-f", str(empty))
+    assert planned.code == 0, planned.err
+    assert "  - dev:policy/stray" in planned.out.splitlines(), planned.out
+    kept = write_state(tmp_path, "version: 1\nnamespaces:\n  dev: {}\n", "c.yaml")  # no prune: nothing to do
+    assert "No changes." in cli("plan", "-f", str(kept)).out

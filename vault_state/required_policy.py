@@ -31,6 +31,7 @@ from vault_state.spec.types import SourceValue, check_name
 from vault_state.vault.gateway import waits_read
 from vault_state.vault.login import login_needs
 from vault_state.vault.permissions import CAPABILITIES_OF, needs_sudo
+from vault_state.vault.reader import namespaces_read
 
 DEFAULT_NAME = "vault-state"
 CAPABILITIES = ("create", "read", "update", "delete", "list", "sudo")
@@ -68,9 +69,10 @@ def required_blocks(
         desired.setdefault(rid, Resource(rid, {"policy": ""}))
     moves = moves_of(loaded.state, loaded.source.locate)
     state = loaded.state
-    read_in = {"", *(rid.namespace for rid in desired)}  # as read_live: where the file declares something
+    read_in = namespaces_read(desired)  # as read_live
     fingerprinted = any(r.write_only for r in desired.values())
-    needs: list[Need] = [*lock_needs(), *inventory_needs(state.stack, fingerprinted, read_in)]
+    holding = {rid.namespace for rid in desired}  # where an inventory part is kept: the objects' namespaces
+    needs: list[Need] = [*lock_needs(), *inventory_needs(state.stack, fingerprinted, holding)]
     needs += login_needs() if login else []
     for namespace, sections, _ in walk_sections(state):
         if namespace not in read_in:

@@ -8,6 +8,7 @@ a namespace carry its path (`team-a:policy/x`); a namespace that does not exist 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -25,7 +26,7 @@ def read_live(
     the gateway bounds the requests in flight to the same number). `inside`: the tool connects
     inside a namespace (--namespace), where the server-wide kinds cannot be read either."""
     live: dict[ResourceId, Resource] = {}
-    wanted = {rid.namespace for rid in desired}
+    wanted = namespaces_read(desired)
     level = [""]
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="namespaces") as pool:
         while level:
@@ -63,6 +64,13 @@ def read_namespace(
     if not namespace:
         return scope.live
     return {rid.within(namespace): replace(r, id=rid.within(namespace)) for rid, r in scope.live.items()}
+
+
+def namespaces_read(desired: Mapping[ResourceId, Resource]) -> set[str]:
+    """The namespaces a plan reads: each one the file declares objects in, and each one it declares
+    (an empty `dev: {}` too: what a pruned kind holds there is deleted)."""
+    declared = {_join(rid.namespace, rid.path) for rid in desired if rid.kind == "namespace"}
+    return {"", *(rid.namespace for rid in desired), *declared}
 
 
 def _join(parent: str, name: str) -> str:
