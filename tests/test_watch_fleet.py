@@ -51,18 +51,28 @@ def fleet(tmp_path: Path) -> Iterator[Fleet]:
     try:
         for _ in range(2):
             servers.append(DevServer().start())
-        home = tmp_path / "fleet"
-        files = {"base/state.yaml": BASE, "base/b.hcl": 'path "kv/data/b" { capabilities = ["read"] }\n',
-                 "base/more/c.hcl": 'path "kv/data/c" { capabilities = ["read"] }\n',
-                 "base/description.txt": "application secrets",
-                 "targets.yaml": TARGETS.format(*(s.address for s in servers))}
-        for name, text in files.items():
-            (home / name).parent.mkdir(parents=True, exist_ok=True)
-            (home / name).write_text(text)
+        home = _write_fleet(tmp_path / "fleet", [s.address for s in servers])
         yield Fleet(servers, {"ONE_TOKEN": servers[0].token, "TWO_TOKEN": servers[1].token}, home)
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture
+def offline_fleet(tmp_path: Path) -> Fleet:
+    """The same files, with no server behind the addresses (for what is refused before serving)."""
+    home = _write_fleet(tmp_path / "fleet", ["http://127.0.0.1:1", "http://127.0.0.1:2"])
+    return Fleet([], {"ONE_TOKEN": "x", "TWO_TOKEN": "y"}, home)
+
+
+def _write_fleet(home: Path, addresses: list[str]) -> Path:
+    files = {"base/state.yaml": BASE, "base/b.hcl": 'path "kv/data/b" { capabilities = ["read"] }\n',
+             "base/more/c.hcl": 'path "kv/data/c" { capabilities = ["read"] }\n',
+             "base/description.txt": "application secrets", "targets.yaml": TARGETS.format(*addresses)}
+    for name, text in files.items():
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_text(text)
+    return home
 
 
 def _apply_all(offline_cli: Cli, fleet: Fleet) -> None:
@@ -173,3 +183,31 @@ def test_fleet_watch_reloads_the_targets_file(offline_cli: Cli, fleet: Fleet,
     until(lambda: watch.gauge("vault_state_plan_success", target="two") is None, "two's rows gone")
     assert watch.gauge("vault_state_plan_success", target="one") == 1
     assert watch.stop() == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--keep-going"], "error: --keep-going: only with --apply"),
+    (["-f", "state.yaml"], "error: --targets: -f cannot be given with it; each target's come from"),
+    (["--address", "http://127.0.0.1:1"], "error: --targets: --address cannot be given with it"),
+    (["--only", "nope"], "error: --only nope: no target in"),
+])
+def test_fleet_watch_flag_problems_stop_it_before_it_serves(offline_cli: Cli, offline_fleet: Fleet, args: list[str],
+                                                            message: str) -> None:
+    result = offline_cli("watch", "--targets", offline_fleet.targets, "--listen", "127.0.0.1:0", *args, env=offline_fleet.env)
+    assert result.code == 1
+    assert result.err.startswith(message), result.err
+    assert "serving" not in result.err
+
+
+def test_fleet_watch_refuses_a_bad_targets_file_before_it_serves(offline_cli: Cli, offline_fleet: Fleet) -> None:
+    Path(offline_fleet.targets).write_text("targets:\n  one: {nope: 1}\n")
+    result = offline_cli("watch", "--targets", offline_fleet.targets, "--listen", "127.0.0.1:0", env=offline_fleet.env)
+    assert result.code == 1
+    assert f"{offline_fleet.targets}:2:9: unknown key 'nope'" in result.err
+    assert "serving" not in result.err
+
+
+def test_watch_only_needs_targets(offline_cli: Cli) -> None:
+    result = offline_cli("watch", "--only", "prod-*", "--listen", "127.0.0.1:0")
+    assert result.code == 1
+    assert result.err.startswith("error: --only and --keep-going choose among the targets of --targets FILE")
