@@ -86,6 +86,7 @@ class FleetWatcher(Watcher):
 
     def loop(self, stop: threading.Event) -> None:
         """Until `stop`: every second look at the files; run a round when a target is due."""
+        self.log(f"watching {self.path}: {', '.join(self.order)}")
         while not stop.is_set():
             self._reload()
             for member in self.members.values():
