@@ -54,8 +54,17 @@ def note_pattern(base: Path, pattern: str, matches: Sequence[Path]) -> None:
         reads.patterns[base.absolute(), pattern] = tuple(sorted(p.absolute() for p in matches))
 
 
+LIMIT = 1024 * 1024
+"""Bytes hashed at most: a policy file or value source is refused above 1 MB anyway, and a file
+named by mistake (a large log, an image) must not be read whole every second."""
+
+
 def file_digest(path: Path) -> str | None:
+    """The sha256 of the file's first LIMIT + 1 bytes and its size; None when it cannot be read."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as handle:
+            hashed = hashlib.sha256(handle.read(LIMIT + 1))
+            hashed.update(str(path.stat().st_size).encode())
     except OSError:
         return None
+    return hashed.hexdigest()
