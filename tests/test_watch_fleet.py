@@ -30,7 +30,7 @@ secrets_engines:
 """
 TARGETS = """targets:
   one: {{address: '{0}', token_env: ONE_TOKEN, files: [base/]}}
-  two: {{address: '{1}', token_env: TWO_TOKEN, files: [base/]}}
+  two: {{address: '{1}', token_env: TWO_TOKEN, files: [base/], overlays: [two.yaml]}}
 """
 
 
@@ -68,7 +68,8 @@ def offline_fleet(tmp_path: Path) -> Fleet:
 def _write_fleet(home: Path, addresses: list[str]) -> Path:
     files = {"base/state.yaml": BASE, "base/b.hcl": 'path "kv/data/b" { capabilities = ["read"] }\n',
              "base/more/c.hcl": 'path "kv/data/c" { capabilities = ["read"] }\n',
-             "base/description.txt": "application secrets", "targets.yaml": TARGETS.format(*addresses)}
+             "base/description.txt": "application secrets", "targets.yaml": TARGETS.format(*addresses),
+             "two.yaml": "policies:\n  e: 'path \"kv/data/e\" { capabilities = [\"read\"] }'\n"}
     for name, text in files.items():
         (home / name).parent.mkdir(parents=True, exist_ok=True)
         (home / name).write_text(text)
@@ -172,7 +173,14 @@ def test_fleet_watch_reloads_the_targets_file(offline_cli: Cli, fleet: Fleet,
                                               start_watch: Callable[..., Watch]) -> None:
     one, two = fleet.servers
     watch = start_watch(one, "--targets", fleet.targets, "--interval", "1h", env=fleet.env)
-    until(lambda: "run 1 (start) two" in watch.text(), "both planned")
+    until(lambda: "run 1 (start) two" in watch.text() and "run 1 (start) one" in watch.text(), "both planned")
+    (fleet.home / "two.yaml").write_text("policies: {f: 'path \"kv/data/f\" { capabilities = [\"read\"] }'}\n")
+    until(lambda: "run 2 (state files changed) two: 5 changes" in watch.text(), "two planned at once (only it reads it)")
+    assert "run 2 (" + "state files changed) one" not in watch.text()
+    b_hcl = fleet.home / "base" / "b.hcl"
+    b_hcl.write_text('path "kv/data/b2" { capabilities = ["read"] }\n')  # both read it
+    until(lambda: f"run 2 ({b_hcl} changed) one" in watch.text(), "one planned at once")
+    until(lambda: f"run 3 ({b_hcl} changed) two" in watch.text(), "two planned at once")
     targets = Path(fleet.targets)
     targets.write_text("targets:\n  one: {nope: 1}\n")
     until(lambda: "not reloaded, still watching one, two" in watch.text(), "a bad targets file is logged")
@@ -182,6 +190,9 @@ def test_fleet_watch_reloads_the_targets_file(offline_cli: Cli, fleet: Fleet,
     until(lambda: "reloaded: watching one" in watch.text(), "two removed")
     until(lambda: watch.gauge("vault_state_plan_success", target="two") is None, "two's rows gone")
     assert watch.gauge("vault_state_plan_success", target="one") == 1
+    targets.write_text(TARGETS.format(one.address, two.address))  # two back: planned at once, one is not
+    until(lambda: "run 1 (targets file changed) two" in watch.text(), "the added target planned")
+    assert "run 3 (" not in watch.text().replace(f"run 3 ({b_hcl} changed) two", "")
     assert watch.stop() == 0
 
 
