@@ -251,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
                              help="plan on a schedule (apply with --apply); serve /metrics, /healthz, /readyz")
     add_watch_flags(watcher)
     _fingerprint_flags(watcher)
+    _fleet_flags(watcher)
+    watcher.add_argument("--keep-going", action="store_true",
+                         help="with --targets and --apply: apply the targets after one that failed")
     _fleet_flags(lint)
     return parser
 

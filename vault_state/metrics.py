@@ -223,6 +223,18 @@ class WatchMetrics:
             self._results[result.target] = result
             return past
 
+    def reached(self, target: str) -> bool | None:
+        """Whether the target's last run that asked its server got an answer (None: none asked yet)."""
+        with self._lock:
+            past = self._history.get(target)
+            return past.reached if past is not None else None
+
+    def forget(self, target: str) -> None:
+        """Drop a target's rows (watch --targets: the target left the targets file)."""
+        with self._lock:
+            self._results.pop(target, None)
+            self._history.pop(target, None)
+
     def collect(self) -> Iterable[Metric]:
         with self._lock:
             return families(list(self._results.values()), self._history)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
@@ -26,6 +27,8 @@ from vault_state.durations import format_seconds, to_fractional_seconds, to_seco
 from vault_state.errors import ConfigurationError, VaultStateError
 from vault_state.metrics import ApplyOutcome, TargetResult, WatchMetrics
 from vault_state.spec.many import state_files
+from vault_state.spec.policy_files import SUFFIXES
+from vault_state.spec.reads import Reads, file_digest
 
 TICK = 1.0
 """Seconds between two looks at the state files' modification times."""
@@ -112,17 +115,22 @@ def shown_seconds(seconds: float) -> str:
 @dataclass
 class StateFiles:
     """The files `-f` names, watched for changes: their modification times are cheap to look at
-    every second; when those move, a content hash says whether the text really changed."""
+    every second; when those move, a content hash says whether the text really changed.
+
+    `reads` are the other files the last load read (policy files, `{file:}` value sources) and its
+    `policy_files:` patterns, as it noted them (vault_state/spec/reads.py): watched the same way."""
 
     arguments: Sequence[str]
     recursive: bool
+    reads: Reads = field(default_factory=Reads)
 
     def stamp(self) -> tuple[object, ...]:
         try:
             paths = state_files(self.arguments, self.recursive)
         except VaultStateError as exc:
             return (str(exc),)
-        return tuple(_stat(path) for path in paths)
+        read = tuple(_stat(path) for path in self.reads.files)
+        return (*(_stat(path) for path in paths), read, *(_matched(*key) for key in self.reads.patterns))
 
     def digest(self) -> str:
         hashed = hashlib.sha256()
@@ -138,6 +146,33 @@ class StateFiles:
                 hashed.update(f"unreadable: {exc.strerror}".encode())
             hashed.update(b"\0")
         return hashed.hexdigest()
+
+    def read_changed(self) -> str:
+        """The first file the last load read whose content differs from what it read (or a pattern
+        whose matches differ), as a message; "" when none. What it found is taken as read from now
+        on, so one change starts one run even when that run fails before reading the file again."""
+        for path, seen in self.reads.files.items():
+            now = file_digest(path)
+            if now != seen:
+                self.reads.files[path] = now
+                return f"{path} changed" if now is not None and seen is not None else \
+                    f"{path} {'appeared' if seen is None else 'is gone'}"
+        for key, matched in self.reads.patterns.items():
+            now_matched = _matched(*key)
+            if now_matched != matched:
+                self.reads.patterns[key] = now_matched
+                return f"policy_files {key[1]} matches other files"
+        return ""
+
+
+def _matched(base: Path, pattern: str) -> tuple[Path, ...]:
+    """What a `policy_files:` pattern matches now (as vault_state/spec/policy_files.py globs it)."""
+    if (base / pattern).is_dir():
+        pattern = f"{pattern.rstrip('/')}/*.hcl"
+    try:
+        return tuple(sorted(p.absolute() for p in base.glob(pattern) if p.suffix in SUFFIXES and p.is_file()))
+    except (ValueError, OSError):
+        return ()
 
 
 def _stat(path: Any) -> tuple[object, ...]:
@@ -155,6 +190,8 @@ class RunReport:
     result: TargetResult
     applied: ApplyOutcome | None = None
     notes: list[str] = field(default_factory=list)
+    reads: Reads | None = None
+    """The files the plan's load read besides the state files (None: not recorded)."""
 
 
 class Watcher:
@@ -166,6 +203,7 @@ class Watcher:
         self.metrics = WatchMetrics()
         self.ready = False
         self.why_not_ready = "no plan has reached the server yet"
+        self.ready_text = "ready"
         self.running = False
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self.metrics)
@@ -183,11 +221,17 @@ class Watcher:
                 stamp, seen = self.files.stamp(), self.files.digest()
                 if seen != digest:
                     digest, trigger, due = seen, trigger or "state files changed", time.monotonic()
+                changed = self.files.read_changed()
+                if changed:
+                    trigger, due = trigger or changed, time.monotonic()
             if time.monotonic() >= due:
                 count += 1
                 report = self._run_once()
                 if report is None:
                     return
+                if report.reads is not None and (report.reads.files or report.reads.patterns):
+                    self.files.reads = report.reads  # a load that stopped early keeps the last list
+                    stamp = self.files.stamp()
                 reached = report.result.reached
                 failures = failures + 1 if reached is False else 0
                 delay = next_delay(self.settings.interval, failures, self.settings.max_backoff)
@@ -196,6 +240,9 @@ class Watcher:
                     delay = 0.0
                 self.log(_line(count, trigger or "schedule", report, delay, failures))
                 trigger, due = ("confirm" if confirm else None), time.monotonic() + delay
+                changed = self.files.read_changed()  # changed while the run was loading it
+                if changed:
+                    trigger, due = trigger or changed, time.monotonic()
             stop.wait(max(0.0, min(TICK, due - time.monotonic(), self.settings.interval)))
 
     def _run_once(self) -> RunReport | None:
@@ -224,7 +271,7 @@ class Watcher:
             return _plain(start_response, "200 OK", "ok")
         if path == "/readyz":
             if self.ready:
-                return _plain(start_response, "200 OK", "ready")
+                return _plain(start_response, "200 OK", self.ready_text)
             return _plain(start_response, "503 Service Unavailable", f"not ready: {self.why_not_ready}")
         return _plain(start_response, "404 Not Found", "not found: try /metrics, /healthz or /readyz")
 
@@ -286,7 +333,12 @@ def _one_line(text: str) -> str:
 def watch(settings: WatchSettings, run: Callable[[], RunReport], files: StateFiles,
           log: Callable[[str], None]) -> int:
     """Serve, then run until SIGTERM or SIGINT; returns the exit code (0 on such a stop)."""
-    watcher = Watcher(settings, run, files, log)
+    return serve_and_loop(Watcher(settings, run, files, log))
+
+
+def serve_and_loop(watcher: Watcher) -> int:
+    """Serve the watcher's metrics and probes, then run its loop until SIGTERM or SIGINT (exit code 0)."""
+    settings, log = watcher.settings, watcher.log
     server = watcher.serve()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     log(f"serving /metrics, /healthz and /readyz on http://{host}:{server.server_port}; planning every "

@@ -17,16 +17,21 @@ from vault_state.cli import Io, _files, _logged_in, _metrics_target, _plan, cmd_
 from vault_state.errors import VaultStateError
 from vault_state.metrics import ApplyOutcome, measure
 from vault_state.plan.model import Plan
+from vault_state.spec.reads import recording
 from vault_state.watch import RunReport, StateFiles, WatchSettings, watch
 
 
 def watch_command(args: argparse.Namespace, io: Io) -> int:
     """`vault-state watch`: the schedule, the HTTP server and the logging are vault_state/watch.py's."""
-    settings = WatchSettings.from_args(args)
-    target = _metrics_target(args)
-
     def log(line: str) -> None:
         io.err.print(f"vault-state watch: {line}", markup=False, highlight=False)
+
+    if args.targets or args.only or args.keep_going:  # a fleet: vault_state/fleet/watch.py
+        from vault_state.fleet.watch import fleet_watch_command
+
+        return fleet_watch_command(args, log)
+    settings = WatchSettings.from_args(args)
+    target = _metrics_target(args)
 
     overlays = getattr(args, "overlay", None) or []  # --overlay FILE (issue 14's fleet part): watched too
     files = StateFiles([*_files(args), *overlays], args.recursive)
@@ -43,11 +48,12 @@ def _watch_run(args: argparse.Namespace, target: str) -> RunReport:
             session.enter_context(_logged_in(args))
             return _plan(args, quiet, quiet=True, timings=timings)[0]
 
-        result = measure(target, run)
+        with recording() as reads:
+            result = measure(target, run)
         if not (args.apply and result.plan is not None and result.plan.has_changes):
-            return RunReport(result)
+            return RunReport(result, reads=reads)
         notes: list[str] = []
-        return RunReport(result, _watch_apply(args, notes), notes)
+        return RunReport(result, _watch_apply(args, notes), notes, reads)
 
 
 def _watch_apply(args: argparse.Namespace, notes: list[str]) -> ApplyOutcome:

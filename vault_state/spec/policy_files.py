@@ -14,6 +14,7 @@ from vault_state.errors import Diagnostic
 from vault_state.spec.models import Sections, StateFile, walk_sections
 from vault_state.spec.policies import PolicyFile, policy_file_path
 from vault_state.spec.positions import SourceMap
+from vault_state.spec.reads import note_file, note_pattern
 from vault_state.spec.sources import MAX_SOURCE_BYTES
 from vault_state.spec.types import check_policy_key
 
@@ -31,6 +32,7 @@ def read_policy_files(state: StateFile, source: SourceMap, base_dir: Path) -> li
             loc = (*prefix, "policies", name, "file")
             path = policy_file_path(source.base_dir_at(loc) or base_dir, spec.file)
             text, problem = _read(path, spec.file)
+            note_file(path)  # watch polls it
             if problem:
                 problems.append(Diagnostic(source.locate(loc), f"policy '{name}': {problem}"))
             else:
@@ -48,6 +50,7 @@ def _expand(sections: Sections, source: SourceMap, prefix: tuple[str, ...], base
         where = source.locate(loc)
         base = source.base_dir_at(loc) or base_dir
         matches, problem = _matches(base, pattern)
+        note_pattern(base, pattern, matches)  # watch polls it: a file added or removed changes the policies
         if problem:
             problems.append(Diagnostic(where, f"policy_files: {problem}"))
         for path in matches:
@@ -62,6 +65,7 @@ def _expand(sections: Sections, source: SourceMap, prefix: tuple[str, ...], base
                                                   f"declared at {declared[name.lower()]}"))
                 continue
             text, problem = _read(path, shown)
+            note_file(path)
             if problem:
                 problems.append(Diagnostic(where, f"policy_files: {problem}"))
                 continue

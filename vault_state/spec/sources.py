@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from vault_state.errors import Diagnostic, VaultStateError
 from vault_state.sensitive import Sensitive
+from vault_state.spec.reads import note_file
 from vault_state.spec.types import EnvSource, FileSource, KubeCaSource, KubeTokenSource, SourceValue
 
 if TYPE_CHECKING:  # only a type here: the planner imports this module and stays free of ruamel
@@ -67,6 +68,7 @@ class Resolver:
 
     def _read_file(self, value: FileSource, loc: Sequence[str | int]) -> str:
         path = ((self.source.base_dir_at(loc) or self.base_dir) / value.file).resolve()
+        note_file((self.source.base_dir_at(loc) or self.base_dir) / value.file)  # watch polls it
         try:
             if path.stat().st_size > MAX_SOURCE_BYTES:
                 self._problem(loc, f"file {value.file} is larger than 1 MB")
