@@ -27,7 +27,7 @@ from vault_state.kinds.base import (
     strip_mount,
 )
 from vault_state.kinds.declared import DeclaredKind
-from vault_state.kinds.places import Loc
+from vault_state.kinds.places import Flat, Loc
 from vault_state.kinds.values import desired_values, live_values
 from vault_state.plan.deferred import fact
 from vault_state.plan.model import Action, Call, Change, Resource, ResourceId
@@ -96,25 +96,15 @@ class Identity(Strict):
 
 
 @dataclass(frozen=True)
-class IdentitySection:
+class IdentitySection(Flat):
     """`identity.<section>: {name: object}`; objects at `<path>/<name>`."""
 
     section: str
     path: str
-    single = False
 
     def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
         for name, spec in getattr(state.identity, self.section).items():
             yield name, ("identity", self.section, name), spec
-
-    def api_path(self, id_path: str) -> str:
-        return f"{self.path}/{id_path}"
-
-    def listings(self, scope: ReadScope) -> list[tuple[str, str]]:
-        return [("", self.path)]
-
-    def parent(self, id_path: str) -> ResourceId | None:
-        return None
 
 
 def _names_by_id(vault: VaultReader, path: str) -> dict[str, str]:

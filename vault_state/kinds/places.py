@@ -53,19 +53,11 @@ def _section_of(state: Sections, section: str) -> Any:
     return node
 
 
-@dataclass(frozen=True)
-class TopLevel:
-    """`section: {name: object}` at the top of the file (a dotted section nests: `quotas.rate_limit`);
-    objects at `<path>/<name>`."""
+class Flat:
+    """Objects at `<path>/<name>`, listed at `<path>`, children of nothing (a place's other half)."""
 
-    section: str
     path: str
     single = False
-
-    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
-        specs: Mapping[str, BaseModel] = _section_of(state, self.section) or {}
-        for name, spec in specs.items():
-            yield name, (*self.section.split("."), name), spec
 
     def api_path(self, id_path: str) -> str:
         return f"{self.path}/{id_path}"
@@ -75,6 +67,20 @@ class TopLevel:
 
     def parent(self, id_path: str) -> ResourceId | None:
         return None
+
+
+@dataclass(frozen=True)
+class TopLevel(Flat):
+    """`section: {name: object}` at the top of the file (a dotted section nests: `quotas.rate_limit`);
+    objects at `<path>/<name>`."""
+
+    section: str
+    path: str
+
+    def objects(self, state: Sections) -> Iterable[tuple[str, Loc, BaseModel]]:
+        specs: Mapping[str, BaseModel] = _section_of(state, self.section) or {}
+        for name, spec in specs.items():
+            yield name, (*self.section.split("."), name), spec
 
 
 @dataclass(frozen=True)
