@@ -174,3 +174,25 @@ def test_the_plan_schema_names_every_kind() -> None:
     assert SCHEMA["$defs"]["kind"]["enum"] == list(BY_NAME)
     pattern = SCHEMA["$defs"]["change"]["properties"]["id"]["pattern"]
     assert pattern == f"^([^:/][^:]*:)?({'|'.join(BY_NAME)})/.+$"
+
+
+def test_a_markdown_plan_is_cut_to_fit_a_github_comment(cli: Cli, tmp_path: Path) -> None:
+    """`plan --format markdown` is posted as a PR comment, which GitHub refuses over 65,536 characters:
+    the policy diffs go first, then the table's last rows, and the comment says what it left out."""
+    rule = 'path "kv/data/team-%04d/*" { capabilities = ["read", "list"] }'
+    small = write_state(tmp_path, "version: 1\npolicies:\n" + "".join(
+        f"  p{n:04}: '{rule % n}'\n" for n in range(20)), "small.yaml")
+    whole = cli("plan", "-f", str(small), "--format", "markdown").out
+    assert "Left out" not in whole and whole.count("```diff") == 20
+    big = write_state(tmp_path, "version: 1\npolicies:\n" + "".join(
+        f"  team-platform-reader-{n:04}: '{rule % n}'\n" for n in range(2_000)), "big.yaml")
+    planned = cli("plan", "-f", str(big), "--format", "markdown")
+    assert planned.code == 0, planned.err
+    comment = planned.out
+    assert len(comment) <= 65_536 and "```diff" not in comment
+    assert "**Plan: 2000 to add, 0 to change, 0 to destroy.**" in comment
+    rows = [line for line in comment.splitlines() if line.startswith("| `+` | create | `policy/")]
+    assert rows[0].startswith("| `+` | create | `policy/team-platform-reader-0000` |") and 0 < len(rows) < 2_000
+    assert (f"> Left out to fit a GitHub comment (65,536 characters): the policy diffs (2000) and the table's "
+            f"last rows ({2_000 - len(rows)}). The plan in the job's log shows every change.") in comment
+    assert len(comment) > 60_000  # cut to fit, not far below

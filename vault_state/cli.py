@@ -78,7 +78,7 @@ from vault_state.plan.saved import changes_differ as saved_changes_differ
 from vault_state.plan.targets import TargetError, limit_to_targets, parse_target
 from vault_state.progress import progress_bar
 from vault_state.render.json import plan_document
-from vault_state.render.markdown import plan_markdown
+from vault_state.render.markdown import COMMENT_LIMIT, plan_markdown
 from vault_state.render.text import Line, apply_lines, plan_lines
 from vault_state.required_policy import DEFAULT_NAME, policy_text
 from vault_state.spec.loader import LoadedState
@@ -376,7 +376,7 @@ def _show_plan(args: argparse.Namespace, io: Io, timings: dict[str, float]) -> t
     if output == "json":
         print(json.dumps(document, indent=2, sort_keys=False))
     elif output == "markdown":
-        sys.stdout.write(plan_markdown(document))
+        sys.stdout.write(plan_markdown(document, COMMENT_LIMIT))
     else:
         io.lines(plan_lines({**document, "warnings": _target_note(args)}))
     if args.out:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from vault_state.fleet.run import Outcome
-from vault_state.render.markdown import TITLE, plan_markdown
+from vault_state.render.markdown import COMMENT_LIMIT, TITLE, plan_markdown
 from vault_state.render.text import Line, plan_lines
 
 NOT_RUN = "not run: an earlier target failed (--keep-going runs the rest)"
@@ -92,10 +92,6 @@ def _counts(outcome: Outcome) -> dict[str, int] | None:
     if outcome.counts is not None:
         return outcome.counts
     return dict(outcome.document["summary"]) if outcome.document is not None else None
-
-
-COMMENT_LIMIT = 65536
-"""GitHub refuses a pull-request comment longer than this many characters ("Body is too long")."""
 
 
 def plan_markdown_comment(outcomes: list[Outcome], rerun: str = "vault-state plan --targets FILE",

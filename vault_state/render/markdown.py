@@ -13,18 +13,39 @@ from typing import Any
 from vault_state.render.text import SYMBOLS, stack_lines
 
 TITLE = "### vault-state plan"
+COMMENT_LIMIT = 65536
+"""GitHub refuses a pull-request comment longer than this many characters ("Body is too long")."""
 
 
-def plan_markdown(document: dict[str, Any]) -> str:
+def plan_markdown(document: dict[str, Any], limit: int | None = None) -> str:
+    """The comment; with `limit`, cut to fit it: the policy diffs go first, then the table's last
+    rows, each cut said in the comment (the text plan in the job's log has it all)."""
     changes = [c for c in document["changes"] if c["action"] != "no-op"]
-    if not changes:
-        body = ["**No changes.** The server matches the state file."]
-    else:
-        s = document["summary"]
-        body = [f"**Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy.**"]
-        body += _destroys(changes) + _table(changes, "files" in document) + _diffs(changes)
     stack = ["\n".join(stack_lines(document["stack"]))] if "stack" in document else []  # one paragraph
-    return "\n\n".join([TITLE, *stack, *body, *_warnings(document, document["changes"])]) + "\n"
+    warnings = _warnings(document, document["changes"])
+    if not changes:
+        return "\n\n".join([TITLE, *stack, "**No changes.** The server matches the state file.", *warnings]) + "\n"
+    s = document["summary"]
+    head = [TITLE, *stack, f"**Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy.**",
+            *_destroys(changes)]
+    rows, diffs = _table(changes, "files" in document), _diffs(changes)
+    left_out: dict[str, int] = {}
+
+    def text() -> str:
+        said = [f"> [!NOTE]\n> Left out to fit a GitHub comment ({limit:,} characters): "
+                + " and ".join(f"{what} ({n})" for what, n in left_out.items())
+                + ". The plan in the job's log shows every change."] if left_out else []
+        return "\n\n".join([*head, *said, "\n".join(rows), *diffs, *warnings]) + "\n"
+
+    if limit is None or len(text()) <= limit:
+        return text()
+    if diffs:
+        left_out["the policy diffs"], diffs = len(diffs), []
+    while (excess := len(text()) - limit) > 0 and len(rows) > 2:  # the table's header and rule stay
+        while excess > 0 and len(rows) > 2:  # a pass per note length: the note grows with the count
+            excess -= len(rows.pop()) + 1
+            left_out["the table's last rows"] = left_out.get("the table's last rows", 0) + 1
+    return text()[:limit]
 
 
 def _destroys(changes: list[dict[str, Any]]) -> list[str]:
@@ -39,7 +60,8 @@ def _destroys(changes: list[dict[str, Any]]) -> list[str]:
 
 
 def _table(changes: list[dict[str, Any]], located: bool) -> list[str]:
-    """One row per change; `located` (several state files): a column naming its file and line."""
+    """One row per change (after the header's two lines); `located` (several state files): a column
+    naming its file and line."""
     rows = ["| | action | id | changed fields |", "|---|---|---|---|"]
     if located:
         rows = ["| | action | id | declared at | changed fields |", "|---|---|---|---|---|"]
@@ -51,7 +73,7 @@ def _table(changes: list[dict[str, Any]], located: bool) -> list[str]:
             where[0] += "".join(f"<br>`{_cell(p)}` from `{_cell(w)}`" for p, w in c["overlaid"].items())
         cells = [f"`{SYMBOLS[c['action']]}`", c["action"], rid, *where, fields]
         rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
-    return ["\n".join(rows)]
+    return rows
 
 
 def _diffs(changes: list[dict[str, Any]]) -> list[str]:
