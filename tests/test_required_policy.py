@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 from conftest import Cli, write_state
 from required_policy_check import Namespaces, blocks, check_enough_and_needed, required_policy
 
@@ -225,3 +226,29 @@ def test_vault_acl_matching_and_sudo() -> None:
     assert [needs_sudo(p) for p in ("sys/auth", "sys/auth/x", "team-a/sys/auth/x/tune", "sys/mounts/x",
                                     "sys/audit", "sys/config/ui/headers/", "sys/config/ui/headers")] == [
         False, True, True, False, True, True, False]
+
+
+def test_inside_a_namespace_no_server_wide_path_is_granted(cli: Cli, bao: DevServer, tmp_path: Path) -> None:
+    """A run with --namespace never reads the server-wide kinds (audit devices, CORS, quotas...): the
+    policy for it leaves their paths out, and is still enough to plan and apply a `prune: true` file
+    (which declares that policy itself, from the file required-policy writes)."""
+    (tmp_path / "vault-state.hcl").write_text('path "sys/mounts" { capabilities = ["read"] }\n')  # replaced below
+    state = write_state(tmp_path, "version: 1\nprune: true\npolicies:\n  r: 'path \"kv/*\" { capabilities = [\"read\"] }'\n"
+                        "  vault-state: {file: vault-state.hcl}\n")
+    everywhere = loads_hcl(required_policy(cli, state))["path"]
+    result = cli("required-policy", "-f", str(state), "--namespace", "team-a", "-o", str(tmp_path / "vault-state.hcl"))
+    assert result.code == 0, result.err
+    policy = (tmp_path / "vault-state.hcl").read_text()
+    inside = loads_hcl(policy)["path"]
+    assert "sys/audit" in everywhere and "sys/audit" not in inside and set(inside) < set(everywhere)
+    bao.request("POST", "sys/namespaces/team-a")
+    headers = {"X-Vault-Token": bao.token, "X-Vault-Namespace": "team-a"}
+    requests.post(f"{bao.address}/v1/sys/policies/acl/vault-state", json={"policy": policy}, headers=headers,
+                  timeout=10).raise_for_status()
+    made = requests.post(f"{bao.address}/v1/auth/token/create", headers=headers, timeout=10,
+                         json={"policies": ["vault-state"], "no_default_policy": True})
+    env = {"VAULT_TOKEN": made.json()["auth"]["client_token"], "VAULT_NAMESPACE": "team-a"}
+    applied = cli("apply", "-f", str(state), "--auto-approve", env=env)
+    assert applied.code == 0, applied.out + applied.err
+    again = cli("plan", "-f", str(state), "--detailed-exitcode", env=env)
+    assert again.code == 0 and "No changes." in again.out, again.out + again.err

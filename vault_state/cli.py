@@ -587,7 +587,8 @@ def cmd_lint(args: argparse.Namespace, io: Io) -> int:
 
 def cmd_required_policy(args: argparse.Namespace, io: Io) -> int:
     try:
-        text = policy_text(_load(args, io), _files(args), args.name, args.allow_destroy, args.format, args.login or "")
+        text = policy_text(_load(args, io), _files(args), args.name, args.allow_destroy, args.format, args.login or "",
+                           args.namespace or "")
     except ValueError as exc:  # an invalid --name for a state file
         raise ConfigurationError(f"--name: {exc}") from None
     if args.output is None:

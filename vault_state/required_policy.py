@@ -58,11 +58,12 @@ class _Unread(Resolver):
 
 
 def required_blocks(
-    loaded: LoadedState, allow_destroy: bool = False, declaring: str = "", login: bool = False
+    loaded: LoadedState, allow_destroy: bool = False, declaring: str = "", login: bool = False, inside: bool = False
 ) -> list[Block]:
     """The policy's blocks, sorted by path: every request `plan` and `apply` of the file can send;
     `declaring`: a policy the file will also declare (the policy itself, kept beside the file);
-    `login`: the runs log in (--login), and renew and revoke their own token."""
+    `login`: the runs log in (--login), and renew and revoke their own token; `inside`: the runs
+    connect inside a namespace (--namespace), where the server-wide kinds are never read."""
     desired = build_desired(loaded, {}, _Unread(loaded.base_dir, {}, loaded.source))
     if declaring:
         rid = ResourceId("policy", declaring.lower())
@@ -80,7 +81,7 @@ def required_blocks(
         local = {rid.local(): replace(r, id=rid.local()) for rid, r in desired.items() if rid.namespace == namespace}
         read = {rid.local(): r for rid, r in for_reading(desired, moves).items() if rid.namespace == namespace}
         scope = ReadScope(read, state.prune, dict(read))  # as if the server had every declared object
-        kinds = [k for k in KINDS if not (namespace and k.name in ROOT_ONLY)]
+        kinds = [k for k in KINDS if not ((namespace or inside) and k.name in ROOT_ONLY)]
         found = [n for kind in kinds for n in kind.read_needs(scope)]
         if sections.identity.entities or sections.identity.groups:  # the references the plan checks
             found += [listing(path, "identity: names the file refers to must exist") for path in IDENTITY_LISTS]
@@ -245,12 +246,14 @@ def _shortened(reasons: Sequence[str], most: int = 6) -> list[str]:
 
 
 def policy_text(
-    loaded: LoadedState, files: Sequence[str], name: str, allow_destroy: bool, output: str = "hcl", login: str = ""
+    loaded: LoadedState, files: Sequence[str], name: str, allow_destroy: bool, output: str = "hcl", login: str = "",
+    namespace: str = "",
 ) -> str:
     """The whole output of `vault-state required-policy`: a header, then the blocks; as HCL, or
     (`output` "yaml") as a state file that declares the policy under `name`, to keep beside the
     file it is made from (the paths do not depend on policy text: made again, it is the same)."""
     command = " ".join(["vault-state required-policy", *(f"-f {f}" for f in files),
+                        *([f"--namespace {namespace}"] if namespace else []),
                         *([f"--name {name}"] if name != DEFAULT_NAME else []),
                         *([f"--login {login}"] if login else []), *(["--allow-destroy"] if allow_destroy else []),
                         *(["--format yaml"] if output == "yaml" else [])])
@@ -262,9 +265,9 @@ def policy_text(
         "`deleted by prune`; `+` in a path stands for any one name.",
     ]
     if output == "hcl":
-        return render(required_blocks(loaded, allow_destroy, login=bool(login)), header)
+        return render(required_blocks(loaded, allow_destroy, login=bool(login), inside=bool(namespace)), header)
     check_name(name, "policy")
-    blocks = required_blocks(loaded, allow_destroy, declaring=name, login=bool(login))
+    blocks = required_blocks(loaded, allow_destroy, declaring=name, login=bool(login), inside=bool(namespace))
     body = render(blocks).splitlines()
     lines = [*(f"# {line}" for line in header), "version: 1", "policies:", f"  {name}: |"]
     return "\n".join([*lines, *(f"    {line}" if line else "" for line in body)]) + "\n"
