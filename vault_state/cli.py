@@ -39,15 +39,12 @@ from vault_state.fleet.run import Outcome, Step
 from vault_state.inputs import read_local
 from vault_state.inventory import (
     INVENTORY_LIST,
-    Inventories,
-    Inventory,
+    Owners,
     adopted,
     all_namespaces,
     guard_owned_namespace_deletes,
-    owned_summary,
     ownership_of,
     read_inventories,
-    record_apply,
     relies_on_ownership,
     write_inventory,
 )
@@ -63,7 +60,6 @@ from vault_state.metrics import measure, write_metrics_file
 from vault_state.plan.deferred import settle_call
 from vault_state.plan.model import Action, Plan, Resource, ResourceId
 from vault_state.plan.moves import for_reading, moved_id, moves_of, plan_with_moves, remounts
-from vault_state.plan.ownership import Ownership
 from vault_state.plan.safety import destroy_refusals, mass_change_refusals
 from vault_state.plan.saved import (
     Observed,
@@ -271,23 +267,6 @@ def _fingerprint_flags(parser: argparse.ArgumentParser) -> None:
                         help="neither compare nor record fingerprints of write-only values")
 
 
-@dataclass
-class Owners:
-    """The inventories read for a plan, and the planner's view of ownership made from them."""
-
-    ownership: Ownership
-    read: Inventories
-    live: frozenset[ResourceId]
-    track: bool = True
-
-    @property
-    def inventories(self) -> dict[str, Inventory]:
-        return self.read.stacks
-
-    def summary(self, plan: Plan) -> dict[str, Any]:
-        return owned_summary(self.ownership, plan, self.read, self.track)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     io = Io(Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True))
@@ -489,10 +468,8 @@ def _apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | N
         io.lines(plan_lines({**document, "stack": owners.summary(the_plan)}))
     if on_plan is not None:
         on_plan(the_plan)
-    track = not args.no_fingerprints
     if not the_plan.has_changes:
-        _say_unrecorded(io, owners, record_apply(gateway, owners.ownership, owners.read, the_plan, ApplyReport(),
-                                                 track))  # adoptions
+        _say_unrecorded(io, owners, owners.record(gateway, the_plan, ApplyReport()))  # adoptions
         return _verify_after(args, io, loaded, gateway, 0)
     prune_at = {kind.name: loaded.source.locate(("prune", kind.prune_key)) for kind in KINDS}
     refusals = destroy_refusals(the_plan, args.allow_destroy, prune_at)
@@ -515,7 +492,7 @@ def _apply(args: argparse.Namespace, io: Io, on_plan: Callable[[Plan], None] | N
         )
     code = _report(report, the_plan, io)
     try:  # after the report: a server that went away must not hide what was applied
-        _say_unrecorded(io, owners, record_apply(gateway, owners.ownership, owners.read, the_plan, report, track))
+        _say_unrecorded(io, owners, owners.record(gateway, the_plan, report))
     except VaultStateError as exc:
         when = "the token may write it" if isinstance(exc, Forbidden) else "the server answers"
         io.err.print(f"error: the inventory of stack {owners.ownership.stack} was not updated ({exc}); once "

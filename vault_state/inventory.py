@@ -444,17 +444,33 @@ def adopted(
     return changed
 
 
-def record_apply(
-    gateway: Gateway, ownership: Ownership, inventories: Inventories, plan: Plan, report: ApplyReport, track: bool,
-) -> list[str]:
-    """Write the inventories after an apply, even a failed one: they cover what did get written.
-    Never in a namespace whose inventories the token could not list (a file that does not rely on
-    ownership plans without them): what is there was not read, and a write would replace it. Returns
-    those namespaces ("" the connection's) where something was left unrecorded."""
-    skipped: set[str] = set()
-    for inventory, before in recorded(gateway, ownership, inventories.stacks, plan, report.applied, track):
-        skipped |= write_inventory(gateway, inventory, before, unread=frozenset(inventories.unreadable))
-    return sorted(skipped)
+@dataclass
+class Owners:
+    """The inventories read for a plan, and the planner's view of ownership made from them.
+    `track`: fingerprints of write-only values are compared and recorded (not --no-fingerprints)."""
+
+    ownership: Ownership
+    read: Inventories
+    live: frozenset[ResourceId]
+    track: bool = True
+
+    @property
+    def inventories(self) -> dict[str, Inventory]:
+        return self.read.stacks
+
+    def summary(self, plan: Plan) -> dict[str, Any]:
+        return owned_summary(self.ownership, plan, self.read, self.track)
+
+    def record(self, gateway: Gateway, plan: Plan, report: ApplyReport) -> list[str]:
+        """Write the inventories after an apply, even a failed one: they cover what did get written.
+        Never in a namespace whose inventories the token could not list (a file that does not rely
+        on ownership plans without them): what is there was not read, and a write would replace it.
+        Returns those namespaces ("" the connection's) where something was left unrecorded."""
+        skipped: set[str] = set()
+        unread = frozenset(self.read.unreadable)
+        for inventory, before in recorded(gateway, self.ownership, self.inventories, plan, report.applied, self.track):
+            skipped |= write_inventory(gateway, inventory, before, unread=unread)
+        return sorted(skipped)
 
 
 def ensure_fingerprint_key(gateway: Gateway) -> None:
