@@ -53,18 +53,19 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
 
 
 @dataclass
-class FakeKube:
-    """The fake API's state: service accounts (namespace, name) -> uid, who may review tokens, issued tokens."""
+class TlsFake:
+    """A fake HTTPS API on 127.0.0.1: the `certs` fixture's CA, certificate and key, `serve` to start
+    answering with a handler from a daemon thread, `stop` to end it."""
 
     ca: Path
     cert: Path
     key: Path
-    service_accounts: dict[tuple[str, str], str] = field(default_factory=dict)
-    reviewers: set[tuple[str, str]] = field(default_factory=set)
-    issued: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
-    calls: list[tuple[str, str]] = field(default_factory=list)
-    port: int = 0
-    _server: ThreadingHTTPServer | None = None
+    _server: ThreadingHTTPServer | None = field(default=None, init=False)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "not started"
+        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
@@ -74,6 +75,27 @@ class FakeKube:
     def ca_pem(self) -> str:
         return self.ca.read_text()
 
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, self.key)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+@dataclass
+class FakeKube(TlsFake):
+    """The fake API's state: service accounts (namespace, name) -> uid, who may review tokens, issued tokens."""
+
+    service_accounts: dict[tuple[str, str], str] = field(default_factory=dict)
+    reviewers: set[tuple[str, str]] = field(default_factory=set)
+    issued: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
     def add_service_account(self, namespace: str, name: str, *, reviewer: bool = False) -> None:
         self.service_accounts[(namespace, name)] = f"uid-{namespace}-{name}"
         if reviewer:
@@ -85,14 +107,8 @@ class FakeKube:
         class Handler(_Handler):
             state = fake
 
-        self._server = serve_tls(Handler, self.cert, self.key)
-        self.port = self._server.server_address[1]
+        self.serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     def kubeconfig(self, path: Path, *, ca_data: str | None = None) -> Path:
         """A kubeconfig with context `fake` (current) and `broken` (a port nothing listens on)."""
@@ -277,13 +293,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
-
-
-def serve_tls(handler: type[BaseHTTPRequestHandler], cert: Path, key: Path) -> ThreadingHTTPServer:
-    """An HTTPS server on 127.0.0.1 and a free port, answering with `handler` from a daemon thread."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    return server

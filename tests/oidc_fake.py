@@ -12,11 +12,11 @@ import json
 import subprocess
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from kube_fake import serve_tls
+from kube_fake import TlsFake
 
 
 def _b64u(data: bytes) -> str:
@@ -24,25 +24,12 @@ def _b64u(data: bytes) -> str:
 
 
 @dataclass
-class FakeOidc:
+class FakeOidc(TlsFake):
     """The provider: a TLS certificate for 127.0.0.1 (from the `certs` fixture) and its signing key."""
 
-    ca: Path
-    cert: Path
-    key: Path
     workdir: Path
     kid: str = "test-key-1"
-    port: int = 0
     requests: list[str] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    @property
-    def ca_pem(self) -> str:
-        return self.ca.read_text()
 
     @property
     def signing_key(self) -> Path:
@@ -93,11 +80,5 @@ class FakeOidc:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = serve_tls(Handler, self.cert, self.key)
-        self.port = self._server.server_address[1]
+        self.serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
