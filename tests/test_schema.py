@@ -96,3 +96,12 @@ def test_typed_auth_method_is_not_also_generic() -> None:
     """`type: kubernetes` must match only the kubernetes form, or `oneOf` fails and typos pass as generic."""
     document = {"version": 1, "auth_methods": {"k": {"type": "kubernetes", "roles": {"r": {"nonsense": 1}}}}}
     assert list(validator().iter_errors(document))
+
+
+def test_every_prune_key_is_a_prune_setting() -> None:
+    """A kind's prune_key names its field of `prune:` ("" for one never pruned): a key the model lacks
+    would read as "never prune" without a word (ReadScope reads it with getattr)."""
+    from vault_state.kinds.registry import KINDS
+    from vault_state.spec.models import Prune
+
+    assert {k.prune_key for k in KINDS} - {""} == set(Prune.model_fields)

@@ -86,7 +86,7 @@ class KubernetesSecretsSection(Strict):
 
 CONFIG = DeclaredKind(
     name="kubernetes_secrets_config",
-    prune_key="kubernetes_secrets_configs",
+    prune_key="",  # one per engine: never listed or pruned
     model=KubernetesSecretsConfig,
     place=EngineSingleton("kubernetes", ("kubernetes", "config"), "config"),
 )
